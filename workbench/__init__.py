@@ -1,0 +1,29 @@
+"""workbench: back up, restore and analyse Kerio Connect mail stores.
+
+The library is the product; the ``workbench`` command is a thin layer over it.
+
+>>> import workbench
+>>> result = workbench.backup("full", store="data/samples/kerio", target="/tmp/backups")  # doctest: +SKIP
+>>> workbench.restore("/tmp/restored", target="/tmp/backups")                            # doctest: +SKIP
+"""
+
+from .backup import backup
+from .config import Config, load_config
+from .errors import (ConfigError, CorruptVolume, IncompleteSet, LockHeld, NoCompleteBackup,
+                     NotEnoughSpace, RestoreIncomplete, SetNotFound, StoreNotFound, TargetError,
+                     UnsafePath, WorkbenchError)
+from .model import BackupResult, Entry, Progress, RestoreResult
+from .restore import restore
+from .rotation import apply_rotation, plan_rotation
+from .sets import list_sets
+from .targets import open_target
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "backup", "restore", "list_sets", "plan_rotation", "apply_rotation", "open_target",
+    "Config", "load_config", "BackupResult", "RestoreResult", "Entry", "Progress",
+    "WorkbenchError", "ConfigError", "StoreNotFound", "TargetError", "LockHeld", "NotEnoughSpace",
+    "SetNotFound", "NoCompleteBackup", "IncompleteSet", "CorruptVolume", "UnsafePath",
+    "RestoreIncomplete",
+]

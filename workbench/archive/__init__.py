@@ -1,0 +1,1 @@
+"""Zip volumes, manifests and indexes of backup sets."""

@@ -1,0 +1,106 @@
+"""The zip records we write and read (PKWARE APPNOTE 6.3), Zip64 included. Pure, no I/O."""
+
+import struct
+import time
+
+LOCAL_SIG = 0x04034B50
+CENTRAL_SIG = 0x02014B50
+EOCD_SIG = 0x06054B50
+EOCD64_SIG = 0x06064B50
+EOCD64_LOCATOR_SIG = 0x07064B50
+
+STORED, DEFLATED = 0, 8
+MAX32 = 0xFFFFFFFF
+MAX16 = 0xFFFF
+FLAG_UTF8 = 0x800
+
+LOCAL_FMT = struct.Struct("<IHHHHHIIIHH")            # 30 bytes
+CENTRAL_FMT = struct.Struct("<IHHHHHHIIIHHHHHII")    # 46 bytes
+EOCD_FMT = struct.Struct("<IHHHHIIH")                # 22 bytes
+EOCD64_FMT = struct.Struct("<IQHHIIQQQQ")            # 56 bytes
+EOCD64_LOCATOR_FMT = struct.Struct("<IIQI")          # 20 bytes
+# Room that the end records of any volume can take besides the comment.
+END_RESERVE = EOCD_FMT.size + EOCD64_FMT.size + EOCD64_LOCATOR_FMT.size
+
+
+def dos_datetime(mtime_ns):
+    """DOS date and time words for an mtime (local time, as Info-ZIP writes them)."""
+    t = time.localtime(mtime_ns // 1_000_000_000)
+    year = min(max(t.tm_year, 1980), 2107)
+    return ((year - 1980) << 9 | t.tm_mon << 5 | t.tm_mday,
+            t.tm_hour << 11 | t.tm_min << 5 | t.tm_sec // 2)
+
+
+def extended_timestamp(mtime_ns):
+    """The 'UT' extra field that carries the exact second in UTC (unzip and 7-Zip apply it)."""
+    secs = mtime_ns // 1_000_000_000
+    if not -(2**31) <= secs < 2**31:
+        return b""
+    return struct.pack("<HHBi", 0x5455, 5, 1, secs)
+
+
+def local_header(name, method, crc, csize, size, mtime_ns, zip64):
+    """Local file header for a member; with *zip64* both sizes move into the Zip64 extra."""
+    date, tm = dos_datetime(mtime_ns)
+    extra = extended_timestamp(mtime_ns)
+    if zip64:
+        extra += struct.pack("<HHQQ", 1, 16, size, csize)
+        csize = size = MAX32
+    flags = FLAG_UTF8 if not name.isascii() else 0
+    raw = name.encode("utf-8")
+    return LOCAL_FMT.pack(LOCAL_SIG, 45 if zip64 else 20, flags, method, tm, date, crc & MAX32,
+                          csize, size, len(raw), len(extra)) + raw + extra
+
+
+def local_header_size(name, zip64):
+    return LOCAL_FMT.size + len(name.encode("utf-8")) + 9 + (20 if zip64 else 0)
+
+
+def central_record(name, method, crc, csize, size, mtime_ns, offset):
+    """Central directory record; any field that overflows 32 bits moves into the Zip64 extra."""
+    date, tm = dos_datetime(mtime_ns)
+    extra = extended_timestamp(mtime_ns)
+    z64 = b""
+    if size >= MAX32:
+        z64 += struct.pack("<Q", size)
+        size = MAX32
+    if csize >= MAX32:
+        z64 += struct.pack("<Q", csize)
+        csize = MAX32
+    if offset >= MAX32:
+        z64 += struct.pack("<Q", offset)
+        offset = MAX32
+    if z64:
+        extra += struct.pack("<HH", 1, len(z64)) + z64
+    flags = FLAG_UTF8 if not name.isascii() else 0
+    raw = name.encode("utf-8")
+    version = 45 if z64 else 20
+    return CENTRAL_FMT.pack(CENTRAL_SIG, 3 << 8 | version, version, flags, method, tm, date,
+                            crc & MAX32, csize, size, len(raw), len(extra), 0, 0, 0,
+                            0o100644 << 16, offset) + raw + extra
+
+
+def central_record_size(name):
+    return CENTRAL_FMT.size + len(name.encode("utf-8")) + 9 + 28
+
+
+def end_records(count, cd_offset, cd_size, comment):
+    """End of central directory, preceded by the Zip64 end records when counts or sizes need them."""
+    out = b""
+    if count >= MAX16 or cd_offset >= MAX32 or cd_size >= MAX32:
+        eocd64_offset = cd_offset + cd_size
+        out += EOCD64_FMT.pack(EOCD64_SIG, 44, 3 << 8 | 45, 45, 0, 0, count, count, cd_size,
+                               cd_offset)
+        out += EOCD64_LOCATOR_FMT.pack(EOCD64_LOCATOR_SIG, 0, eocd64_offset, 1)
+        count = min(count, MAX16)
+        cd_offset = min(cd_offset, MAX32)
+        cd_size = min(cd_size, MAX32)
+    return out + EOCD_FMT.pack(EOCD_SIG, 0, 0, count, count, cd_size, cd_offset, len(comment)) + comment
+
+
+def parse_local_header(raw):
+    """``(header length, name bytes length, extra length, method, flags)`` from the first 30 bytes."""
+    sig, _, flags, method, _, _, _, _, _, nlen, xlen = LOCAL_FMT.unpack(raw[:LOCAL_FMT.size])
+    if sig != LOCAL_SIG:
+        raise ValueError("no local file header at this offset")
+    return LOCAL_FMT.size + nlen + xlen, nlen, xlen, method, flags

@@ -1,0 +1,304 @@
+"""Make a backup set: full (F), differential (D) or copy (C) of a mail store, as zip volumes.
+
+The run, in order: free-space guard, target lock, cleanup of interrupted runs, store walk, change
+detection against the chain's full (differentials), parallel compression into volumes, index, and the
+manifest last, which commits the set. Only then are the previous differential (``latest``) and old
+chains (rotation) removed. Any failure before the commit leaves every earlier set untouched.
+"""
+
+import logging
+import os
+import socket
+import time
+import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from .archive import manifest as mf
+from .archive.compress import compress_member
+from .archive.index import write_index
+from .archive.reader import STREAM_THRESHOLD
+from .archive.writer import SetWriter
+from .config import Config, validate
+from .errors import ConfigError, NotEnoughSpace, WorkbenchError
+from .lock import target_lock
+from .model import BackupResult, Entry, Progress
+from .naming import KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name
+from .rotation import apply_rotation
+from .sets import COMPLETE, leftover_files, list_sets, remove_set
+from .store import walk_store
+from .targets import open_target
+
+log = logging.getLogger("workbench.backup")
+
+# Bounds on compressed-but-unwritten data, so memory stays flat whatever the store's size.
+_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
+_MAX_INFLIGHT_FILES = 512
+
+
+def _kind_letter(kind):
+    letter = KIND_LETTERS.get(kind, kind)
+    if letter not in ("F", "D", "C"):
+        raise WorkbenchError(f"unknown backup kind {kind!r}: use full, differential or copy")
+    return letter
+
+
+def check_free_space(target, min_free):
+    """NotEnoughSpace unless *target* has at least *min_free* bytes free; return the free bytes."""
+    _, free = target.disk_usage()
+    if free < min_free:
+        raise NotEnoughSpace(target.url, free, min_free)
+    return free
+
+
+def backup(kind="full", *, config=None, progress=None, now=None, **settings):
+    """Make a backup set and return a BackupResult.
+
+    Parameters
+    ----------
+    kind : {"full", "differential", "copy"} or {"F", "D", "C"}
+        A differential with no usable full runs as a full (``result.requested`` keeps "D" and
+        ``result.note`` says why).
+    config : Config, optional
+        Settings; keyword *settings* (``store``, ``target``, ``volume_size``, ``keep``, ``min_free``,
+        ``differentials``, ``oversize``, ``compression_level``) override it.
+    progress : callable(Progress), optional
+        Called as files are stored (a few times a second at most).
+    now : datetime, optional
+        The run's start time (for tests); defaults to the current UTC time.
+
+    Returns
+    -------
+    BackupResult
+    """
+    cfg = validate(settings, config or Config())
+    if not cfg.store:
+        raise ConfigError("store", None, "no store given: set 'store' or pass --store")
+    requested = _kind_letter(kind)
+    target = open_target(cfg.target_or_default)
+    target.ensure()
+    check_free_space(target, cfg.min_free)
+    with target_lock(target):
+        sets = list_sets(target)
+        for fname in leftover_files(sets):
+            log.warning("removing %s, left by an interrupted run", fname)
+            target.remove(fname)
+        sets = [s for s in sets if s.usable]
+        run = _Run(cfg, target, requested, sets, progress, now)
+        result = run.execute()
+        result.removed = _after_commit(cfg, target, result)
+    return result
+
+
+def _after_commit(cfg, target, result):
+    """Drop the replaced differential (``latest``) and rotate; return what was removed and why."""
+    removed = []
+    sets = list_sets(target)
+    if result.kind == "D" and cfg.differentials == "latest":
+        for s in sets:
+            if (s.name.kind == "D" and s.status == COMPLETE and str(s.name) != result.set_name
+                    and s.base == result.base):
+                log.info("removing differential %s, replaced by %s", s.name, result.set_name)
+                remove_set(target, s)
+                removed.append({"set": str(s.name), "reason": f"replaced by {result.set_name}"})
+        sets = list_sets(target)
+    removed += [{"set": d.set, "reason": d.reason} for d in apply_rotation(target, cfg.keep, sets)]
+    return removed
+
+
+class _Run:
+    """One backup run: holds the state shared by its steps."""
+
+    def __init__(self, cfg, target, requested, sets, progress, now):
+        self.cfg, self.target, self.sets, self.progress = cfg, target, sets, progress
+        self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        self.kind, self.base, self.note = requested, None, ""
+        if requested == "D":
+            fulls = [s for s in sets if s.name.is_full and s.status == COMPLETE]
+            if fulls:
+                self.base = fulls[-1]
+            else:
+                self.kind = "F"
+                self.note = "no usable full backup on the target: the differential ran as a full"
+                log.warning(self.note)
+        self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
+        self.skipped, self.unreadable = [], []
+        self._last_report = 0.0
+
+    def execute(self):
+        name = str(self.name)
+        log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
+                 self.target.url)
+        files = list(walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
+                                on_error=self._walk_error))
+        entries, todo = self._plan(files)
+        writer = SetWriter(self.target, name, self.cfg.volume_size)
+        try:
+            stored = self._store(writer, todo)
+            entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
+            header = self._header(writer.volumes, entries, stored)
+            doc = mf.dump(header, entries)
+            payload = mf.encode(doc, compress=False)
+            method, packed = compress_member(payload, 6)
+            writer.add(mf.member_name(name), method, packed, zlib.crc32(payload), len(payload),
+                       time.time_ns())
+            volumes = writer.finish()
+            doc.update(self._header(volumes, entries, stored))
+            write_index(self.target, index_name(name), name, entries)
+            self.target.write_new(manifest_name(name), mf.encode(doc))
+        except BaseException:
+            writer.abort()
+            self._discard(name)
+            raise
+        finished = datetime.now(timezone.utc)
+        result = BackupResult(
+            set_name=name, kind=self.kind, requested=self.requested_letter, target=self.target.url,
+            base=str(self.base.name) if self.base else None, started=self.started,
+            finished=finished, files=len(entries), stored=len(stored),
+            bytes_in=sum(e.size for e in stored), bytes_out=sum(v["bytes"] for v in volumes),
+            volumes=[v["name"] for v in volumes], skipped=self.skipped,
+            unreadable=self.unreadable, note=self.note)
+        log.info("backup %s committed: %d files, %d stored, %d bytes in, %d bytes out, %d volumes, "
+                 "%d skipped", name, result.files, result.stored, result.bytes_in,
+                 result.bytes_out, len(volumes), len(self.skipped))
+        return result
+
+    @property
+    def requested_letter(self):
+        return "D" if self.note else self.kind
+
+    def _walk_error(self, path, message):
+        if message.startswith("skipped"):
+            log.info("%s: %s", path, message)
+        else:
+            log.warning("%s: %s", path, message)
+            self.unreadable.append({"path": path, "error": message})
+
+    def _plan(self, files):
+        """Entries for every file, and the ones whose data this set must store."""
+        inherited = {}
+        if self.base is not None:
+            inherited = {e.path: e for e in mf.from_columns(self.base.manifest["entries"])}
+        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
+        entries, todo = [], []
+        for f in files:
+            old = inherited.get(f.path)
+            if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
+                entries.append(Entry(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
+                                     old.crc32, old.stored_in, old.volume, old.offset, old.csize,
+                                     old.method))
+                continue
+            alone = not probe.fits_alone(f.path, f.size)
+            if alone and self.cfg.oversize == "skip":
+                log.warning("%s skipped: %d bytes is more than the volume size %d", f.path, f.size,
+                            self.cfg.volume_size)
+                self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
+                continue
+            entry = Entry(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns)
+            entries.append(entry)
+            todo.append((entry, alone))
+        return entries, todo
+
+    def _store(self, writer, todo):
+        """Compress *todo* on every core and write it in order; return the entries stored."""
+        root = self.cfg.store
+        level = self.cfg.compression_level
+        total_bytes = sum(e.size for e, _ in todo)
+        done_files = done_bytes = 0
+        stored = []
+        queue = deque()
+        inflight = 0
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            it = iter(todo)
+            exhausted = False
+            while queue or not exhausted:
+                while not exhausted and inflight < _MAX_INFLIGHT_BYTES and len(queue) < _MAX_INFLIGHT_FILES:
+                    item = next(it, None)
+                    if item is None:
+                        exhausted = True
+                        break
+                    entry, alone = item
+                    if alone or entry.size > STREAM_THRESHOLD:
+                        queue.append((entry, alone, None))
+                    else:
+                        path = os.path.join(root, entry.path)
+                        queue.append((entry, alone, pool.submit(_read_compress, path, level)))
+                        inflight += entry.size
+                if not queue:
+                    break
+                entry, alone, fut = queue.popleft()
+                if fut is not None:
+                    inflight -= entry.size
+                ok = self._write_one(writer, entry, alone, fut, level)
+                entry.stored_in = str(self.name) if ok else None
+                if ok:
+                    stored.append(entry)
+                done_files += 1
+                done_bytes += entry.size
+                self._report(done_files, len(todo), done_bytes, total_bytes, entry.path)
+        self._report(done_files, len(todo), done_bytes, total_bytes, "", force=True)
+        return stored
+
+    def _write_one(self, writer, entry, alone, fut, level):
+        """Write one entry; False (and reported) if the file vanished or could not be read."""
+        path = os.path.join(self.cfg.store, entry.path)
+        try:
+            if fut is None:
+                with open(path, "rb") as src:
+                    st = os.fstat(src.fileno())
+                    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+                    entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \
+                        writer.add_stream(entry.path, src, st.st_size, st.st_mtime_ns, level, alone)
+                return True
+            size, mtime_ns, crc, method, payload = fut.result()
+        except FileNotFoundError:
+            log.info("%s vanished during the backup (deleted by the server)", entry.path)
+            return False
+        except OSError as e:
+            if e.filename is None and not isinstance(e, PermissionError):
+                raise  # an error of the target, not of the file being read
+            log.warning("%s cannot be read: %s", entry.path, e.strerror or e)
+            self.unreadable.append({"path": entry.path, "error": str(e.strerror or e)})
+            return False
+        entry.size, entry.mtime_ns, entry.crc32, entry.method = size, mtime_ns, crc, method
+        entry.csize = len(payload)
+        entry.volume, entry.offset = writer.add(entry.path, method, payload, crc, size, mtime_ns)
+        return True
+
+    def _report(self, files, files_total, nbytes, bytes_total, path, force=False):
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_report > 0.1:
+            self._last_report = now
+            self.progress(Progress("backup", files, files_total, nbytes, bytes_total, path))
+
+    def _header(self, volumes, entries, stored):
+        return {
+            "set": str(self.name), "kind": self.kind, "requested": self.requested_letter,
+            "base": str(self.base.name) if self.base else None, "note": self.note,
+            "started": self.started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
+            "host": socket.gethostname(), "store": os.path.abspath(self.cfg.store),
+            "volume_size": self.cfg.volume_size, "oversize": self.cfg.oversize,
+            "differentials": self.cfg.differentials, "volumes": volumes, "skipped": self.skipped,
+            "unreadable": self.unreadable,
+            "stats": {"files": len(entries), "stored": len(stored),
+                      "bytes_in": sum(e.size for e in stored),
+                      "bytes_out": sum(v["bytes"] for v in volumes)},
+        }
+
+    def _discard(self, name):
+        """Remove what this failed run published; the earlier sets are never touched."""
+        for s in list_sets(self.target, load=False):
+            if str(s.name) == name:
+                remove_set(self.target, s)
+
+
+def _read_compress(path, level):
+    """Read and compress one file (runs in a worker thread; zlib and ISA-L release the GIL)."""
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        data = f.read()
+    method, payload = compress_member(data, level)
+    return len(data), st.st_mtime_ns, zlib.crc32(data), method, payload

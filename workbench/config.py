@@ -1,0 +1,156 @@
+"""Load and validate the TOML configuration; every error names the key and the bad value.
+
+Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mailserver.cfg`` and
+``users.cfg``), ``target`` (default ``<store>/store/backup``), ``volume_size`` (default 2GiB), ``keep``
+(complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
+``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9).
+Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes.
+"""
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Optional
+
+from .errors import ConfigError
+
+_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
+          "GB": 1000**3, "T": 1000**4, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2,
+          "GIB": 1024**3, "TIB": 1024**4}
+_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def parse_size(key, value, allow_zero=False):
+    """Bytes from ``2GiB``, ``500MB``, ``1.5 GB`` or an integer; ConfigError naming *key* if bad."""
+    if isinstance(value, bool):
+        raise ConfigError(key, value, "expected a size such as 2GiB, 500MB or a number of bytes")
+    if isinstance(value, int):
+        n = value
+    else:
+        m = _SIZE_RE.fullmatch(str(value))
+        unit = m.group(2).upper() if m else None
+        if not m or unit not in _UNITS:
+            raise ConfigError(key, value, "expected a size such as 2GiB, 500MB or a number of bytes")
+        n = int(float(m.group(1)) * _UNITS[unit])
+    if n < 0 or (n == 0 and not allow_zero):
+        raise ConfigError(key, value, "must be more than 0 bytes")
+    return n
+
+
+def _choice(*options):
+    def check(key, value):
+        if value not in options:
+            raise ConfigError(key, value, "expected one of " + ", ".join(map(repr, options)))
+        return value
+    return check
+
+
+def _int_range(lo, hi):
+    def check(key, value):
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(key, value, f"expected a whole number from {lo} to {hi}")
+        return value
+    return check
+
+
+def _boolean(key, value):
+    if not isinstance(value, bool):
+        raise ConfigError(key, value, "expected true or false")
+    return value
+
+
+def _path(key, value):
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, value, "expected a directory path")
+    return value
+
+
+def _size_at_least(minimum):
+    def check(key, value):
+        n = parse_size(key, value)
+        if n < minimum:
+            raise ConfigError(key, value, f"must be at least {minimum} bytes")
+        return n
+    return check
+
+
+@dataclass(frozen=True)
+class Config:
+    """Validated settings of the backup engine."""
+
+    store: Optional[str] = None
+    target: Optional[str] = None
+    volume_size: int = 2 * 1024**3
+    keep: int = 7
+    min_free: int = 4 * 1024**3
+    differentials: str = "latest"
+    oversize: str = "skip"
+    enabled: bool = True
+    compression_level: int = 3
+
+    @property
+    def target_or_default(self):
+        """The target, or the manual's default ``store/backup`` inside the server directory."""
+        if self.target:
+            return self.target
+        if not self.store:
+            raise ConfigError("target", None, "no target given and no store to default it from")
+        return os.path.join(self.store, "store", "backup")
+
+
+# Small volumes are fine for tests, but a volume must hold at least one header and the directory.
+_CHECKS = {
+    "store": _path,
+    "target": _path,
+    "volume_size": _size_at_least(64 * 1024),
+    "keep": _int_range(1, 100000),
+    "min_free": lambda k, v: parse_size(k, v, allow_zero=True),
+    "differentials": _choice("latest", "all"),
+    "oversize": _choice("skip", "own-volume"),
+    "enabled": _boolean,
+    "compression_level": _int_range(1, 9),
+}
+
+# Tables and keys owned by other modules (scheduler, notifications...) register here so that the
+# engine's validation does not reject them as unknown.
+EXTRA_KEYS = {}
+
+
+def validate(values, base=None):
+    """A Config from *values* (a mapping of key to raw value) over *base*; None values are ignored."""
+    known = {f.name for f in fields(Config)}
+    clean = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key in EXTRA_KEYS:
+            continue
+        if key not in known:
+            raise ConfigError(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
+        clean[key] = _CHECKS[key](key, value)
+    return replace(base or Config(), **clean)
+
+
+def load_config(path=None, **overrides):
+    """Read the TOML file *path* (or ``$WORKBENCH_CONFIG``), apply *overrides*, validate.
+
+    Relative ``store``/``target`` paths in the file are taken relative to the file's directory.
+    """
+    path = path or os.environ.get("WORKBENCH_CONFIG")
+    values = {}
+    if path:
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError("--config", str(path), "file not found") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError("--config", str(path), f"not valid TOML: {e}") from None
+        for key in ("store", "target"):
+            v = values.get(key)
+            if isinstance(v, str) and "://" not in v and not v.startswith("\\\\"):
+                values[key] = str(Path(path).parent / Path(v).expanduser())
+    config = validate(values)
+    return validate(overrides, config)

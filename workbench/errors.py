@@ -1,0 +1,102 @@
+"""The exception tree of workbench.
+
+Modelled on borg: one class per failure, the message is the text the user reads and says what to do,
+and each class carries its own exit code for the command line (``cli.py`` maps them).
+"""
+
+
+class WorkbenchError(Exception):
+    """Base of every error workbench raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(WorkbenchError):
+    """A configuration key has a bad value (or is unknown)."""
+
+    exit_code = 10
+
+    def __init__(self, key, value, reason):
+        self.key, self.value, self.reason = key, value, reason
+        super().__init__(f"config key {key!r}: bad value {value!r}: {reason}")
+
+
+class StoreNotFound(WorkbenchError):
+    """The server directory does not exist or holds no store."""
+
+    exit_code = 11
+
+
+class TargetError(WorkbenchError):
+    """The backup target cannot be used (missing, not writable, unreachable)."""
+
+    exit_code = 12
+
+
+class LockHeld(WorkbenchError):
+    """Another live backup holds the target's lock."""
+
+    exit_code = 13
+
+    def __init__(self, target, owner):
+        self.owner = owner
+        super().__init__(
+            f"another backup is running on {target}: host {owner.get('host')}, pid {owner.get('pid')}, "
+            f"started {owner.get('started')}; wait for it to finish, or remove the lock file if that "
+            f"process is gone"
+        )
+
+
+class NotEnoughSpace(WorkbenchError):
+    """The target has less free space than ``min_free``; nothing was written."""
+
+    exit_code = 14
+
+    def __init__(self, target, free, required):
+        self.free, self.required = free, required
+        super().__init__(
+            f"not enough free space on {target}: {free} bytes free, {required} bytes required "
+            f"(min_free); free some space or lower min_free. No backup was started."
+        )
+
+
+class SetNotFound(WorkbenchError):
+    """The named backup set is not on the target."""
+
+    exit_code = 15
+
+
+class NoCompleteBackup(WorkbenchError):
+    """The target holds no complete backup to restore from."""
+
+    exit_code = 16
+
+
+class IncompleteSet(WorkbenchError):
+    """The set has no valid manifest (an interrupted run); it is never used for a restore."""
+
+    exit_code = 17
+
+
+class CorruptVolume(WorkbenchError):
+    """A volume is missing, truncated or does not match its manifest."""
+
+    exit_code = 18
+
+
+class UnsafePath(WorkbenchError):
+    """A member path is absolute, contains '..' or resolves outside the destination."""
+
+    exit_code = 19
+
+
+class RestoreIncomplete(WorkbenchError):
+    """Some entries could not be restored; the rest were. ``failures`` lists (path, reason)."""
+
+    exit_code = 20
+
+    def __init__(self, failures):
+        self.failures = failures
+        names = ", ".join(p for p, _ in failures[:10])
+        more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
+        super().__init__(f"{len(failures)} entries could not be restored: {names}{more}")

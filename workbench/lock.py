@@ -1,0 +1,74 @@
+"""One backup at a time per target: a lock file recording host, pid and start time.
+
+A lock whose owner is dead (same host, process gone) or that is older than ``stale_after`` seconds
+(another host, which we cannot ask) is taken over, with a warning in the log.
+"""
+
+import json
+import logging
+import os
+import socket
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from .errors import LockHeld
+from .naming import LOCK_NAME
+
+log = logging.getLogger("workbench.backup")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_stale(owner, stale_after):
+    if owner.get("host") == socket.gethostname():
+        pid = owner.get("pid")
+        return not (isinstance(pid, int) and _alive(pid))
+    return time.time() - owner.get("time", 0) > stale_after
+
+
+@contextmanager
+def target_lock(target, stale_after=24 * 3600):
+    """Hold the target's lock for the duration of the ``with`` block; LockHeld if a live one exists."""
+    me = {"host": socket.gethostname(), "pid": os.getpid(),
+          "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "time": time.time()}
+    data = json.dumps(me).encode()
+    for _ in range(3):
+        if target.create_exclusive(LOCK_NAME, data):
+            break
+        owner = read_lock(target)
+        if owner is None:
+            continue  # removed between our two calls: try again
+        if not _is_stale(owner, stale_after):
+            raise LockHeld(target.url, owner)
+        log.warning("taking over stale lock of host %s pid %s (started %s)", owner.get("host"),
+                    owner.get("pid"), owner.get("started"))
+        target.remove(LOCK_NAME)
+    else:
+        raise LockHeld(target.url, read_lock(target) or {})
+    try:
+        yield me
+    finally:
+        if read_lock(target) == me:
+            target.remove(LOCK_NAME)
+
+
+def read_lock(target):
+    """The lock owner's record, or None if there is no lock."""
+    try:
+        raw = target.read_bytes(LOCK_NAME)
+    except (FileNotFoundError, OSError):
+        return None
+    try:
+        owner = json.loads(raw)
+        return owner if isinstance(owner, dict) else {}
+    except ValueError:
+        return {}  # an unreadable lock counts as held by an unknown owner until it goes stale

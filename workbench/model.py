@@ -1,0 +1,86 @@
+"""Plain data shared by the layers: store entries, results and progress events."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Optional
+
+# Kinds of store paths, as store.classify names them.
+ENTRY_KINDS = ("message", "folder", "public", "archive", "config", "license", "certificate",
+               "lists", "spam", "other")
+
+
+@dataclass(slots=True)
+class Entry:
+    """One file of a backed-up store, as a manifest records it.
+
+    ``stored_in`` is the set whose volume ``volume`` holds the data at ``offset`` (the offset of the
+    member's local header); for an unchanged file of a differential it names the base full.
+    """
+
+    path: str
+    kind: str
+    domain: Optional[str]
+    user: Optional[str]
+    folder: Optional[str]
+    size: int
+    mtime_ns: int
+    crc32: int = 0
+    stored_in: str = ""
+    volume: int = 0
+    offset: int = 0
+    csize: int = 0
+    method: int = 8
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress event: what is being done and how far along it is."""
+
+    phase: str  # "scan", "backup", "restore", "verify"
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    path: str = ""
+
+
+@dataclass
+class BackupResult:
+    """What a backup run did. ``requested`` differs from ``kind`` when a differential ran as a full."""
+
+    set_name: str
+    kind: str
+    requested: str
+    base: Optional[str]
+    target: str
+    started: datetime
+    finished: datetime
+    files: int = 0          # entries in the manifest (the store as it was)
+    stored: int = 0         # entries whose data this set holds
+    bytes_in: int = 0       # bytes of the stored files
+    bytes_out: int = 0      # bytes of all volumes written
+    volumes: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)      # [{"path", "size", "reason"}]
+    unreadable: list = field(default_factory=list)   # [{"path", "error"}]
+    removed: list = field(default_factory=list)      # sets removed after the commit, with reasons
+    note: str = ""
+
+    @property
+    def duration(self):
+        """Seconds the run took."""
+        return (self.finished - self.started).total_seconds()
+
+
+@dataclass
+class RestoreResult:
+    """What a restore did: the sets read, the files written, and the ones that failed."""
+
+    set_name: str
+    sets_used: list
+    destination: str
+    files: int = 0
+    bytes: int = 0
+    skipped: list = field(default_factory=list)      # existing files left alone (conflict=skip)
+    renamed: list = field(default_factory=list)
+    failures: list = field(default_factory=list)     # [(path, reason)]
+    duration: float = 0.0

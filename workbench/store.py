@@ -1,0 +1,142 @@
+"""Walk a Kerio Connect server directory and classify every path of its store.
+
+The server directory holds ``mailserver.cfg``, ``users.cfg``, ``license/``, ``sslcert/`` (and
+``sslca/``) beside ``store/``; mail lives in ``store/mail/<domain>/<user>/<folder>/#msgs/*.eml`` with
+per-folder ``*.fld`` files, public folders in ``store/mail/<domain>/#public/``. The walk never enters the
+backup target, ``store/backup`` (the manual's default target), or any directory holding backup volumes.
+"""
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from typing import Optional
+
+from .errors import StoreNotFound
+
+# Top-level directories of the server directory that are backed up, with the kind of their files.
+_TOP_DIRS = {"license": "license", "sslcert": "certificate", "sslca": "certificate", "store": None}
+# Directories under store/ that hold no data worth restoring (or are backups themselves).
+_SKIPPED_STORE_DIRS = {"backup", "logs", "tmp"}
+_VOLUME_FILE = re.compile(r"[FDC]\d{8}T\d{6}Z(\.\d+)?\.zip")
+
+
+@dataclass(slots=True)
+class StoreFile:
+    """A regular file found by the walk; ``path`` is relative to the server directory, with ``/``."""
+
+    path: str
+    kind: str
+    domain: Optional[str]
+    user: Optional[str]
+    folder: Optional[str]
+    size: int
+    mtime_ns: int
+
+
+def classify(path):
+    """Return ``(kind, domain, user, folder)`` for a server-relative path.
+
+    >>> classify("store/mail/example.com/jane/INBOX/Projects/#msgs/0000001a.eml")
+    ('message', 'example.com', 'jane', 'INBOX/Projects')
+    """
+    parts = path.split("/")
+    top = parts[0]
+    if len(parts) == 1:
+        return ("config" if top.endswith(".cfg") else "other"), None, None, None
+    if top in ("license",):
+        return "license", None, None, None
+    if top in ("sslcert", "sslca"):
+        return "certificate", None, None, None
+    if top != "store" or len(parts) < 3:
+        return "other", None, None, None
+    area = parts[1]
+    if area == "mail" and len(parts) >= 4:
+        domain, owner = parts[2], parts[3]
+        rest = parts[4:]
+        if "#msgs" in rest:
+            folder = "/".join(rest[:rest.index("#msgs")]) or None
+        else:
+            folder = "/".join(rest[:-1]) or None
+        if owner == "#public":
+            return "public", domain, "#public", folder
+        if len(rest) == 0:
+            return "other", domain, None, None
+        kind = "message" if "#msgs" in rest else "folder"
+        return kind, domain, owner, folder
+    if area == "archive":
+        return "archive", (parts[2] if len(parts) > 3 else None), None, None
+    if area == "lists":
+        return "lists", (parts[2] if len(parts) > 3 else None), None, None
+    if area.startswith("spam") or area == "bayes":
+        return "spam", None, None, None
+    return "other", None, None, None
+
+
+def _same_dir(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def walk_store(server_dir, exclude=(), on_error=None):
+    """Yield a StoreFile for every regular file of the server directory that a backup takes.
+
+    Parameters
+    ----------
+    server_dir : str
+        The server directory (the one holding ``store/`` and ``mailserver.cfg``).
+    exclude : iterable of str
+        Directories never entered (the backup target, when it lies inside the server directory).
+    on_error : callable(path, message), optional
+        Called for every unreadable directory or file; the walk goes on.
+
+    Files are yielded in a stable order (sorted by name, depth first) so volumes come out the same
+    for the same store. Symbolic links are not followed and not backed up (reported through on_error).
+    """
+    if not os.path.isdir(server_dir):
+        raise StoreNotFound(f"store directory {server_dir} does not exist; set 'store' to the "
+                            "server directory (the one holding store/ and mailserver.cfg)")
+    if not os.path.isdir(os.path.join(server_dir, "store")) and not os.path.isfile(
+            os.path.join(server_dir, "mailserver.cfg")):
+        raise StoreNotFound(f"{server_dir} holds neither store/ nor mailserver.cfg; set 'store' to "
+                            "the server directory (Kerio's installation directory)")
+    excluded = [e for e in exclude if e and os.path.isdir(e)]
+    report = on_error or (lambda path, message: None)
+
+    def scan(rel):
+        full = os.path.join(server_dir, rel) if rel else server_dir
+        try:
+            with os.scandir(full) as it:
+                items = sorted(it, key=lambda d: d.name)
+        except OSError as e:
+            report(rel, f"cannot read directory: {e.strerror or e}")
+            return
+        if rel and any(_VOLUME_FILE.fullmatch(d.name) for d in items):
+            report(rel, "skipped: holds backup volumes")
+            return
+        for d in items:
+            child = f"{rel}/{d.name}" if rel else d.name
+            try:
+                st = d.stat(follow_symlinks=False)
+            except OSError as e:
+                report(child, f"cannot stat: {e.strerror or e}")
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                report(child, "skipped: symbolic link")
+            elif stat.S_ISDIR(st.st_mode):
+                if not rel and d.name not in _TOP_DIRS:
+                    continue
+                if rel == "store" and d.name in _SKIPPED_STORE_DIRS:
+                    continue
+                if any(_same_dir(d.path, e) for e in excluded):
+                    continue
+                yield from scan(child)
+            elif stat.S_ISREG(st.st_mode):
+                if not rel and not d.name.endswith(".cfg"):
+                    continue
+                kind, domain, user, folder = classify(child)
+                yield StoreFile(child, kind, domain, user, folder, st.st_size, st.st_mtime_ns)
+
+    yield from scan("")

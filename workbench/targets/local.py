@@ -1,0 +1,134 @@
+"""A local or mounted directory as a backup target."""
+
+import errno
+import os
+import shutil
+
+from ..errors import TargetError
+
+
+class _SyncedFile:
+    """A buffered file whose close() also fsyncs, so a published volume is on disk."""
+
+    def __init__(self, path):
+        self._f = open(path, "wb", buffering=1024 * 1024)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def close(self):
+        if not self._f.closed:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LocalTarget:
+    """A directory on a local disk or a mounted network filesystem."""
+
+    def __init__(self, path):
+        self.root = os.path.abspath(os.path.expanduser(str(path)))
+        self.url = self.root
+
+    def __repr__(self):
+        return f"LocalTarget({self.root!r})"
+
+    def _p(self, name):
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"bad target file name {name!r}")
+        return os.path.join(self.root, name)
+
+    def exists(self):
+        return os.path.isdir(self.root)
+
+    def ensure(self):
+        try:
+            os.makedirs(self.root, exist_ok=True)
+        except OSError as e:
+            raise TargetError(f"cannot create backup directory {self.root}: {e.strerror}") from None
+
+    def list(self):
+        try:
+            with os.scandir(self.root) as it:
+                return {d.name: d.stat().st_size for d in it if d.is_file(follow_symlinks=False)}
+        except FileNotFoundError:
+            raise TargetError(f"backup directory {self.root} does not exist") from None
+        except OSError as e:
+            raise TargetError(f"cannot list backup directory {self.root}: {e.strerror}") from None
+
+    def open_read(self, name):
+        return open(self._p(name), "rb")
+
+    def open_write(self, name):
+        return _SyncedFile(self._p(name))
+
+    def read_bytes(self, name):
+        with self.open_read(name) as f:
+            return f.read()
+
+    def publish(self, src, dst):
+        s, d = self._p(src), self._p(dst)
+        try:
+            # link() fails with EEXIST instead of replacing: an atomic no-overwrite rename.
+            os.link(s, d)
+        except OSError as e:
+            if e.errno == errno.EEXIST:
+                raise FileExistsError(errno.EEXIST, "target file exists", dst) from None
+            if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                raise
+            # Filesystems without hard links (vfat, some network mounts): check, then rename.
+            if os.path.exists(d):
+                raise FileExistsError(errno.EEXIST, "target file exists", dst) from None
+            os.rename(s, d)
+        else:
+            os.unlink(s)
+        self._sync_dir()
+
+    def write_new(self, name, data):
+        tmp = name + ".partial"
+        with self.open_write(tmp) as f:
+            f.write(data)
+        self.publish(tmp, name)
+
+    def create_exclusive(self, name, data):
+        try:
+            fd = os.open(self._p(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return True
+
+    def remove(self, name):
+        try:
+            os.unlink(self._p(name))
+        except FileNotFoundError:
+            pass
+
+    def disk_usage(self):
+        u = shutil.disk_usage(self.root if os.path.isdir(self.root) else _existing_parent(self.root))
+        return u.total, u.free
+
+    def local_path(self, name):
+        return self._p(name)
+
+    def _sync_dir(self):
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _existing_parent(path):
+    while not os.path.isdir(path):
+        path = os.path.dirname(path)
+    return path
