@@ -41,6 +41,7 @@ import xml.etree.ElementTree as ET
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 __all__ = ["REFERENCE_TIME", "generate", "mutate", "build_sample"]
 
@@ -155,7 +156,7 @@ class _Profile:
 
 _DEFAULT_PROFILE = _Profile()
 # The committed sample must stay under 2 MB: small attachments, never a huge one.
-_SAMPLE_PROFILE = _Profile(attach_median=6_000, attach_min=2_000, attach_max=20_000, huge_rate=0.0)
+_SAMPLE_PROFILE = _Profile(body_lines=20.0, attach_median=4_000, attach_min=1_500, attach_max=12_000, huge_rate=0.0)
 _SAMPLE_MESSAGES = 240
 _SAMPLE_SEED = 2026
 
@@ -444,7 +445,7 @@ class _MailFactory:
         template = rng.choice(_CS_SUBJECTS if czech else _EN_SUBJECTS)
         return template.format(t=rng.choice(_EN_TOPICS), n=number)
 
-    def message(self, folder: _Folder, ts: int, local_domain: str) -> tuple[bytes, int]:
+    def message(self, folder: _Folder, ts: int) -> tuple[bytes, int]:
         """Build one message delivered (or saved) at ``ts``.
 
         Returns the message bytes (CRLF line endings) and its number of attachments.
@@ -459,7 +460,7 @@ class _MailFactory:
         if folder.kind not in ("out", "draft"):
             head += [f"Return-Path: <{sender.address}>",
                      f"Received: from mx{rng.randint(1, 4)}.{sender_domain} (mx.{sender_domain} "
-                     f"[192.0.2.{rng.randint(1, 254)}])\n\tby mail.{local_domain} (Kerio Connect 10.0.6) "
+                     f"[192.0.2.{rng.randint(1, 254)}])\n\tby mail.{folder.domain} (Kerio Connect 10.0.6) "
                      f"with ESMTPS id {rng.getrandbits(40):010X}\n\tfor <{recipient.address}>; "
                      f"{_rfc5322_date(ts, _prague_offset(ts))}"]
         tz = _prague_offset(date_ts) if sender_domain.endswith(("example.com", "example.org", "example.net")) \
@@ -516,10 +517,11 @@ def _index_fld(records: list[tuple[int, int, int]]) -> bytes:
     return b"".join(out)
 
 
-def _status_fld(records: list[tuple[int, int, int]], changed: int) -> bytes:
+def _status_fld(folder_rel: str, records: list[tuple[int, int, int]], changed: int) -> bytes:
+    """Folder counters as text; ``lastchange`` makes every update change the file's content."""
     unseen = sum(1 for msg_id, _, mtime in records if not _message_flags(msg_id, mtime) & 1)
     next_id = max((msg_id for msg_id, _, _ in records), default=0) + 1
-    uidvalidity = zlib.crc32(str(len(records) and records[0][2]).encode())
+    uidvalidity = zlib.crc32(folder_rel.encode("utf-8"))
     return (f"[status]\r\nmessages={len(records)}\r\nunseen={unseen}\r\nnextid={next_id:08x}\r\n"
             f"uidvalidity={uidvalidity}\r\nlastchange={changed}\r\n").encode("ascii")
 
@@ -646,9 +648,10 @@ def _check_empty(root: Path) -> None:
 def _plan_people(rng: random.Random, n_users: int) -> tuple[list[str], list[_Person]]:
     n_domains = max(2, -(-n_users // 60))
     domains = list(_DOMAINS[:n_domains])
-    for index in range(len(domains), n_domains):
-        domains.append(f"{_DOMAIN_PREFIXES[index % len(_DOMAIN_PREFIXES)]}{index // len(_DOMAIN_PREFIXES) or ''}"
-                       f".{_DOMAINS[index % len(_DOMAINS)]}")
+    for extra in range(n_domains - len(domains)):  # praha.example.com, brno.example.org, ...
+        rounds = extra // len(_DOMAIN_PREFIXES)
+        domains.append(f"{_DOMAIN_PREFIXES[extra % len(_DOMAIN_PREFIXES)]}{rounds or ''}"
+                       f".{_DOMAINS[extra % len(_DOMAINS)]}")
     users, taken = [], set()
     for index in range(n_users):
         domain = domains[index % n_domains]
@@ -708,7 +711,8 @@ def _cum(values):
 # Public API
 
 
-def generate(server_dir, messages, seed=0, progress=None) -> dict:
+def generate(server_dir: str | os.PathLike, messages: int, seed: int = 0,
+             progress: Callable[[int, int], None] | None = None) -> dict:
     """Create a synthetic Kerio Connect server directory.
 
     Parameters
@@ -754,7 +758,7 @@ def _generate(root: Path, messages: int, seed: int, progress, profile: _Profile)
     for folder in folders:
         records = []
         for msg_id, ts in enumerate(folder.times, 1):
-            data, n_attach = factory.message(folder, ts, folder.domain)
+            data, n_attach = factory.message(folder, ts)
             writer.write(f"{folder.rel}/#msgs/{_msg_name(msg_id)}", data, ts)
             records.append((msg_id, len(data), ts))
             with_attachments += n_attach > 0
@@ -783,14 +787,14 @@ def _write_config(writer: _Writer, rng: random.Random, domains: list[str], users
 def _write_folder_files(writer: _Writer, folder: _Folder, records: list[tuple[int, int, int]]) -> None:
     # Kerio updates the folder files whenever mail arrives: they are as new as the newest message.
     mtime = records[-1][2] + 1 if records else REFERENCE_TIME - _YEAR
-    contents = {"index.fld": _index_fld(records), "status.fld": _status_fld(records, mtime),
+    contents = {"index.fld": _index_fld(records), "status.fld": _status_fld(folder.rel, records, mtime),
                 "properties.fld": _properties_fld(folder), "search.fld": _search_fld(folder, len(records)),
                 "deleted.fld": _deleted_fld()}
     for name in _FLD_FILES:
         writer.write(f"{folder.rel}/{name}", contents[name], mtime)
 
 
-def build_sample(server_dir) -> dict:
+def build_sample(server_dir: str | os.PathLike) -> dict:
     """Build the small sample server directory committed at ``data/samples/kerio``.
 
     Two domains, six users with every standard folder, public and archive folders, and
@@ -872,7 +876,7 @@ def _rewrite(rng: random.Random, data: bytes) -> bytes:
     return data + note.encode("ascii")
 
 
-def mutate(server_dir, seed=0) -> dict:
+def mutate(server_dir: str | os.PathLike, seed: int = 0) -> dict:
     """Simulate one day of mail on a server directory made by :func:`generate`.
 
     About 1 % of the messages under ``store/mail`` are rewritten (a keywords header set or
@@ -947,7 +951,7 @@ def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: in
         msg_id = next_ids[folder_rel]
         next_ids[folder_rel] += 1
         folder = _folder_of(folder_rel, people)
-        data, _ = factory.message(folder, mtime - rng.randint(60, 3600), folder.domain)
+        data, _ = factory.message(folder, mtime - rng.randint(60, 3600))
         rel = f"{folder_rel}/#msgs/{_msg_name(msg_id)}"
         path = root / rel
         path.write_bytes(data)
@@ -965,7 +969,7 @@ def _refresh_folder_files(root: Path, folder_rel: str, mtime: int) -> list[str]:
             st = os.stat(msgs_dir / name)
             records.append((int(name[:8], 16), st.st_size, st.st_mtime_ns // 1_000_000_000))
     written = []
-    for name, data in (("index.fld", _index_fld(records)), ("status.fld", _status_fld(records, mtime))):
+    for name, data in (("index.fld", _index_fld(records)), ("status.fld", _status_fld(folder_rel, records, mtime))):
         path = root / folder_rel / name
         path.write_bytes(data)
         os.utime(path, ns=(mtime * 1_000_000_000,) * 2)
