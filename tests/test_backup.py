@@ -1,0 +1,198 @@
+"""Backup engine: full, differential and copy sets, round trips, kinds and names."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import workbench
+from workbench import samples
+from workbench.archive import manifest as mf
+from workbench.archive.index import lookup
+from workbench.naming import index_name, manifest_name, parse_set_name
+from workbench.sets import COMPLETE, list_sets
+
+from helpers import make_store, snapshot, store_snapshot
+
+T0 = datetime(2026, 11, 1, 1, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path / "server", messages=300, seed=11)
+
+
+def run(kind, store, target, **kw):
+    kw.setdefault("min_free", 0)
+    return workbench.backup(kind, store=store, target=str(target), **kw)
+
+
+def test_full_then_differential_restores_store_as_it_was(store, tmp_path):
+    target = tmp_path / "bk"
+    full = run("full", store, target, now=T0)
+    assert full.kind == "F" and full.set_name == "F20261101T010000Z"
+    changes = samples.mutate(store, seed=3)
+    assert changes["deleted"] and changes["added"] and changes["rewritten"]
+    at_diff = store_snapshot(store)
+    diff = run("differential", store, target, now=T0 + timedelta(days=1))
+    assert diff.kind == "D" and diff.base == full.set_name
+    # A differential stores only what is new or changed, but lists the whole store.
+    assert diff.files == len(at_diff)
+    changed = set(changes["rewritten"]) | set(changes["added"])
+    with zipfile.ZipFile(target / f"{diff.set_name}.zip") as z:
+        stored = {n for n in z.namelist() if not n.startswith(".workbench/")}
+    assert changed <= stored
+    assert not stored & (set(at_diff) - changed - _touched(changes, at_diff, store, full))
+
+    out = tmp_path / "restored"
+    result = workbench.restore(str(out), target=str(target))
+    assert result.set_name == diff.set_name
+    assert sorted(result.sets_used) == sorted([full.set_name, diff.set_name])
+    # Byte for byte, mtimes kept, and deleted messages stay deleted.
+    assert snapshot(out) == at_diff
+    assert not any((out / p).exists() for p in changes["deleted"])
+
+
+def _touched(changes, at_diff, store, full):
+    """Folder files the mutate rewrote besides messages (they belong in the differential too)."""
+    return {p for p in at_diff if p.endswith(".fld")}
+
+
+def test_differentials_all_keeps_every_time_restorable(store, tmp_path):
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0, differentials="all")
+    samples.mutate(store, seed=1)
+    day1 = store_snapshot(store)
+    d1 = run("differential", store, target, now=T0 + timedelta(days=1), differentials="all")
+    samples.mutate(store, seed=2)
+    day2 = store_snapshot(store)
+    d2 = run("differential", store, target, now=T0 + timedelta(days=2), differentials="all")
+    names = [str(s.name) for s in list_sets(target_obj(target))]
+    assert d1.set_name in names and d2.set_name in names
+    workbench.restore(str(tmp_path / "r1"), d1.set_name, target=str(target))
+    workbench.restore(str(tmp_path / "r2"), d2.set_name, target=str(target))
+    assert snapshot(tmp_path / "r1") == day1
+    assert snapshot(tmp_path / "r2") == day2
+
+
+def test_differentials_latest_replaces_previous_after_commit(store, tmp_path):
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    samples.mutate(store, seed=1)
+    d1 = run("differential", store, target, now=T0 + timedelta(days=1))
+    samples.mutate(store, seed=2)
+    day2 = store_snapshot(store)
+    d2 = run("differential", store, target, now=T0 + timedelta(days=2))
+    assert {"set": d1.set_name, "reason": f"replaced by {d2.set_name}"} in d2.removed
+    assert not any(n.startswith(d1.set_name) for n in os.listdir(target))
+    workbench.restore(str(tmp_path / "r"), target=str(target))
+    assert snapshot(tmp_path / "r") == day2
+
+
+def test_differential_without_full_runs_as_full_and_says_so(store, tmp_path):
+    r = run("differential", store, tmp_path / "bk", now=T0)
+    assert r.kind == "F" and r.requested == "D" and r.set_name.startswith("F")
+    assert "ran as a full" in r.note
+
+
+def test_copy_counts_as_full(store, tmp_path):
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    c = run("copy", store, target, now=T0 + timedelta(hours=5))
+    assert c.kind == "C" and c.set_name == "C20261101T060000Z" and c.stored == c.files
+    samples.mutate(store, seed=5)
+    d = run("differential", store, target, now=T0 + timedelta(days=1))
+    assert d.base == c.set_name
+
+
+def test_names_are_utc_and_never_collide(store, tmp_path):
+    target = tmp_path / "bk"
+    local = datetime(2026, 11, 26, 2, 0, 0, tzinfo=timezone(timedelta(hours=1)))
+    a = run("full", store, target, now=local)
+    b = run("copy", store, target, now=local)
+    assert a.set_name == "F20261126T010000Z"
+    assert b.set_name == "C20261126T010001Z"
+    assert parse_set_name(b.set_name).time == datetime(2026, 11, 26, 1, 0, 1, tzinfo=timezone.utc)
+
+
+def test_manifest_and_index_describe_every_entry(store, tmp_path):
+    target = tmp_path / "bk"
+    r = run("full", store, target, now=T0, volume_size="256KiB")
+    doc = mf.decode((target / manifest_name(r.set_name)).read_bytes())
+    entries = {e.path: e for e in mf.from_columns(doc["entries"])}
+    assert set(entries) == set(store_snapshot(store))
+    msg = next(e for e in entries.values() if e.kind == "message")
+    assert msg.domain and msg.user and msg.folder and msg.stored_in == r.set_name
+    assert doc["volumes"] == [{"name": v, "bytes": os.path.getsize(target / v),
+                               "members": doc["volumes"][i]["members"]}
+                              for i, v in enumerate(r.volumes)]
+    # The offset in the manifest is the member's local header in that volume.
+    vol = target / r.volumes[msg.volume]
+    with zipfile.ZipFile(vol) as z:
+        info = z.getinfo(msg.path)
+        assert info.header_offset == msg.offset and info.CRC == msg.crc32
+    # The index finds one entry by path without any zip directory.
+    [hit] = lookup(str(target / index_name(r.set_name)), [msg.path])
+    assert (hit.volume, hit.offset, hit.crc32) == (msg.volume, msg.offset, msg.crc32)
+    # The last volume carries the manifest too, so the catalog can be rebuilt from volumes alone.
+    with zipfile.ZipFile(target / r.volumes[-1]) as z:
+        inner = mf.decode(z.read(mf.member_name(r.set_name)))
+    assert inner["entries"]["path"] == doc["entries"]["path"]
+
+
+def test_walk_never_includes_the_target_or_earlier_backups(store, tmp_path):
+    # The manual's default target is store/backup inside the server directory.
+    r1 = workbench.backup("full", store=store, min_free=0, now=T0)
+    default = os.path.join(store, "store", "backup")
+    assert os.path.exists(os.path.join(default, f"{r1.set_name}.zip"))
+    old = os.path.join(store, "store", "old-backups")
+    os.makedirs(old)
+    with open(os.path.join(old, "F20250101T000000Z.zip"), "wb") as f:
+        f.write(b"PK\5\6" + bytes(18))
+    r2 = workbench.backup("full", store=store, min_free=0, now=T0 + timedelta(days=1))
+    doc = mf.decode(open(os.path.join(default, manifest_name(r2.set_name)), "rb").read())
+    assert not [p for p in doc["entries"]["path"] if "backup" in p]
+    assert r2.files == r1.files
+
+
+def test_unreadable_file_is_reported_not_fatal(tmp_path):
+    # One message is mode 000 and the backup runs without the power to override file modes (as
+    # root, setpriv drops that capability): the run succeeds, names that file, and skips it.
+    store = make_store(tmp_path / "server", messages=60, seed=4)
+    victim = sorted(p for p in store_snapshot(store) if p.endswith(".eml"))[3]
+    os.chmod(os.path.join(store, victim), 0)
+    target = str(tmp_path / "bk")
+    code = ("import json, workbench; r = workbench.backup('full', store=%r, target=%r, min_free=0);"
+            "print(json.dumps([r.files, r.unreadable]))" % (store, target))
+    cmd = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] + cmd
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    files, unreadable = json.loads(out.stdout)
+    assert [u["path"] for u in unreadable] == [victim]
+    assert files == len(store_snapshot(store)) - 1
+    assert victim in out.stderr  # logged as a warning too
+
+
+def test_progress_callback_reaches_the_end(store, tmp_path):
+    events = []
+    r = run("full", store, tmp_path / "bk", progress=events.append)
+    assert events and events[-1].files_done == events[-1].files_total == r.stored
+    assert events[-1].bytes_done == r.bytes_in
+
+
+def target_obj(path):
+    return workbench.open_target(str(path))
+
+
+def test_sets_are_complete_after_backup(store, tmp_path):
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    [s] = list_sets(target_obj(target))
+    assert s.status == COMPLETE

@@ -1,0 +1,133 @@
+"""A backup killed with SIGKILL at any point leaves earlier sets intact and restorable; its own
+leftovers show as incomplete and the next run removes them. A failing run cleans up after itself."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+import workbench
+from workbench import samples
+from workbench.sets import COMPLETE, INCOMPLETE, list_sets
+
+from helpers import make_store, snapshot, store_snapshot
+
+T0 = datetime(2026, 11, 1, 1, 0, 0, tzinfo=timezone.utc)
+
+# The child runs a real backup and SIGKILLs itself at the chosen point: when publishing a file
+# whose name matches, or after N files have been stored.
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from datetime import datetime, timezone
+    import workbench
+    from workbench.targets.local import LocalTarget
+    store, target, kind, when, point = sys.argv[1:6]
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    if point.startswith("publish:"):
+        suffix = point.split(":", 1)[1]
+        real = LocalTarget.publish
+        def publish(self, src, dst):
+            if dst.endswith(suffix):
+                die()
+            return real(self, src, dst)
+        LocalTarget.publish = publish
+    if point.startswith("remove:"):
+        suffix = point.split(":", 1)[1]
+        real_remove = LocalTarget.remove
+        def remove(self, name):
+            real_remove(self, name)
+            if name.endswith(suffix):
+                die()
+        LocalTarget.remove = remove
+    def progress(p):
+        if point.startswith("files:") and p.files_done >= int(point.split(":")[1]):
+            die()
+    workbench.backup(kind, store=store, target=target, min_free=0, volume_size="128KiB",
+                     now=datetime.fromisoformat(when), progress=progress)
+""")
+
+
+def run_child(store, target, kind, when, point):
+    p = subprocess.run([sys.executable, "-c", CHILD, store, str(target), kind, when.isoformat(),
+                        point], capture_output=True, text=True)
+    return p.returncode
+
+
+@pytest.fixture
+def history(tmp_path):
+    """A store with a committed full and differential, and snapshots of both times."""
+    store = make_store(tmp_path / "server", messages=200, seed=21)
+    bk = tmp_path / "bk"
+    full_snap = store_snapshot(store)
+    f = workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=T0)
+    samples.mutate(store, seed=1)
+    diff_snap = store_snapshot(store)
+    d = workbench.backup("differential", store=store, target=str(bk), min_free=0,
+                         volume_size="128KiB", now=T0 + timedelta(days=1))
+    samples.mutate(store, seed=2)
+    return store, bk, {f.set_name: full_snap, d.set_name: diff_snap}, sorted(os.listdir(bk))
+
+
+POINTS = [
+    ("full", "files:5"),          # while compressing, first volume still partial
+    ("full", ".1.zip"),           # after the first volume was published
+    ("full", ".index.sqlite"),    # all volumes published, before the index
+    ("full", ".manifest.json.gz"),  # everything but the manifest
+    ("differential", "files:3"),
+    ("differential", ".manifest.json.gz"),
+    ("differential", "remove:.manifest.json.gz"),  # after commit, while removing the old D
+]
+
+
+@pytest.mark.parametrize("kind,point", POINTS)
+def test_sigkill_leaves_earlier_sets_restorable(history, tmp_path, kind, point):
+    store, bk, snaps, before = history
+    if not point.startswith(("files:", "remove:")):
+        point = "publish:" + point
+    code = run_child(store, bk, kind, T0 + timedelta(days=2), point)
+    assert code == -signal.SIGKILL
+    sets = list_sets(workbench.open_target(str(bk)))
+    by_name = {str(s.name): s for s in sets}
+    killed = [s for s in sets if str(s.name) not in snaps]
+    if point.startswith("remove:"):
+        # Killed after the commit: the new D is complete, the old one is half-removed.
+        [new] = killed
+        assert new.status == COMPLETE
+        old_d = [n for n in snaps if n.startswith("D")][0]
+        assert by_name[old_d].status == INCOMPLETE
+        del snaps[old_d]
+    else:
+        assert all(s.status == INCOMPLETE for s in killed)  # never reported complete
+        for name in snaps:
+            assert by_name[name].status == COMPLETE
+    # Every earlier set that should still be there restores exactly.
+    for name, snap in snaps.items():
+        out = tmp_path / f"r-{name}"
+        workbench.restore(str(out), name, target=str(bk))
+        assert snapshot(out) == snap
+    # The next run cleans up and succeeds.
+    r = workbench.backup(kind, store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=T0 + timedelta(days=3))
+    sets = list_sets(workbench.open_target(str(bk)))
+    assert all(s.status == COMPLETE for s in sets)
+    assert not [f for f in os.listdir(bk) if f.endswith(".partial")]
+    assert r.set_name in {str(s.name) for s in sets}
+
+
+def test_failed_run_removes_its_own_files(history, monkeypatch):
+    store, bk, snaps, before = history
+    from workbench.targets.local import LocalTarget
+
+    def broken(self, name, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(LocalTarget, "write_new", broken)
+    with pytest.raises(OSError):
+        workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=T0 + timedelta(days=2))
+    assert sorted(os.listdir(bk)) == before

@@ -1,0 +1,60 @@
+"""The store walk classifies every path and takes domain, user and folder from it."""
+
+import os
+
+import pytest
+
+from workbench.errors import StoreNotFound
+from workbench.store import classify, walk_store
+
+from helpers import make_store
+
+
+@pytest.mark.parametrize("path,expected", [
+    ("mailserver.cfg", ("config", None, None, None)),
+    ("users.cfg", ("config", None, None, None)),
+    ("license/license.key", ("license", None, None, None)),
+    ("sslcert/server.crt", ("certificate", None, None, None)),
+    ("sslca/ca.crt", ("certificate", None, None, None)),
+    ("store/mail/example.com/jane/INBOX/#msgs/0000001a.eml",
+     ("message", "example.com", "jane", "INBOX")),
+    ("store/mail/example.com/jane/INBOX/Projects/2026/#msgs/0000001a.eml",
+     ("message", "example.com", "jane", "INBOX/Projects/2026")),
+    ("store/mail/example.com/jane/Přijaté faktury/index.fld",
+     ("folder", "example.com", "jane", "Přijaté faktury")),
+    ("store/mail/example.com/#public/Company News/#msgs/00000001.eml",
+     ("public", "example.com", "#public", "Company News")),
+    ("store/mail/example.com/#public/Company News/index.fld",
+     ("public", "example.com", "#public", "Company News")),
+    ("store/archive/example.com/2026-08/#msgs/00000001.eml", ("archive", "example.com", None, None)),
+    ("store/lists/example.com/team/members.cfg", ("lists", "example.com", None, None)),
+    ("store/spamassassin/bayes_toks", ("spam", None, None, None)),
+    ("store/queue/x.eml", ("other", None, None, None)),
+])
+def test_classify(path, expected):
+    assert classify(path) == expected
+
+
+def test_walk_is_sorted_skips_backups_and_reports_errors(tmp_path):
+    store = make_store(tmp_path / "server", messages=50, seed=1)
+    os.makedirs(os.path.join(store, "store", "backup"))
+    open(os.path.join(store, "store", "backup", "F20260101T000000Z.zip"), "wb").close()
+    os.makedirs(os.path.join(store, "bin"))
+    open(os.path.join(store, "bin", "mailserver"), "wb").close()  # not part of the data
+    errors = []
+    files = list(walk_store(store, on_error=lambda p, m: errors.append((p, m))))
+    paths = [f.path for f in files]
+    assert paths == sorted(paths, key=lambda p: p.split("/"))
+    assert not [p for p in paths if p.startswith(("bin/", "store/backup/"))]
+    kinds = {f.kind for f in files}
+    assert {"message", "folder", "public", "config", "license", "certificate"} <= kinds
+    on_disk = sum(len(fs) for d, _, fs in os.walk(store)
+                  if not d.startswith((os.path.join(store, "bin"), os.path.join(store, "store", "backup"))))
+    assert len(files) == on_disk and errors == []
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreNotFound, match="does not exist"):
+        list(walk_store(str(tmp_path / "nope")))
+    with pytest.raises(StoreNotFound, match="neither store/ nor mailserver.cfg"):
+        list(walk_store(str(tmp_path)))
