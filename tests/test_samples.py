@@ -1,6 +1,7 @@
 """Tests of workbench.samples: the synthetic store generator, the one-day mutator and the
 committed sample under data/samples/kerio."""
 
+import base64
 import email
 import hashlib
 import os
@@ -118,11 +119,11 @@ def test_attachments_and_sizes(store_2000):
         if b"Content-Disposition: attachment" not in data:
             continue
         with_attachments += 1
-        msg = email.message_from_bytes(data, policy=policy.default)
-        for part in msg.iter_attachments():
-            content = part.get_content()
-            kinds.add(part.get_content_type())
-            assert content[:4] in (b"%PDF", b"\x89PNG")
+        # The compat32 parser and decoding only each payload's start keep this fast.
+        for part in email.message_from_bytes(data).walk():
+            if part.get_content_disposition() == "attachment":
+                kinds.add(part.get_content_type())
+                assert base64.b64decode(part.get_payload()[:12])[:4] in (b"%PDF", b"\x89PNG")
     assert 0.11 <= with_attachments / len(sizes) <= 0.19
     assert with_attachments == summary["with_attachments"]
     assert kinds == {"application/pdf", "image/png"}
