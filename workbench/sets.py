@@ -8,6 +8,7 @@ directories, and a differential's full is the newest full or copy before it.
 
 import zipfile
 from dataclasses import dataclass, field
+from datetime import timezone
 from typing import Optional
 
 from .archive import manifest as mf
@@ -22,20 +23,41 @@ COMPLETE, INCOMPLETE, FOREIGN = "complete", "incomplete", "foreign"
 
 @dataclass
 class SetInfo:
-    """One set on a target. ``manifest`` is loaded for complete sets of ours."""
+    """One set on a target.
+
+    ``header`` is the manifest's header (kind, base, times, volumes, stats) of a complete set of
+    ours; ``manifest`` is the whole manifest, entries included, read on first use and kept.
+    """
 
     name: SetName
     volumes: dict = field(default_factory=dict)   # volume index -> (file name, bytes)
     status: str = INCOMPLETE
-    manifest: Optional[dict] = None
+    header: Optional[dict] = None
     leftovers: list = field(default_factory=list)  # temporary files of an interrupted run
     problem: str = ""
+    target: object = field(default=None, repr=False, compare=False)
+    _doc: Optional[dict] = field(default=None, repr=False, compare=False)
+
+    @property
+    def manifest(self):
+        """The whole manifest (None for foreign and incomplete sets)."""
+        if self.header is None:
+            return None
+        if self._doc is None:
+            self._doc = mf.decode(self.target.read_bytes(manifest_name(str(self.name))))
+        return self._doc
+
+    @manifest.setter
+    def manifest(self, doc):
+        self._doc = doc
+        self.header = None if doc is None else {k: v for k, v in doc.items()
+                                                 if k not in ("entries", "messages")}
 
     @property
     def base(self):
         """Name of the full this set belongs to (itself for a full or copy)."""
-        if self.manifest is not None:
-            return self.manifest.get("base") or str(self.name)
+        if self.header is not None:
+            return self.header.get("base") or str(self.name)
         return None if self.name.kind == "D" else str(self.name)
 
     @property
@@ -55,7 +77,7 @@ def list_sets(target, load=True):
         sn = parse_set_name(text)
         if sn is None:
             return None
-        return sets.setdefault(text, SetInfo(sn))
+        return sets.setdefault(text, SetInfo(sn, target=target))
 
     for fname, size in files.items():
         base = fname[:-len(PARTIAL_SUFFIX)] if fname.endswith(PARTIAL_SUFFIX) else None
@@ -78,7 +100,8 @@ def list_sets(target, load=True):
                 info.status = COMPLETE
                 continue
             try:
-                info.manifest = mf.decode(target.read_bytes(manifest_name(text)))
+                with target.open_read(manifest_name(text)) as f:
+                    info.header = mf.decode_header(f)
                 info.status = COMPLETE
             except (ValueError, OSError, EOFError) as e:
                 info.problem = f"manifest unreadable: {e}"
@@ -113,9 +136,9 @@ def base_of(sets, info):
     """The full (F or C) that *info* depends on, or None if it is gone."""
     if info.name.is_full:
         return info
-    if info.manifest is not None:
+    if info.header is not None:
         try:
-            base = find_set(sets, info.manifest["base"])
+            base = find_set(sets, info.header["base"])
         except SetNotFound:
             return None
         return base if base.usable else None
@@ -133,31 +156,47 @@ def latest_restorable(sets):
                            "`workbench backup full` first, or check `workbench sets`")
 
 
-def entries_of(target, sets, info):
-    """Every entry of the store as *info* recorded it, each with the set and volume holding it."""
+def entries_of(target, sets, info, on_error=None):
+    """Every entry of the store as *info* recorded it, each with the set and volume holding it.
+
+    For a foreign set, a volume whose central directory cannot be read raises TargetError, or,
+    given *on_error*, is reported as ``on_error(set name, volume file, message)`` and left out (so
+    a restore can still take what the other volumes hold).
+    """
     if info.status == INCOMPLETE:
         raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and cannot be "
                             "used; the next backup removes it")
     if info.manifest is not None:
         return mf.from_columns(info.manifest["entries"])
-    return _foreign_entries(target, sets, info)
+    return _foreign_entries(target, sets, info, on_error)
 
 
-def _foreign_entries(target, sets, info):
+def _foreign_entries(target, sets, info, on_error=None):
     own = {}
-    for index in sorted(info.volumes):
+    last = max(info.volumes, default=-1)
+    for index in range(last + 1):
+        if index not in info.volumes:
+            # A gap in the numbering: a lost volume of a set that Kerio wrote.
+            message = f"volume {index} is missing (later volumes are present)"
+            if on_error is None:
+                raise TargetError(f"set {info.name}: {message}")
+            on_error(str(info.name), f"{info.name}.{index}.zip", message)
+            continue
         fname = info.volumes[index][0]
         try:
             with target.open_read(fname) as f:
                 entries, _ = list_zip(f, str(info.name), index)
-        except (zipfile.BadZipFile, OSError) as e:
-            raise TargetError(f"cannot read volume {fname}: {e}") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            if on_error is None:
+                raise TargetError(f"cannot read volume {fname}: {e}") from None
+            on_error(str(info.name), fname, f"cannot read the volume's directory: {e}")
+            continue
         for e in entries:
             own[e.path] = e
     if info.name.kind == "D":
         base = base_of(sets, info)
         if base is not None:
-            inherited = {e.path: e for e in _foreign_entries(target, sets, base)}
+            inherited = {e.path: e for e in _foreign_entries(target, sets, base, on_error)}
             inherited.update(own)
             own = inherited
     return list(own.values())
@@ -185,5 +224,43 @@ def remove_set(target, info):
         target.remove(fname)
 
 
-__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "latest_restorable", "entries_of",
-           "leftover_files", "remove_set", "COMPLETE", "INCOMPLETE", "FOREIGN", "LOCK_NAME"]
+__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "latest_restorable", "choose_set",
+           "entries_of", "leftover_files", "remove_set", "COMPLETE", "INCOMPLETE", "FOREIGN",
+           "LOCK_NAME"]
+
+
+def choose_set(sets, at=None):
+    """The set a recovery at time *at* uses: the newest restorable set started at or before *at*.
+
+    Restorable means complete (or foreign, as Kerio wrote it) with its full present: an incomplete
+    set is never chosen, nor a differential whose full is gone. For a differential the recovery
+    reads its full too (``base_of``); with ``differentials = "all"`` each kept differential is a
+    time that can be chosen.
+
+    Parameters
+    ----------
+    sets : list of SetInfo
+        As list_sets returns them.
+    at : datetime, optional
+        The time to recover to (naive means UTC); default: the newest restorable set.
+
+    Returns
+    -------
+    SetInfo
+
+    Raises
+    ------
+    NoCompleteBackup
+        If no restorable set was started at or before *at*.
+    """
+    if at is not None:
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=timezone.utc)
+    for s in sorted(sets, key=lambda s: s.name, reverse=True):
+        if at is not None and s.name.time > at:
+            continue
+        if s.usable and base_of(sets, s) is not None:
+            return s
+    when = f" at or before {at.isoformat()}" if at is not None else ""
+    raise NoCompleteBackup(f"the target holds no complete backup{when} to restore from; "
+                           "`workbench sets` lists the sets and their status")

@@ -7,6 +7,11 @@ lives (``stored_in`` set, ``volume``, ``offset``, ``csize``, ``method``). Files 
 differential's manifest were deleted since its full. A copy of it is also the last member of the
 set's last volume (``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes
 alone.
+
+A ``messages`` block, column by column like ``entries``, holds the headers parsed at backup time of
+every ``.eml`` message the set lists (its own and the inherited ones): path, message_id, from, to,
+cc, subject, date (UTC epoch seconds) and has_attachments, None where a header is missing or
+unreadable (see workbench.headers). Manifests written before it have no such block.
 """
 
 import gzip
@@ -19,6 +24,7 @@ VERSION = 1
 MEMBER_DIR = ".workbench/"
 COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc32", "stored_in",
            "volume", "offset", "csize", "method")
+MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments")
 
 
 def member_name(set_name):
@@ -36,26 +42,74 @@ def from_columns(columns):
     return [Entry(*row) for row in zip(*cols)]
 
 
-def dump(header, entries):
-    """The manifest document (a dict) for *header* and *entries*."""
+def messages_to_columns(messages):
+    """The ``messages`` block from ``{path: headers dict}`` (headers as parse_headers returns)."""
+    paths = list(messages)
+    cols = {"path": paths}
+    for c in MESSAGE_COLUMNS[1:]:
+        cols[c] = [messages[p].get(c) for p in paths]
+    return cols
+
+
+def messages_from_columns(columns):
+    """``{path: headers dict}`` from a manifest's ``messages`` block (empty if it has none)."""
+    if not columns:
+        return {}
+    names = MESSAGE_COLUMNS[1:]
+    return {row[0]: dict(zip(names, row[1:]))
+            for row in zip(*(columns[c] for c in MESSAGE_COLUMNS))}
+
+
+def dump(header, entries, messages=None):
+    """The manifest document (a dict) for *header*, *entries* and *messages* (``{path: headers}``)."""
     doc = {"format": FORMAT, "version": VERSION}
     doc.update(header)
     doc["entries"] = to_columns(entries)
+    if messages is not None:
+        doc["messages"] = messages_to_columns(messages)
     return doc
+
+
+_BODY_KEYS = ("entries", "messages")
 
 
 def encode(doc, compress=True):
-    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Bytes of the manifest: a header line (everything but the columns), then the columns.
+
+    The header comes first so that listing sets reads a few kilobytes per set, not every entry.
+    """
+    header = {k: v for k, v in doc.items() if k not in _BODY_KEYS}
+    body = {k: doc[k] for k in _BODY_KEYS if k in doc}
+    raw = b"%s\n%s\n" % (json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode(),
+                          json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
     return gzip.compress(raw, 6, mtime=0) if compress else raw
 
 
+def _check(header):
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError("not a workbench manifest")
+    if header.get("version", 0) > VERSION:
+        raise ValueError(f"manifest version {header.get('version')} is newer than this workbench")
+    return header
+
+
 def decode(data):
-    """The manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
+    """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
-    doc = json.loads(data)
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ValueError("not a workbench manifest")
-    if doc.get("version", 0) > VERSION:
-        raise ValueError(f"manifest version {doc.get('version')} is newer than this workbench")
+    head, _, body = data.partition(b"\n")
+    doc = _check(json.loads(head))
+    if body.strip():
+        doc.update(json.loads(body))
     return doc
+
+
+def decode_header(f):
+    """Only the header of the manifest in the open binary file *f* (reads just its first line)."""
+    magic = f.read(2)
+    f.seek(0)
+    stream = gzip.GzipFile(fileobj=f) if magic == b"\x1f\x8b" else f
+    try:
+        return _check(json.loads(stream.readline()))
+    except (OSError, EOFError) as e:
+        raise ValueError(f"manifest unreadable: {e}") from None
