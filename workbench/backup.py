@@ -76,7 +76,7 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     if not cfg.store:
         raise ConfigError("store", None, "no store given: set 'store' or pass --store")
     requested = _kind_letter(kind)
-    target = open_target(cfg.target_or_default)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
     target.ensure()
     check_free_space(target, cfg.min_free)
     with target_lock(target):

@@ -150,7 +150,8 @@ def set_record(s):
 
 
 def cmd_sets(args):
-    target = open_target(_config(args).target_or_default)
+    cfg = _config(args)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
     records = [set_record(s) for s in list_sets(target)]
     if args.json:
         for r in records:
@@ -165,7 +166,8 @@ def cmd_sets(args):
 
 
 def cmd_ls(args):
-    target = open_target(_config(args).target_or_default)
+    cfg = _config(args)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
     sets = list_sets(target)
     entries = entries_of(target, sets, find_set(sets, args.set))
     for e in sorted(entries, key=lambda e: e.path):
@@ -181,7 +183,7 @@ def cmd_ls(args):
 
 def cmd_rotate(args):
     cfg = _config(args)
-    target = open_target(cfg.target_or_default)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
     if args.dry_run:
         for d in plan_rotation(list_sets(target), cfg.keep):
             print(f"{d.set}  {d.action:<6}  {d.reason}")

@@ -3,7 +3,9 @@
 Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mailserver.cfg`` and
 ``users.cfg``), ``target`` (default ``<store>/store/backup``), ``volume_size`` (default 2GiB), ``keep``
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
-``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9).
+``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
+``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
+target's credentials; the password itself is never a config key).
 Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes.
 """
 
@@ -67,6 +69,13 @@ def _path(key, value):
     return value
 
 
+def _env_name(key, value):
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise ConfigError(key, value, "expected the name of an environment variable, such as "
+                                      "WORKBENCH_SMB_PASSWORD")
+    return value
+
+
 def _size_at_least(minimum):
     def check(key, value):
         n = parse_size(key, value)
@@ -89,6 +98,13 @@ class Config:
     oversize: str = "skip"
     enabled: bool = True
     compression_level: int = 3
+    smb_user_env: str = "WORKBENCH_SMB_USER"
+    smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
+
+    @property
+    def target_options(self):
+        """Keyword options for ``open_target`` (credential sources of SMB targets)."""
+        return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env}
 
     @property
     def target_or_default(self):
@@ -111,6 +127,8 @@ _CHECKS = {
     "oversize": _choice("skip", "own-volume"),
     "enabled": _boolean,
     "compression_level": _int_range(1, 9),
+    "smb_user_env": _env_name,
+    "smb_password_env": _env_name,
 }
 
 # Tables and keys owned by other modules (scheduler, notifications...) register here so that the

@@ -100,3 +100,27 @@ class RestoreIncomplete(WorkbenchError):
         names = ", ".join(p for p, _ in failures[:10])
         more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
         super().__init__(f"{len(failures)} entries could not be restored: {names}{more}")
+
+
+class CredentialsMissing(TargetError):
+    """No user name or password for an SMB target (environment, keyring or prompt)."""
+
+    exit_code = 31
+
+
+class AuthenticationFailed(TargetError):
+    """The SMB server refused the user name and password (or the user may not use the share)."""
+
+    exit_code = 32
+
+
+class ShareNotFound(TargetError):
+    """The SMB server has no share of that name."""
+
+    exit_code = 33
+
+
+class TargetUnreachable(TargetError):
+    """The connection to a network target failed and did not come back after the retries."""
+
+    exit_code = 34

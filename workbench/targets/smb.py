@@ -1,0 +1,611 @@
+"""An SMB network share as a backup target, through smbprotocol's ``smbclient`` (no mount needed).
+
+This is the only module that imports smbprotocol. ``SMBTarget.from_url`` takes
+``smb://[user@]host[:port]/share/dir`` or a UNC path ``\\\\host\\share\\dir``; the password never
+appears in the URL, in the ``url`` attribute, in log records or in error messages. It comes from
+(first found wins): the ``password`` option, the environment variable named by ``smb_password_env``
+(default ``WORKBENCH_SMB_PASSWORD``), ``keyring`` (service ``workbench-smb``, user ``user@host``),
+the hook set with :func:`set_password_prompt` (the notebooks' password widget), or ``getpass`` on a
+terminal. The user name comes from the ``username`` option, the URL, or ``smb_user_env`` (default
+``WORKBENCH_SMB_USER``).
+
+Network errors (connection reset or refused, timeouts, a lost session) are retried with bounded
+exponential backoff (:data:`RETRY_DELAYS`), reconnecting each time; open files reopen their handle
+and resume at their position. When the retries are spent the operation raises
+``TargetUnreachable``.
+"""
+
+import errno
+import getpass
+import hashlib
+import io
+import logging
+import os
+import socket
+import stat as stat_mod
+import sys
+import time
+from urllib.parse import unquote, urlsplit
+
+import smbclient
+from smbclient._pool import get_smb_tree
+from smbprotocol.exceptions import (SMBAuthenticationError, SMBConnectionClosed, SMBException,
+                                    SMBOSError, SMBResponseException)
+from smbprotocol.header import NtStatus
+
+from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound, TargetError,
+                      TargetUnreachable)
+
+log = logging.getLogger("workbench.targets.smb")
+# smbprotocol's debug log dumps every packet, file data included: `workbench -v` should show our
+# debug messages, not megabytes of hex. A level set by the application is left alone.
+for _name in ("smbprotocol", "smbclient", "spnego"):
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
+
+DEFAULT_PORT = 445
+USER_ENV = "WORKBENCH_SMB_USER"
+PASSWORD_ENV = "WORKBENCH_SMB_PASSWORD"
+KEYRING_SERVICE = "workbench-smb"
+
+# Seconds to wait before each retry: about 15 s of outage is ridden out, then the run fails.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+# After the retries are spent, further calls try once (no backoff) for this long, so that the
+# cleanup steps of a failed run do not each wait out the whole schedule again.
+GIVE_UP_COOLDOWN = 30.0
+
+# Big requests: one SMB round trip per 4 MiB written or read instead of per 64 KiB.
+_BUFFER = 4 * 1024 * 1024
+
+_AUTH_STATUSES = {NtStatus.STATUS_LOGON_FAILURE, NtStatus.STATUS_WRONG_PASSWORD,
+                  NtStatus.STATUS_PASSWORD_EXPIRED, 0xC0000072, 0xC000006E,  # disabled, restricted
+                  0xC0000064}                                                # no such user
+_SHARE_STATUSES = {NtStatus.STATUS_BAD_NETWORK_NAME, NtStatus.STATUS_NOT_FOUND,
+                   NtStatus.STATUS_OBJECT_PATH_NOT_FOUND, NtStatus.STATUS_FS_DRIVER_REQUIRED}
+_TRANSIENT_STATUSES = {NtStatus.STATUS_NETWORK_NAME_DELETED, NtStatus.STATUS_USER_SESSION_DELETED,
+                       NtStatus.STATUS_IO_TIMEOUT, 0xC000020C,   # connection disconnected
+                       0xC000020D, 0xC0000203, 0xC000035C}       # reset, session deleted/expired
+_TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, errno.EPIPE,
+                     errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN,
+                     errno.EHOSTDOWN}
+
+_password_prompt = None
+_CONNECTIONS = {}  # (host, port, user, password digest) -> smbclient connection cache
+
+
+def set_password_prompt(func):
+    """Install *func(user, host, share) -> str or None* to ask for a missing SMB password.
+
+    The notebooks install a password widget here; None restores the default (``getpass`` when
+    standard input is a terminal, else no prompt).
+    """
+    global _password_prompt
+    _password_prompt = func
+
+
+def parse_smb_url(url):
+    """Split an SMB URL or UNC path into ``{"host", "port", "share", "path", "user"}``.
+
+    Parameters
+    ----------
+    url : str
+        ``smb://[user@]host[:port]/share[/dir...]``, ``\\\\host\\share[\\dir...]`` or
+        ``//host/share[/dir...]``.
+
+    Raises
+    ------
+    TargetError
+        If host or share is missing, or the URL carries a password.
+    """
+    text = str(url)
+    if text.startswith("smb://"):
+        parts = urlsplit(text)
+        if parts.password is not None:
+            # Name the URL without its secret: the error text may end up in logs and e-mails.
+            shown = f"smb://{parts.username}:***@{parts.hostname}"
+            raise TargetError(f"{shown}...: a password in the target URL would be stored in plain "
+                              f"text; remove it and set {PASSWORD_ENV} or use keyring")
+        try:
+            port = parts.port
+        except ValueError:
+            raise TargetError(f"{text}: the port is not a number") from None
+        host, user = parts.hostname, unquote(parts.username) if parts.username else None
+        segments = [unquote(p) for p in parts.path.split("/") if p]
+    else:
+        segments = [p for p in text.replace("\\", "/").split("/") if p]
+        host, port, user = (segments.pop(0) if segments else None), None, None
+    if not host or not segments:
+        raise TargetError(f"{text}: an SMB target needs a host and a share, as in "
+                          f"smb://host/share/dir or \\\\host\\share\\dir")
+    return {"host": host, "port": port or DEFAULT_PORT, "share": segments[0],
+            "path": "/".join(segments[1:]), "user": user}
+
+
+def resolve_credentials(host, share, user=None, password=None, user_env=USER_ENV,
+                        password_env=PASSWORD_ENV, interactive=None):
+    """The ``(user, password)`` to log on to *host* with; CredentialsMissing if none is found.
+
+    See the module docstring for the order of the sources. *interactive* None means: prompt only
+    through the installed hook, or with getpass when standard input is a terminal.
+    """
+    user = user or os.environ.get(user_env or USER_ENV) or None
+    if not user:
+        raise CredentialsMissing(
+            f"no user name for the SMB share {share} on {host}: put it in the target URL "
+            f"(smb://user@{host}/{share}/...) or set the environment variable {user_env}")
+    if password is None:
+        password = os.environ.get(password_env or PASSWORD_ENV)
+    if password is None:
+        password = _from_keyring(user, host)
+    if password is None and interactive is not False:
+        if _password_prompt is not None:
+            password = _password_prompt(user, host, share)
+        elif interactive or (sys.stdin is not None and sys.stdin.isatty()):
+            password = getpass.getpass(f"SMB password for {user} on {host}: ")
+    if password is None:
+        raise CredentialsMissing(
+            f"no password for {user} on the SMB share {share} on {host}: set the environment "
+            f"variable {password_env}, store it with `keyring set {KEYRING_SERVICE} {user}@{host}`, "
+            f"or run interactively to be asked")
+    return user, password
+
+
+def _from_keyring(user, host):
+    try:
+        import keyring
+    except ImportError:
+        return None
+    try:
+        return keyring.get_password(KEYRING_SERVICE, f"{user}@{host}")
+    except Exception as e:  # no backend, locked store...: keyring is only one of the sources
+        log.debug("keyring gave no password: %s", type(e).__name__)
+        return None
+
+
+def _status(exc):
+    return getattr(exc, "ntstatus", None) or getattr(exc, "status", None)
+
+
+def _is_transient(exc):
+    """True for failures of the network or session, which a reconnect may cure."""
+    if isinstance(exc, (SMBConnectionClosed, TimeoutError, socket.timeout, ConnectionError,
+                        socket.gaierror)):
+        return True
+    if isinstance(exc, SMBOSError) or isinstance(exc, SMBResponseException):
+        return _status(exc) in _TRANSIENT_STATUSES
+    if isinstance(exc, ValueError) and str(exc).startswith("Failed to connect to"):
+        return True  # smbprotocol's wording for a refused or unroutable TCP connect
+    if isinstance(exc, SMBException) and "timeout" in str(exc).lower():
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
+
+
+def _brief(exc):
+    """A one-line description of *exc* for logs (never holds credentials)."""
+    status = _status(exc)
+    if status:
+        return f"{type(exc).__name__} 0x{status:08x}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class SMBTarget:
+    """A directory on an SMB share, reached with smbprotocol over TCP (any OS, no mount).
+
+    Parameters
+    ----------
+    host, share : str
+    path : str
+        Directory inside the share, ``/``-separated; "" for the share's root.
+    port : int
+    username, password : str
+        Already resolved credentials (see :meth:`from_url` to resolve them).
+    encrypt : bool, optional
+        Require SMB3 encryption (None: as the server asks).
+    retry_delays : sequence of float, optional
+        Backoff schedule; default :data:`RETRY_DELAYS`.
+    """
+
+    #: SMB refuses rename-over: ``publish`` can never replace a file.
+    rename_overwrites = False
+
+    def __init__(self, host, share, path="", port=DEFAULT_PORT, username=None, password=None, *,
+                 encrypt=None, retry_delays=None, connection_timeout=30):
+        self.host, self.share, self.port, self.username = host, share, int(port), username
+        self.path = "/".join(p for p in str(path).replace("\\", "/").split("/") if p)
+        self.url = (f"smb://{username + '@' if username else ''}{host}"
+                    f"{'' if self.port == DEFAULT_PORT else ':' + str(self.port)}/{share}"
+                    f"{'/' + self.path if self.path else ''}")
+        self._share_unc = f"\\\\{host}\\{share}"
+        self._dir_unc = self._share_unc + ("\\" + self.path.replace("/", "\\") if self.path else "")
+        # Targets with the same server and credentials share connections (a logon costs tens of
+        # ms); other credentials never reuse them, so a wrong password always fails.
+        key = (host.lower(), self.port, username,
+               hashlib.sha256((password or "").encode()).hexdigest())
+        self._cache = _CONNECTIONS.setdefault(key, {})
+        # A closure keeps the password out of vars(self) and out of any repr of this object.
+        self._kwargs = lambda: {"username": username, "password": password, "port": self.port,
+                                "encrypt": encrypt, "connection_timeout": connection_timeout,
+                                "connection_cache": self._cache}
+        self._delays = tuple(RETRY_DELAYS if retry_delays is None else retry_delays)
+        self._connected = False
+        self._generation = 0          # bumped at each reconnect; open files reopen their handles
+        self._gave_up_at = None
+
+    @classmethod
+    def from_url(cls, url, *, username=None, password=None, port=None, smb_user_env=None,
+                 smb_password_env=None, interactive=None, **options):
+        """Open ``smb://[user@]host[:port]/share/dir`` or ``\\\\host\\share\\dir``.
+
+        Parameters
+        ----------
+        url : str
+        username, password : str, optional
+            Override the URL's user and the other password sources.
+        port : int, optional
+            Overrides the URL's port (default 445).
+        smb_user_env, smb_password_env : str, optional
+            Names of the environment variables holding the credentials (config keys of the same
+            names; default ``WORKBENCH_SMB_USER`` and ``WORKBENCH_SMB_PASSWORD``).
+        interactive : bool, optional
+            False never prompts; True prompts even without a terminal; None decides.
+        **options
+            ``encrypt``, ``retry_delays``, ``connection_timeout`` (see the class).
+
+        Raises
+        ------
+        CredentialsMissing
+        """
+        p = parse_smb_url(url)
+        user, pw = resolve_credentials(p["host"], p["share"], username or p["user"], password,
+                                       smb_user_env or USER_ENV, smb_password_env or PASSWORD_ENV,
+                                       interactive)
+        return cls(p["host"], p["share"], p["path"], port or p["port"], user, pw, **options)
+
+    def __repr__(self):
+        return f"SMBTarget({self.url!r})"
+
+    # -- connection and retries ---------------------------------------------------------------
+
+    def _connect(self):
+        """Log on and connect the share once; map logon and share failures to their errors."""
+        if self._connected:
+            return
+        try:
+            get_smb_tree(self._share_unc, **self._kwargs())
+        except SMBAuthenticationError:
+            raise AuthenticationFailed(f"{self.url}: the server refused the user name or password "
+                                       f"of {self.username}") from None
+        except SMBResponseException as e:
+            if e.status in _AUTH_STATUSES:
+                raise AuthenticationFailed(f"{self.url}: the server refused the user name or "
+                                           f"password of {self.username}") from None
+            if e.status == NtStatus.STATUS_ACCESS_DENIED:
+                raise AuthenticationFailed(f"{self.url}: user {self.username} may not use the "
+                                           f"share {self.share}") from None
+            if e.status in _SHARE_STATUSES:
+                raise ShareNotFound(f"{self.url}: the server {self.host} has no share named "
+                                    f"{self.share!r}") from None
+            raise
+        self._connected = True
+
+    def _reset(self):
+        """Drop this target's connections so that the next call dials and logs on afresh."""
+        self._connected = False
+        self._generation += 1
+        for key in list(self._cache):
+            conn = self._cache.pop(key)
+            try:
+                conn.disconnect(close=False)  # no logoff: the session is likely gone already
+            except Exception:
+                pass
+
+    def close(self):
+        """Close the connections of this target (they reopen when it is used again)."""
+        self._reset()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, what, op):
+        """Run *op()*, retrying network failures with backoff; translate errors for callers."""
+        delays = self._delays
+        if self._gave_up_at is not None and time.monotonic() - self._gave_up_at < GIVE_UP_COOLDOWN:
+            delays = ()
+        attempt = 0
+        while True:
+            try:
+                self._connect()
+                result = op()
+                self._gave_up_at = None
+                return result
+            except TargetError:
+                raise
+            except Exception as e:
+                if not _is_transient(e):
+                    raise self._translate(e) from None
+                if attempt >= len(delays):
+                    self._reset()
+                    self._gave_up_at = time.monotonic()
+                    raise TargetUnreachable(
+                        f"{self.url}: {what} failed: the connection to {self.host} port "
+                        f"{self.port} is lost ({_brief(e)}) and did not come back after "
+                        f"{attempt} retries; the backup set being written stays incomplete and "
+                        f"the next run removes it") from None
+                delay = delays[attempt]
+                attempt += 1
+                log.warning("%s: %s failed (%s); reconnecting, retry %d of %d in %.1f s", self.url,
+                            what, _brief(e), attempt, len(delays), delay)
+                self._reset()
+                time.sleep(delay)
+
+    def _translate(self, e):
+        """An error a caller can act on: FileNotFoundError/FileExistsError for missing/existing."""
+        if isinstance(e, SMBResponseException) and not isinstance(e, OSError):
+            e = SMBOSError(e.status, self._dir_unc)
+        if isinstance(e, OSError):
+            if e.errno == errno.ENOENT:
+                return FileNotFoundError(errno.ENOENT, "no such file on the share", _rel(self, e))
+            if e.errno == errno.EEXIST:
+                return FileExistsError(errno.EEXIST, "file exists on the share", _rel(self, e))
+            if _status(e) == NtStatus.STATUS_DISK_FULL:
+                return TargetError(f"{self.url}: the share is full")
+            return e
+        return e
+
+    def _unc(self, name):
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise ValueError(f"bad target file name {name!r}")
+        return f"{self._dir_unc}\\{name}"
+
+    # -- the Target interface -----------------------------------------------------------------
+
+    def exists(self):
+        def op():
+            try:
+                st = smbclient.stat(self._dir_unc, **self._kwargs())
+            except SMBOSError as e:
+                if e.errno == errno.ENOENT:
+                    return False
+                raise
+            return stat_mod.S_ISDIR(st.st_mode)
+        return self._call("checking the directory", op)
+
+    def ensure(self):
+        if self.path:
+            try:
+                self._call("creating the directory",
+                           lambda: smbclient.makedirs(self._dir_unc, exist_ok=True,
+                                                      **self._kwargs()))
+            except OSError as e:
+                raise TargetError(f"cannot create backup directory {self.url}: {e.strerror}") \
+                    from None
+        else:
+            self._call("connecting", lambda: None)
+
+    def list(self):
+        def op():
+            # One QUERY_DIRECTORY round trip per batch; sizes come from the directory entries.
+            with smbclient.scandir(self._dir_unc, **self._kwargs()) as it:
+                return {d.name: d.smb_info.end_of_file for d in it
+                        if d.is_file(follow_symlinks=False)}
+        try:
+            return self._call("listing", op)
+        except FileNotFoundError:
+            raise TargetError(f"backup directory {self.url} does not exist") from None
+        except OSError as e:
+            raise TargetError(f"cannot list backup directory {self.url}: {e.strerror}") from None
+
+    def open_read(self, name):
+        return io.BufferedReader(_RemoteFile(self, name, "rb"), buffer_size=1024 * 1024)
+
+    def open_write(self, name):
+        return io.BufferedRandom(_RemoteFile(self, name, "w+b"), buffer_size=_BUFFER)
+
+    def read_bytes(self, name):
+        def op():
+            with smbclient.open_file(self._unc(name), "rb", share_access="r",
+                                     **self._kwargs()) as f:
+                return f.read()
+        return self._call(f"reading {name}", op)
+
+    def write_new(self, name, data):
+        tmp = name + ".partial"
+        with self.open_write(tmp) as f:
+            f.write(data)
+        self.publish(tmp, name)
+
+    def publish(self, src, dst):
+        tries = 0
+
+        def op():
+            nonlocal tries
+            tries += 1
+            try:
+                smbclient.rename(self._unc(src), self._unc(dst), **self._kwargs())
+            except SMBOSError as e:
+                # A retry after a lost reply: the first attempt may have renamed already.
+                if tries > 1 and e.errno in (errno.EEXIST, errno.ENOENT) and self._renamed(src, dst):
+                    return
+                raise
+        self._call(f"publishing {dst}", op)
+
+    def _renamed(self, src, dst):
+        names = self.list()
+        return dst in names and src not in names
+
+    def create_exclusive(self, name, data):
+        tries = 0
+
+        def op():
+            nonlocal tries
+            tries += 1
+            try:
+                with smbclient.open_file(self._unc(name), "xb", **self._kwargs()) as f:
+                    f.write(data)
+                    f.flush()
+                    f.raw.fd.flush()
+            except SMBOSError as e:
+                if e.errno != errno.EEXIST:
+                    raise
+                if tries > 1:  # our own earlier attempt may have created it before the link broke
+                    try:
+                        with smbclient.open_file(self._unc(name), "rb", share_access="r",
+                                                 **self._kwargs()) as f:
+                            return f.read() == data
+                    except SMBOSError:
+                        return False
+                return False
+            return True
+        return self._call(f"creating {name}", op)
+
+    def remove(self, name):
+        def op():
+            try:
+                smbclient.remove(self._unc(name), **self._kwargs())
+            except SMBOSError as e:
+                if e.errno != errno.ENOENT:
+                    raise
+        self._call(f"removing {name}", op)
+
+    def disk_usage(self):
+        def op():
+            try:
+                v = smbclient.stat_volume(self._dir_unc, **self._kwargs())
+            except SMBOSError as e:
+                if e.errno != errno.ENOENT:
+                    raise
+                v = smbclient.stat_volume(self._share_unc, **self._kwargs())
+            return v.total_size, v.caller_available_size
+        return self._call("querying free space", op)
+
+    def local_path(self, name):
+        return None
+
+
+def _rel(target, e):
+    """The URL of the file an SMB error names (the UNC path without the server part)."""
+    name = str(getattr(e, "filename", "") or "")
+    if name.startswith(target._dir_unc + "\\"):
+        return target.url + "/" + name[len(target._dir_unc) + 1:]
+    return target.url
+
+
+class _RemoteFile(io.RawIOBase):
+    """A seekable raw file on the share that survives a reconnect: it reopens and resumes.
+
+    Reads and writes are positional, so a request repeated after a lost reply is harmless. A write
+    handle is reopened without truncation; ``close()`` sends SMB2 FLUSH, so the server has the
+    data on disk before the file is published.
+    """
+
+    def __init__(self, target, name, mode):
+        super().__init__()
+        self._t, self.name, self._mode = target, name, mode
+        self._path = target._unc(name)
+        self._pos = 0
+        self._fd = None
+        self._gen = None
+        self._size = 0
+        self._handle(first=True)
+
+    def _handle(self, first=False):
+        if self._fd is not None and self._gen == self._t._generation:
+            return self._fd
+        mode = self._mode if first else ("rb" if self._mode == "rb" else "r+b")
+
+        def op():
+            share = "r" if mode == "rb" else None
+            return smbclient.open_file(self._path, mode, buffering=0, share_access=share,
+                                       **self._t._kwargs())
+        if first:
+            self._fd = self._t._call(f"opening {self.name}", op)
+        else:
+            self._fd = op()  # inside a _call already: its retry loop covers this
+        self._gen = self._t._generation
+        if self._mode == "rb" or first:
+            self._size = self._fd.fd.end_of_file
+        return self._fd
+
+    def readable(self):
+        return self._mode != "wb"
+
+    def writable(self):
+        return self._mode != "rb"
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        if whence == io.SEEK_SET:
+            pos = offset
+        elif whence == io.SEEK_CUR:
+            pos = self._pos + offset
+        elif whence == io.SEEK_END:
+            pos = self._size + offset
+        else:
+            raise ValueError(f"bad whence {whence}")
+        if pos < 0:
+            raise ValueError("negative seek position")
+        self._pos = pos
+        return pos
+
+    def readinto(self, b):
+        def op():
+            fd = self._handle()
+            fd.seek(self._pos)
+            return fd.readinto(b)
+        n = self._t._call(f"reading {self.name}", op)
+        self._pos += n
+        return n
+
+    def write(self, b):
+        data = bytes(b)
+
+        def op():
+            fd = self._handle()
+            fd.seek(self._pos)
+            return fd.write(data)
+        try:
+            n = self._t._call(f"writing {self.name}", op)
+        except OSError as e:
+            # A failed write is the target's failure, not the source file's (see backup.py).
+            raise TargetError(f"cannot write {self.name} on {self._t.url}: "
+                              f"{e.strerror or e}") from None
+        self._pos += n
+        self._size = max(self._size, self._pos)
+        return n
+
+    def truncate(self, size=None):
+        size = self._pos if size is None else size
+
+        def op():
+            return self._handle().truncate(size)
+        self._t._call(f"truncating {self.name}", op)
+        self._size = size
+        return size
+
+    def close(self):
+        if self.closed:
+            return
+        try:
+            if self._mode != "rb" and self._fd is not None:
+                def op():
+                    fd = self._handle()
+                    fd.fd.flush()  # SMB2 FLUSH: the server writes the file to stable storage
+                    fd.close()
+                self._t._call(f"flushing {self.name}", op)
+            elif self._fd is not None:
+                try:
+                    self._fd.close()
+                except Exception as e:
+                    if not _is_transient(e):
+                        raise  # a dead connection has closed the read handle already
+        finally:
+            self._fd = None
+            super().close()
