@@ -17,10 +17,14 @@ from .restore import restore
 from .rotation import apply_rotation, plan_rotation
 from .sets import list_sets
 from .targets import open_target
+from .status import copy_status, start_copy
+from .tasks import Task, add_task, edit_task, list_tasks, remove_task, set_enabled
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "start_copy", "copy_status", "Task", "list_tasks", "add_task", "edit_task", "remove_task",
+    "set_enabled",
     "backup", "restore", "list_sets", "plan_rotation", "apply_rotation", "open_target",
     "Config", "load_config", "BackupResult", "RestoreResult", "Entry", "Progress",
     "WorkbenchError", "ConfigError", "StoreNotFound", "TargetError", "LockHeld", "NotEnoughSpace",

@@ -77,7 +77,8 @@ def build_parser():
 # Modules that add their own subcommands: each has ``add_commands(sub, engine_options)`` and imports
 # its heavy dependencies (pandas, APScheduler, ...) inside the command functions, so that
 # ``workbench`` starts fast.
-COMMAND_MODULES = ()
+COMMAND_MODULES = ("workbench.schedule", "workbench.status", "workbench.notify",
+                   "workbench.logsetup")
 
 
 def _config(args):
@@ -107,7 +108,10 @@ def cmd_backup(args):
     cfg = _config(args)
     callback, close = _progress(args, args.kind)
     try:
-        r = backup(args.kind, config=cfg, progress=callback)
+        # through the runner: status file, log file, after_backup and status e-mail, as for
+        # scheduled runs (workbench/runner.py)
+        from .runner import run_backup
+        r = run_backup(args.kind, config=cfg, progress=callback)
     finally:
         close()
     if args.json:

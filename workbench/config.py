@@ -6,6 +6,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
 target's credentials; the password itself is never a config key).
+Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
+``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
+are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
 Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes.
 """
 
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ConfigError
+from .notify import NotifySettings, check_notify
+from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
           "GB": 1000**3, "T": 1000**4, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2,
@@ -100,6 +105,17 @@ class Config:
     compression_level: int = 3
     smb_user_env: str = "WORKBENCH_SMB_USER"
     smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
+    # scheduler, notifications and logs (docs/scheduler.md)
+    timezone: Optional[str] = None          # IANA name; None = the machine's zone
+    schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
+    schedule: tuple = ()                    # tasks.Task, from the [[schedule]] tables
+    notify: Optional[NotifySettings] = None
+    after_backup: Optional[str] = None      # shell command run after each successful backup
+    low_priority: bool = True               # scheduled runs lower their CPU and I/O priority
+    grace_time: int = 3600                  # seconds a missed scheduled run may still start late
+    default_time: str = "01:00"             # time of the default schedule
+    log_file: Optional[str] = None          # None = workbench.log beside the schedule db
+    log_max_size: int = 10 * 1024**2        # rotate the log file at this size
 
     @property
     def target_options(self):
@@ -129,6 +145,16 @@ _CHECKS = {
     "compression_level": _int_range(1, 9),
     "smb_user_env": _env_name,
     "smb_password_env": _env_name,
+    "timezone": check_timezone,
+    "schedule_db": _path,
+    "schedule": check_schedule,
+    "notify": check_notify,
+    "after_backup": check_command,
+    "low_priority": _boolean,
+    "grace_time": check_duration,
+    "default_time": check_time,
+    "log_file": _path,
+    "log_max_size": _size_at_least(4096),
 }
 
 # Tables and keys owned by other modules (scheduler, notifications...) register here so that the
@@ -166,7 +192,7 @@ def load_config(path=None, **overrides):
             raise ConfigError("--config", str(path), "file not found") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError("--config", str(path), f"not valid TOML: {e}") from None
-        for key in ("store", "target"):
+        for key in ("store", "target", "schedule_db", "log_file"):
             v = values.get(key)
             if isinstance(v, str) and "://" not in v and not v.startswith("\\\\"):
                 values[key] = str(Path(path).parent / Path(v).expanduser())

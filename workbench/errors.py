@@ -124,3 +124,14 @@ class TargetUnreachable(TargetError):
     """The connection to a network target failed and did not come back after the retries."""
 
     exit_code = 34
+
+class BackupsDisabled(WorkbenchError):
+    """Backups are turned off (``enabled = false``): a scheduled run was refused."""
+
+    exit_code = 41
+
+
+class NotifyFailed(WorkbenchError):
+    """The status e-mail could not be sent (server unreachable, login refused, bad settings)."""
+
+    exit_code = 42

@@ -1,0 +1,322 @@
+"""Status e-mail after backup runs: settings, the message, and sending it over SMTP.
+
+Settings come from the config's ``[notify]`` table::
+
+    [notify]
+    to = ["admin@example.com", "oncall@example.com"]
+    on = "all"                  # or "failure": only failed, refused and missed runs
+    smtp_host = "mail.example.com"
+    smtp_port = 587             # default: 25, 587 for starttls, 465 for ssl
+    security = "starttls"       # "none", "starttls" or "ssl"
+    user = "backup@example.com"
+    password_env = "WORKBENCH_SMTP_PASSWORD"
+
+The password is never read from the config: it comes from the environment variable that
+``password_env`` names or, without one, from the system keyring (service ``workbench-smtp``, the
+user name as the key: ``keyring set workbench-smtp backup@example.com``). Optional keys: ``sender``
+(From address, default ``workbench@<host name>``), ``timeout`` (seconds, default 10) and ``ca_file``
+(a PEM file of certificates to trust for TLS, e.g. a private CA).
+
+Sending never raises from ``notify_run``: a failing mail server is logged on ``workbench.notify``
+and the backup's outcome stands.
+"""
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Optional
+
+from .errors import ConfigError, NotifyFailed
+
+log = logging.getLogger("workbench.notify")
+
+SECURITY = ("none", "starttls", "ssl")
+_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+_KEYS = ("to", "on", "smtp_host", "smtp_port", "security", "user", "password_env", "sender",
+         "timeout", "ca_file")
+KEYRING_SERVICE = "workbench-smtp"
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Validated ``[notify]`` settings."""
+
+    to: tuple = ()
+    on: str = "all"
+    smtp_host: str = "localhost"
+    smtp_port: Optional[int] = None
+    security: str = "none"
+    user: Optional[str] = None
+    password_env: Optional[str] = None
+    sender: Optional[str] = None
+    timeout: float = 10.0
+    ca_file: Optional[str] = None
+
+    @property
+    def port(self):
+        return self.smtp_port or _DEFAULT_PORTS[self.security]
+
+    @property
+    def from_address(self):
+        return self.sender or f"workbench@{socket.gethostname()}"
+
+
+def check_addresses(key, value):
+    """A tuple of e-mail addresses from one address or a list of them."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(key, value, 'expected a list of addresses such as ["admin@example.com"]')
+    out = []
+    for a in value:
+        if not isinstance(a, str) or a.count("@") != 1 or any(c.isspace() for c in a.strip()) \
+                or a.strip().startswith("@") or a.strip().endswith("@"):
+            raise ConfigError(key, value, f"{a!r} is not an e-mail address")
+        out.append(a.strip())
+    return tuple(out)
+
+
+def check_notify(key, value):
+    """Validator of the ``[notify]`` table; errors name ``notify.<field>``."""
+    if isinstance(value, NotifySettings):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(key, value, "expected a [notify] table")
+    clean = {}
+    for k, v in value.items():
+        name = f"{key}.{k}"
+        if k == "password":
+            raise ConfigError(name, "***", "never put the password in the config: name an "
+                              "environment variable with password_env, or store it in the keyring")
+        if k not in _KEYS:
+            raise ConfigError(name, v, "unknown key; known keys: " + ", ".join(_KEYS))
+        if k == "to":
+            clean[k] = check_addresses(name, v)
+        elif k == "on":
+            if v not in ("all", "failure"):
+                raise ConfigError(name, v, "expected 'all' or 'failure'")
+            clean[k] = v
+        elif k == "security":
+            if v not in SECURITY:
+                raise ConfigError(name, v, "expected one of " + ", ".join(map(repr, SECURITY)))
+            clean[k] = v
+        elif k == "smtp_port":
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+                raise ConfigError(name, v, "expected a port number from 1 to 65535")
+            clean[k] = v
+        elif k == "timeout":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 300:
+                raise ConfigError(name, v, "expected seconds, more than 0 and at most 300")
+            clean[k] = float(v)
+        elif k == "sender":
+            clean[k] = check_addresses(name, v)[0]
+        else:
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(name, v, "expected text")
+            clean[k] = v.strip()
+    return NotifySettings(**clean)
+
+
+# --- the message ---------------------------------------------------------------------------------
+
+def human_size(n):
+    """``1.5 GiB``-style text of a byte count (None gives ``unknown``)."""
+    if n is None:
+        return "unknown"
+    value = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+
+
+_SUBJECT_WORDS = {"success": "OK", "warning": "WARNING", "failed": "FAILED", "refused": "REFUSED",
+                  "missed": "MISSED"}
+_KIND_NAMES = {"F": "full", "D": "differential", "C": "copy", "full": "full",
+               "differential": "differential", "copy": "copy"}
+
+
+def compose(report, settings):
+    """The e-mail (an ``email.message.EmailMessage``) for a RunReport."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+    host = socket.gethostname()
+    kind = _KIND_NAMES.get(report.kind, report.kind)
+    word = _SUBJECT_WORDS.get(report.status, report.status.upper())
+    what = f"{kind} backup"
+    if report.result is not None:
+        what += f" {report.result.set_name}"
+    subject = f"[workbench] {word}: {what} on {host}"
+    if report.status in ("failed", "refused", "missed") and report.error:
+        subject += f": {report.error.splitlines()[0][:120]}"
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = settings.from_address
+    msg["To"] = ", ".join(settings.to)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain=host)
+    msg.set_content(body_text(report))
+    return msg
+
+
+def body_text(report):
+    """The plain-text body: what ran, its figures, and what went wrong."""
+    r = report.result
+    lines = [f"Status:      {report.status}"]
+    if report.error:
+        lines.append(f"Error:       {report.error_class + ': ' if report.error_class else ''}"
+                     f"{report.error}")
+    lines.append(f"Kind:        {_KIND_NAMES.get(report.kind, report.kind)}")
+    if report.trigger:
+        lines.append(f"Started by:  {report.trigger}"
+                     + (f" (task: {report.task})" if report.task else ""))
+    if report.scheduled_for:
+        lines.append(f"Due at:      {report.scheduled_for}")
+    lines.append(f"Store:       {report.store or '-'}")
+    lines.append(f"Target:      {report.target or '-'}")
+    if report.started:
+        lines.append(f"Started:     {report.started.isoformat(timespec='seconds')}")
+    if report.finished and report.started:
+        lines.append(f"Duration:    {(report.finished - report.started).total_seconds():.1f} s")
+    if r is not None:
+        lines += [
+            f"Set:         {r.set_name}" + (f" (based on {r.base})" if r.base and r.base != r.set_name
+                                            else ""),
+            f"Files:       {r.files} in the store, {r.stored} stored in this set",
+            f"Bytes:       {r.bytes_in} read ({human_size(r.bytes_in)}), {r.bytes_out} written "
+            f"({human_size(r.bytes_out)})",
+            f"Volumes:     {len(r.volumes)}: {', '.join(r.volumes)}",
+        ]
+        if r.note:
+            lines.append(f"Note:        {r.note}")
+        lines.append(f"Skipped oversize files: {len(r.skipped)}")
+        lines += [f"  {s['path']} ({s['size']} bytes): {s.get('reason', '')}" for s in r.skipped]
+        if r.unreadable:
+            lines.append(f"Unreadable files: {len(r.unreadable)}")
+            lines += [f"  {u['path']}: {u['error']}" for u in r.unreadable]
+        lines.append(f"Removed by rotation: {len(r.removed)}")
+        lines += [f"  {d['set']}: {d['reason']}" for d in r.removed]
+    if report.free is not None:
+        lines.append(f"Free space left on the target: {report.free} bytes ({human_size(report.free)})")
+    if report.after_backup:
+        a = report.after_backup
+        lines.append(f"after_backup: {a['command']!r} exited with status {a['exit_code']}")
+        if a.get("output"):
+            lines.append("after_backup output:")
+            lines += ["  " + x for x in a["output"].rstrip().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+def password_for(settings):
+    """The SMTP password from ``$<password_env>`` or the keyring; None when there is no user."""
+    if not settings.user:
+        return None
+    if settings.password_env:
+        value = os.environ.get(settings.password_env)
+        if value is None:
+            raise NotifyFailed(f"the environment variable {settings.password_env} (notify."
+                               f"password_env) is not set: it must hold the SMTP password")
+        return value
+    try:
+        import keyring
+        value = keyring.get_password(KEYRING_SERVICE, settings.user)
+    except Exception as e:  # no usable keyring backend on a headless server
+        raise NotifyFailed(f"no password for SMTP user {settings.user}: set notify.password_env, "
+                           f"or store it with `keyring set {KEYRING_SERVICE} {settings.user}` "
+                           f"({e})") from None
+    if value is None:
+        raise NotifyFailed(f"no password for SMTP user {settings.user}: set notify.password_env, or "
+                           f"store it with `keyring set {KEYRING_SERVICE} {settings.user}`")
+    return value
+
+
+def send(msg, settings):
+    """Send *msg* with *settings*; NotifyFailed (saying why) if the server cannot take it."""
+    import smtplib
+    import ssl
+    if not settings.to:
+        raise NotifyFailed("no addresses to send to: set `to` in the [notify] table")
+    password = password_for(settings)
+    context = ssl.create_default_context(cafile=settings.ca_file)
+    where = f"{settings.smtp_host}:{settings.port}"
+    try:
+        if settings.security == "ssl":
+            smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.port, timeout=settings.timeout,
+                                    context=context)
+        else:
+            smtp = smtplib.SMTP(settings.smtp_host, settings.port, timeout=settings.timeout)
+        with smtp:
+            if settings.security == "starttls":
+                smtp.starttls(context=context)
+            if settings.user:
+                smtp.login(settings.user, password)
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as e:
+        raise NotifyFailed(f"cannot send the status e-mail through {where} "
+                           f"({settings.security}): {e}") from None
+
+
+def should_send(report, settings):
+    return bool(settings and settings.to) and (settings.on == "all" or report.status != "success")
+
+
+def notify_run(report, settings):
+    """Send the status e-mail of *report* if the settings ask for it; never raises.
+
+    Returns
+    -------
+    bool or None
+        True if sent, False if sending failed (logged), None if no message was due.
+    """
+    if not should_send(report, settings):
+        return None
+    try:
+        msg = compose(report, settings)
+        send(msg, settings)
+    except NotifyFailed as e:
+        log.error("status e-mail not sent: %s", e)
+        return False
+    except Exception as e:  # a notification must never break the backup that triggered it
+        log.exception("status e-mail not sent: %s", e)
+        return False
+    log.info("status e-mail %r sent to %s", msg["Subject"], ", ".join(settings.to))
+    return True
+
+
+def send_test(config=None):
+    """Send a test message with the ``[notify]`` settings of *config*; NotifyFailed if it fails."""
+    from email.message import EmailMessage
+    from .status import as_config
+    cfg = as_config(config)
+    settings = cfg.notify
+    if settings is None or not settings.to:
+        raise NotifyFailed("no [notify] table with `to` addresses in the config")
+    msg = EmailMessage()
+    msg["Subject"] = f"[workbench] TEST: notifications from {socket.gethostname()} work"
+    msg["From"] = settings.from_address
+    msg["To"] = ", ".join(settings.to)
+    msg.set_content(f"This is a test message from workbench on {socket.gethostname()}.\n"
+                    f"Backup status e-mails will be sent to: {', '.join(settings.to)} "
+                    f"(on = {settings.on}).\n")
+    send(msg, settings)
+    return list(settings.to)
+
+
+# --- command line --------------------------------------------------------------------------------
+
+def add_commands(sub, engine_options):
+    p = sub.add_parser("notify", help="status e-mail: send a test message")
+    nsub = p.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
+    t = nsub.add_parser("test", help="send a test message to the [notify] addresses")
+    engine_options(t)
+    t.set_defaults(func=cmd_notify_test)
+
+
+def cmd_notify_test(args):
+    from .status import config_from_args
+    to = send_test(config_from_args(args))
+    print(f"test message sent to {', '.join(to)}")
+    return 0

@@ -1,0 +1,337 @@
+"""Status of the latest backup run ("Start now" and scheduled alike), shared between processes.
+
+The status lives in a small JSON file, ``status.json``, in the state directory (the directory of
+``schedule_db``), so that ``workbench status`` in one terminal, a notebook and the scheduler service
+all see the same thing. The run updates it when it starts, a few times a second at most while it
+works, and when it ends.
+
+States: ``idle`` (no run recorded), ``running`` (with files and bytes done and an ETA),
+``finished`` (with the result), ``failed`` (with the error), ``refused`` (no space, lock held,
+backups disabled). A ``running`` record whose process is gone reads as ``failed``.
+
+>>> job = workbench.start_copy(config="backup.toml")      # doctest: +SKIP
+>>> workbench.copy_status(config="backup.toml").state      # doctest: +SKIP
+'running'
+"""
+
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Optional
+
+from .config import Config, load_config
+
+STATUS_NAME = "status.json"
+_MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
+
+
+# --- where state lives ---------------------------------------------------------------------------
+
+def schedule_db_path(cfg):
+    """The scheduler's SQLite job store: ``schedule_db`` or ``$XDG_STATE_HOME/workbench/...``."""
+    if cfg.schedule_db:
+        return os.path.abspath(os.path.expanduser(cfg.schedule_db))
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                           "state")
+    return os.path.join(base, "workbench", "schedule.db")
+
+
+def state_dir(cfg):
+    """The directory of the schedule db, which also holds the status, the log and the switches."""
+    return os.path.dirname(schedule_db_path(cfg))
+
+
+def status_path(cfg):
+    return os.path.join(state_dir(cfg), STATUS_NAME)
+
+
+def as_config(config=None):
+    """A Config from a Config, a config file path, or None (``$WORKBENCH_CONFIG`` or defaults)."""
+    if isinstance(config, Config):
+        return config
+    return load_config(os.fspath(config) if config is not None else None)
+
+
+def config_from_args(args):
+    """The Config of a command line: ``--config`` plus the engine flags given."""
+    overrides = {k: getattr(args, k, None) for k in
+                 ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")}
+    return load_config(getattr(args, "config", None), **overrides)
+
+
+# --- the status record ---------------------------------------------------------------------------
+
+@dataclass
+class BackupStatus:
+    """What the latest backup run is doing or did.
+
+    Attributes
+    ----------
+    state : {"idle", "running", "finished", "failed", "refused"}
+    kind : {"F", "D", "C"} or None
+    trigger : {"start-now", "schedule", "manual"} or None
+    files_done, files_total, bytes_done, bytes_total : int
+        Progress of a running backup (the files and bytes this set stores).
+    eta_seconds : float or None
+        Estimated seconds left, from the rate so far.
+    result : dict or None
+        For ``finished``: set, kind, files, stored, bytes_in, bytes_out, volumes, skipped, removed.
+    error, error_class : str or None
+        For ``failed`` and ``refused``: the message and the error's class name.
+    """
+
+    state: str = "idle"
+    kind: Optional[str] = None
+    trigger: Optional[str] = None
+    host: Optional[str] = None
+    pid: Optional[int] = None
+    started: Optional[str] = None
+    updated: Optional[str] = None
+    finished: Optional[str] = None
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    eta_seconds: Optional[float] = None
+    result: Optional[dict] = None
+    error: Optional[str] = None
+    error_class: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+    def __str__(self):
+        kind = {"F": "full", "D": "differential", "C": "copy"}.get(self.kind, self.kind or "")
+        if self.state == "idle":
+            return "idle: no backup has run yet"
+        if self.state == "running":
+            eta = f", about {self.eta_seconds:.0f} s left" if self.eta_seconds is not None else ""
+            return (f"running: {kind} backup since {self.started}, {self.files_done}/"
+                    f"{self.files_total} files, {self.bytes_done}/{self.bytes_total} bytes{eta}")
+        if self.state == "finished":
+            r = self.result or {}
+            return (f"finished: {r.get('set')} ({kind}) at {self.finished}: {r.get('files')} files, "
+                    f"{r.get('bytes_out')} bytes in {len(r.get('volumes') or [])} volumes")
+        return f"{self.state}: {kind} backup at {self.finished or self.updated}: {self.error}"
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_status(cfg):
+    """The BackupStatus in *cfg*'s state directory (``idle`` when there is none)."""
+    try:
+        with open(status_path(cfg), encoding="utf-8") as f:
+            data = json.load(f)
+    except (FileNotFoundError, ValueError):
+        return BackupStatus()
+    known = set(BackupStatus.__dataclass_fields__)
+    st = BackupStatus(**{k: v for k, v in data.items() if k in known})
+    if (st.state == "running" and st.host == socket.gethostname() and isinstance(st.pid, int)
+            and not _alive(st.pid)):
+        st.state = "failed"
+        st.error_class = "Interrupted"
+        st.error = f"the backup process {st.pid} ended before the backup finished"
+    return st
+
+
+def _running_elsewhere(cfg):
+    st = read_status(cfg)
+    return st if st.state == "running" and st.pid != os.getpid() else None
+
+
+def write_status(cfg, status):
+    """Write *status* atomically (a reader never sees half a file)."""
+    path = status_path(cfg)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".status-", dir=os.path.dirname(path))
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(asdict(status), f)
+    os.replace(tmp, path)
+
+
+class StatusRecorder:
+    """Keeps the status file of one run up to date; called by the runner."""
+
+    def __init__(self, cfg, kind, trigger):
+        self.cfg = cfg
+        self.status = BackupStatus("running", kind, trigger, socket.gethostname(), os.getpid(),
+                                   _now(), _now())
+        self._t0 = None
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self.active = False
+
+    def begin(self):
+        """Record ``running``, unless another live process's run is what the file shows."""
+        if _running_elsewhere(self.cfg) is None:
+            self.active = True
+            write_status(self.cfg, self.status)
+
+    def progress(self, p):
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+            self.active = True  # the engine holds the lock now: this run is the one to show
+        if now - self._last < _MIN_INTERVAL and p.files_done < p.files_total:
+            return
+        with self._lock:
+            self._last = now
+            s = self.status
+            s.files_done, s.files_total = p.files_done, p.files_total
+            s.bytes_done, s.bytes_total = p.bytes_done, p.bytes_total
+            elapsed = now - self._t0
+            if p.bytes_done and elapsed > 0:
+                s.eta_seconds = round((p.bytes_total - p.bytes_done) / (p.bytes_done / elapsed), 1)
+            s.updated = _now()
+            write_status(self.cfg, s)
+
+    def end(self, state, result=None, error=None):
+        """Record the outcome; a run refused because another holds the lock leaves the file alone."""
+        if not self.active and state == "refused" and type(error).__name__ == "LockHeld":
+            return
+        s = self.status
+        s.state, s.updated, s.finished = state, _now(), _now()
+        s.eta_seconds = None
+        if result is not None:
+            s.kind = result.kind
+            s.files_done = s.files_total
+            s.bytes_done = s.bytes_total
+            s.result = {"set": result.set_name, "kind": result.kind, "files": result.files,
+                        "stored": result.stored, "bytes_in": result.bytes_in,
+                        "bytes_out": result.bytes_out, "volumes": list(result.volumes),
+                        "skipped": [x["path"] for x in result.skipped],
+                        "removed": [x["set"] for x in result.removed],
+                        "duration": round(result.duration, 3)}
+        if error is not None:
+            s.error, s.error_class = str(error), type(error).__name__
+        write_status(self.cfg, s)
+
+
+# --- Start now -----------------------------------------------------------------------------------
+
+class CopyJob:
+    """A "Start now" copy running in a background thread.
+
+    ``wait()`` returns its BackupResult (or raises its error); ``status()`` reads the shared status.
+    """
+
+    def __init__(self, cfg, progress):
+        self.cfg = cfg
+        self.result = None
+        self.error = None
+        self._progress = progress
+        self._thread = threading.Thread(target=self._run, name="workbench-start-now", daemon=True)
+
+    def _run(self):
+        from .runner import run_backup
+        try:
+            self.result = run_backup("copy", config=self.cfg, trigger="start-now",
+                                     progress=self._progress)
+        except BaseException as e:  # kept for wait(); the status file and the log have it too
+            self.error = e
+
+    @property
+    def done(self):
+        return not self._thread.is_alive()
+
+    def wait(self, timeout=None):
+        """Wait for the copy; its BackupResult, or its error raised here."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError("the copy is still running")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def status(self):
+        return read_status(self.cfg)
+
+
+def start_copy(config=None, *, background=True, progress=None, **settings):
+    """Start a copy (C) backup now, as the manual's **Start now** button does.
+
+    Parameters
+    ----------
+    config : Config or str, optional
+        A Config or a config file (default ``$WORKBENCH_CONFIG``); *settings* override it.
+    background : bool
+        True (default): return at once with a CopyJob while the copy runs in a thread, so a
+        notebook stays responsive; False: run it here and return its BackupResult.
+    progress : callable(Progress), optional
+
+    Returns
+    -------
+    CopyJob or BackupResult
+        Follow a background copy with ``copy_status()`` or ``job.wait()``.
+
+    Raises
+    ------
+    LockHeld
+        If another process is already running a backup (as the status file shows).
+    """
+    from .config import validate
+    from .errors import LockHeld
+    cfg = validate(settings, as_config(config))
+    other = _running_elsewhere(cfg)
+    if other is not None:
+        raise LockHeld(cfg.target or cfg.store, {"host": other.host, "pid": other.pid,
+                                                 "started": other.started})
+    if not background:
+        from .runner import run_backup
+        return run_backup("copy", config=cfg, trigger="start-now", progress=progress)
+    rec = BackupStatus("running", "C", "start-now", socket.gethostname(), os.getpid(), _now(),
+                       _now())
+    write_status(cfg, rec)  # "running" at once, before the thread has even started
+    job = CopyJob(cfg, progress)
+    job._thread.start()
+    return job
+
+
+def copy_status(config=None):
+    """The status of the latest backup run: Start now's copy, or a scheduled or manual backup.
+
+    Parameters
+    ----------
+    config : Config or str, optional
+        Names the state directory (``schedule_db``'s); default ``$WORKBENCH_CONFIG``.
+
+    Returns
+    -------
+    BackupStatus
+        ``.state`` is idle, running (``files_done``, ``bytes_done``, ``eta_seconds``), finished
+        (``result``), failed or refused (``error``); ``str()`` gives one line for people.
+    """
+    return read_status(as_config(config))
+
+
+# --- command line --------------------------------------------------------------------------------
+
+def add_commands(sub, engine_options):
+    p = sub.add_parser("status", help="status of the latest backup (running, finished, failed)")
+    engine_options(p)
+    p.add_argument("--json", action="store_true", help="print the status record as JSON")
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_status(args):
+    st = read_status(config_from_args(args))
+    if args.json:
+        print(json.dumps(asdict(st)))
+    else:
+        print(st)
+    return 0
