@@ -27,21 +27,23 @@ import sys
 import time
 from urllib.parse import unquote, urlsplit
 
-import smbclient
-from smbclient._pool import get_smb_tree
-from smbprotocol.exceptions import (SMBAuthenticationError, SMBConnectionClosed, SMBException,
-                                    SMBOSError, SMBResponseException)
-from smbprotocol.header import NtStatus
-
-from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound, TargetError,
-                      TargetUnreachable)
-
-log = logging.getLogger("workbench.targets.smb")
 # smbprotocol's debug log dumps every packet, file data included: `workbench -v` should show our
-# debug messages, not megabytes of hex. A level set by the application is left alone.
+# debug messages, not megabytes of hex. Set before importing it (spnego logs at import time); a
+# level the application set is left alone.
 for _name in ("smbprotocol", "smbclient", "spnego"):
     if logging.getLogger(_name).level == logging.NOTSET:
         logging.getLogger(_name).setLevel(logging.WARNING)
+
+import smbclient  # noqa: E402
+from smbclient._pool import get_smb_tree  # noqa: E402
+from smbprotocol.exceptions import (SMBAuthenticationError, SMBConnectionClosed,  # noqa: E402
+                                    SMBException, SMBOSError, SMBResponseException)
+from smbprotocol.header import NtStatus  # noqa: E402
+
+from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound,  # noqa: E402
+                      TargetError, TargetUnreachable)
+
+log = logging.getLogger("workbench.targets.smb")
 
 DEFAULT_PORT = 445
 USER_ENV = "WORKBENCH_SMB_USER"
