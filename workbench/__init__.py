@@ -13,7 +13,8 @@ from .errors import (ConfigError, CorruptVolume, IncompleteSet, LockHeld, NoComp
                      NotEnoughSpace, RestoreIncomplete, SetNotFound, StoreNotFound, TargetError,
                      UnsafePath, WorkbenchError)
 from .model import BackupResult, Entry, Progress, RestoreResult
-from .restore import restore
+from .restore import plan_restore, restore
+from .verify import verify
 from .rotation import apply_rotation, plan_rotation
 from .sets import list_sets
 from .targets import open_target
@@ -23,6 +24,7 @@ from .tasks import Task, add_task, edit_task, list_tasks, remove_task, set_enabl
 __version__ = "0.1.0"
 
 __all__ = [
+    "plan_restore", "verify",
     "start_copy", "copy_status", "Task", "list_tasks", "add_task", "edit_task", "remove_task",
     "set_enabled",
     "backup", "restore", "list_sets", "plan_rotation", "apply_rotation", "open_target",

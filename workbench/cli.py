@@ -11,7 +11,6 @@ import sys
 from datetime import datetime, timezone
 
 from .backup import backup
-from .restore import CONFLICTS, restore
 from .config import load_config
 from .errors import WorkbenchError
 from .lock import target_lock
@@ -61,14 +60,6 @@ def build_parser():
     p.add_argument("--dry-run", action="store_true", help="show keep/delete and why; delete nothing")
     p.set_defaults(func=cmd_rotate)
 
-    p = sub.add_parser("restore", help="restore a complete backup into a directory")
-    p.add_argument("set", nargs="?", help="set name (default: newest full + newest differential)")
-    p.add_argument("--to", required=True, help="destination directory")
-    p.add_argument("--conflict", choices=list(CONFLICTS), default="skip",
-                   help="existing files: skip (default), rename or overwrite")
-    _engine_options(p)
-    p.set_defaults(func=cmd_restore)
-
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub, _engine_options)
     return parser
@@ -77,7 +68,7 @@ def build_parser():
 # Modules that add their own subcommands: each has ``add_commands(sub, engine_options)`` and imports
 # its heavy dependencies (pandas, APScheduler, ...) inside the command functions, so that
 # ``workbench`` starts fast.
-COMMAND_MODULES = ("workbench.schedule", "workbench.status", "workbench.notify",
+COMMAND_MODULES = ("workbench.restore_cli", "workbench.schedule", "workbench.status", "workbench.notify",
                    "workbench.logsetup")
 
 
@@ -195,20 +186,6 @@ def cmd_rotate(args):
     with target_lock(target):
         for d in apply_rotation(target, cfg.keep):
             print(f"{d.set}  deleted  {d.reason}")
-    return 0
-
-
-def cmd_restore(args):
-    cfg = _config(args)
-    callback, close = _progress(args, "restore")
-    try:
-        r = restore(args.to, args.set, config=cfg, conflict=args.conflict,
-                                progress=callback)
-    finally:
-        close()
-    print(f"restored {r.files} files ({r.bytes} bytes) of {r.set_name} from "
-          f"{', '.join(r.sets_used)} into {r.destination}"
-          + (f"; {len(r.skipped)} existing files skipped" if r.skipped else ""))
     return 0
 
 

@@ -135,3 +135,21 @@ class NotifyFailed(WorkbenchError):
     """The status e-mail could not be sent (server unreachable, login refused, bad settings)."""
 
     exit_code = 42
+
+
+class SelectionError(WorkbenchError):
+    """A restore's selection is wrong: bad flag combination, unknown mask, or nothing matches."""
+
+    exit_code = 50
+
+
+class VerifyFailed(WorkbenchError):
+    """Verification found problems; ``problems`` lists them (set, volume, path, user, problem)."""
+
+    exit_code = 51
+
+    def __init__(self, problems):
+        self.problems = problems
+        sets = sorted({p.set for p in problems if p.set})
+        super().__init__(f"verification found {len(problems)} problems in "
+                         f"{', '.join(sets) or 'the target'}; see the list above")

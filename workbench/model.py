@@ -6,7 +6,7 @@ from typing import Optional
 
 # Kinds of store paths, as store.classify names them.
 ENTRY_KINDS = ("message", "folder", "public", "archive", "config", "license", "certificate",
-               "lists", "spam", "other")
+               "lists", "spam", "link", "other")
 
 
 @dataclass(slots=True)
@@ -84,3 +84,5 @@ class RestoreResult:
     renamed: list = field(default_factory=list)
     failures: list = field(default_factory=list)     # [(path, reason)]
     duration: float = 0.0
+    placed: list = field(default_factory=list)       # [(member path, path written)] when renamed
+    marked: list = field(default_factory=list)       # folder index files set aside for a rebuild

@@ -68,12 +68,26 @@ def list_zip(f, set_name, volume):
         for info in z.infolist():
             if info.is_dir() or info.filename.startswith(".workbench/"):
                 continue
-            kind, domain, user, folder = classify(info.filename)
+            name = _utf8_name(info)
+            kind, domain, user, folder = classify(name)
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                kind = "link"  # a symbolic link member: listed, never restored
             mtime = _mtime_ns(info)
-            entries.append(Entry(info.filename, kind, domain, user, folder, info.file_size, mtime,
+            entries.append(Entry(name, kind, domain, user, folder, info.file_size, mtime,
                                  info.CRC, set_name, volume, info.header_offset,
                                  info.compress_size, info.compress_type))
     return entries, comment
+
+
+def _utf8_name(info):
+    """The member name as written. Info-ZIP on Linux stores UTF-8 names without the UTF-8 flag,
+    which zipfile then decodes as cp437: undo that when the bytes are valid UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
 
 
 def _mtime_ns(info):

@@ -1,0 +1,95 @@
+"""Sets written by Kerio Connect itself (no manifest of ours), built here with Info-ZIP: each volume
+a standalone zip of a disjoint part of the store (X.zip, X.1.zip), a differential chained by name and
+time. They list, verify and restore correctly, UTF-8 folder names included."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import workbench
+from workbench import samples
+from workbench.cli import main
+from workbench.errors import RestoreIncomplete
+from workbench.sets import FOREIGN, list_sets
+from workbench.targets import open_target
+
+from helpers import make_store, snapshot, store_snapshot
+
+pytestmark = pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP zip is not installed")
+FULL, DIFF = "F20261101T010000Z", "D20261102T010000Z"
+
+
+def _zip(store, archive, paths):
+    subprocess.run(["zip", "-q", "-r", os.path.abspath(archive), "-@"], cwd=store, check=True,
+                   input="\n".join(paths).encode())
+
+
+@pytest.fixture(scope="module")
+def kerio(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kerio")
+    store = make_store(root / "server", messages=300, seed=31)
+    target = root / "bk"
+    target.mkdir()
+    s0 = store_snapshot(store)
+    # The full in two standalone volumes, each holding a disjoint part of the store.
+    first = sorted(p for p in s0 if not p.startswith("store/mail/example.org/"))
+    second = sorted(p for p in s0 if p.startswith("store/mail/example.org/"))
+    _zip(store, target / f"{FULL}.zip", first)
+    _zip(store, target / f"{FULL}.1.zip", second)
+    changes = samples.mutate(store, seed=4)
+    s1 = store_snapshot(store)
+    changed = sorted(set(changes["rewritten"]) | set(changes["added"]))
+    _zip(store, target / f"{DIFF}.zip", changed)
+    return {"store": store, "target": str(target), "s0": s0, "s1": s1, "changes": changes}
+
+
+def test_foreign_sets_are_recognised_and_chained(kerio):
+    sets = list_sets(open_target(kerio["target"]))
+    assert [(str(s.name), s.status, sorted(s.volumes)) for s in sets] == [
+        (FULL, FOREIGN, [0, 1]), (DIFF, FOREIGN, [0])]
+    assert any(not p.isascii() for p in kerio["s0"])  # UTF-8 names, stored without the flag
+
+
+def test_list_and_restore_full_from_its_first_volume(kerio, tmp_path, capsys):
+    assert main(["restore", "-l", os.path.join(kerio["target"], f"{FULL}.zip")]) == 0
+    listed = [line.split(None, 3)[3] for line in capsys.readouterr().out.splitlines()]
+    assert listed == sorted(kerio["s0"])
+    assert main(["restore", os.path.join(kerio["target"], f"{FULL}.zip"), "--to",
+                 str(tmp_path / "full")]) == 0
+    assert snapshot(tmp_path / "full") == kerio["s0"]
+
+
+def test_restore_directory_takes_full_plus_differential(kerio, tmp_path):
+    assert main(["restore", kerio["target"], "--to", str(tmp_path / "out")]) == 0
+    # Kerio's differential holds no list of the store, so deleted files come back from the full.
+    expected = dict(kerio["s0"], **kerio["s1"])
+    assert snapshot(tmp_path / "out") == expected
+    r = workbench.restore(str(tmp_path / "one"), kerio["target"], paths=[kerio["changes"]["added"][0]])
+    assert r.sets_used == [DIFF] and r.files == 1
+
+
+def test_selection_and_verify_on_foreign_sets(kerio, tmp_path):
+    czech = sorted(p for p in kerio["s1"] if "Přijaté faktury/#msgs/" in p)[0]
+    _, _, domain, user, _ = czech.split("/", 4)
+    workbench.restore(str(tmp_path / "f"), kerio["target"], domain=domain, user=user,
+                      folder="Přijaté faktury")
+    prefix = f"store/mail/{domain}/{user}/Přijaté faktury/"
+    expected = {p: v for p, v in dict(kerio["s0"], **kerio["s1"]).items() if p.startswith(prefix)}
+    assert snapshot(tmp_path / "f") == expected
+    assert workbench.verify(target=kerio["target"], level="data") == []
+
+
+def test_lost_foreign_volume_fails_only_its_entries(kerio, tmp_path):
+    target = tmp_path / "bk"
+    shutil.copytree(kerio["target"], target)
+    with open(target / f"{FULL}.1.zip", "r+b") as f:  # a volume whose directory is unreadable
+        f.truncate(100)
+    problems = workbench.verify(target=str(target), level="catalog")
+    assert {(p.set, p.volume) for p in problems} == {(FULL, f"{FULL}.1.zip")}
+    with pytest.raises(RestoreIncomplete) as info:
+        workbench.restore(str(tmp_path / "out"), FULL, target=str(target))
+    assert [p for p, _ in info.value.failures] == [f"{FULL}.1.zip (every member of it)"]
+    assert snapshot(tmp_path / "out") == {p: v for p, v in kerio["s0"].items()
+                                          if not p.startswith("store/mail/example.org/")}

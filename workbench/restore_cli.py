@@ -1,0 +1,160 @@
+"""The ``workbench restore`` and ``workbench verify`` commands (thin layers over restore.py and
+verify.py).
+
+``restore`` takes kmsrecover's flags. Its ``-s/--store DIR`` is kmsrecover's "write the store to
+DIR", so this command does not take the shared engine option ``--store`` (the server directory that
+backups read): the live server directory of ``--into-live`` is ``--to DIR`` or the config's
+``store``.
+"""
+
+import json
+import sys
+from datetime import datetime, timezone
+
+from .restore import CONFLICTS, MASKS
+
+
+def add_commands(sub, engine_options):
+    p = sub.add_parser(
+        "restore", help="restore a backup, part of it, or single messages",
+        description="Restore from the newest complete backup (or SOURCE, or the state --at a "
+        "time). SOURCE is a set name, a backup directory (its newest complete backup) or a set's "
+        "first volume X.zip (that set with its chain). Nothing is overwritten unless "
+        "--conflict overwrite; nothing is ever deleted.")
+    p.add_argument("source", nargs="?", metavar="SOURCE",
+                   help="set name, backup directory, or first volume (X.zip)")
+    p.add_argument("--to", help="destination directory (gets the server directory layout); with "
+                   "--into-live, the live server directory (default: 'store' of the config)")
+    p.add_argument("-s", "--store", dest="store_dir", metavar="DIR",
+                   help="write the store (store/...) into DIR, as kmsrecover -s")
+    p.add_argument("-c", "--cfgdir", dest="cfg_dir", metavar="DIR",
+                   help="write the configuration (mailserver.cfg, users.cfg, license/, sslcert/, "
+                   "sslca/) into DIR, as kmsrecover -c")
+    p.add_argument("-d", "--domain", help="only this domain's mail")
+    p.add_argument("-u", "--user", help="only this user's mail (user name, as in the store)")
+    p.add_argument("-f", "--folder", help="only this folder and its subfolders, e.g. INBOX or "
+                   "INBOX/Projects (needs -d and -u)")
+    p.add_argument("-m", "--mask", help="comma list of parts: " + ", ".join(MASKS))
+    p.add_argument("-l", "--list", action="store_true", help="list what the backup holds (with "
+                   "the selection applied) instead of restoring")
+    p.add_argument("--at", metavar="TIME", help="the newest state at or before TIME (ISO 8601 or "
+                   "'YYYY-MM-DD HH:MM'; local time unless a zone is given)")
+    p.add_argument("--path", action="append", dest="paths", metavar="PATH",
+                   help="a single file by server-relative path (repeatable)")
+    p.add_argument("--message-id", action="append", dest="message_ids", metavar="ID",
+                   help="a single message by Message-ID (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; write nothing")
+    p.add_argument("--conflict", choices=list(CONFLICTS), default="skip",
+                   help="existing files: skip (default), rename or overwrite")
+    p.add_argument("--into-live", action="store_true", help="put messages into the live store's "
+                   "folders under new names and mark the folders for reindexing")
+    p.add_argument("--to-user", help="with --into-live: into this mailbox (user or user@domain)")
+    p.add_argument("--to-folder", help="with --into-live: into this (new) folder, e.g. "
+                   "'Restored 2026-11-26'")
+    p.add_argument("--config", help="TOML config file (default: $WORKBENCH_CONFIG)")
+    p.add_argument("--target", help="backup directory or smb:// URL (default: <store>/store/backup)")
+    p.add_argument("--json", action="store_true", help="with --list: one JSON object per file")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("verify", help="check that sets can be restored",
+                       description="Check the sets on the target (or SET): 'catalog' checks "
+                       "manifests and volume sizes, 'data' reads every member and checks its "
+                       "CRC-32, 'sample=P' a random P%% of them. Exits non-zero on any problem.")
+    p.add_argument("set", nargs="?", metavar="SET", help="set name, backup directory or X.zip "
+                   "(default: every set on the target)")
+    p.add_argument("--level", default="data", help="catalog, data (default) or sample=P")
+    engine_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per problem")
+    p.set_defaults(func=cmd_verify)
+
+
+def _settings(args):
+    from .config import load_config
+    return load_config(args.config, target=args.target)
+
+
+def _progress(args, label):
+    from .cli import _progress as progress_bar
+    return progress_bar(args, label)
+
+
+def cmd_restore(args):
+    from .errors import RestoreIncomplete, SelectionError
+    from .restore import plan_restore, restore
+    cfg = _settings(args)
+    selection = dict(at=args.at, domain=args.domain, user=args.user, folder=args.folder,
+                     mask=args.mask, paths=args.paths, message_ids=args.message_ids)
+    if args.list:
+        plan = plan_restore(None, args.source, config=cfg, **selection)
+        _print_list(plan, args.json)
+        return 0
+    if not (args.to or args.store_dir or args.cfg_dir or args.into_live):
+        raise SelectionError("where to? give --to DIR, -s/--store DIR and/or -c/--cfgdir DIR, "
+                             "or --into-live (or --list to see what the backup holds)")
+    where = dict(store_dir=args.store_dir, cfg_dir=args.cfg_dir, conflict=args.conflict,
+                 into_live=args.into_live, to_user=args.to_user, to_folder=args.to_folder)
+    if args.dry_run:
+        plan = plan_restore(args.to, args.source, config=cfg, **where, **selection)
+        print(plan.render())
+        return 0
+    callback, close = _progress(args, "restore")
+    try:
+        r = restore(args.to, args.source, config=cfg, progress=callback, **where, **selection)
+    except RestoreIncomplete as e:
+        close()
+        _print_result(e.result)
+        for path, reason in e.failures:
+            print(f"failed {path}: {reason}", file=sys.stderr)
+        raise
+    finally:
+        close()
+    _print_result(r)
+    return 0
+
+
+def _print_result(r):
+    print(f"restored {r.files} files ({r.bytes} bytes) of {r.set_name} from "
+          f"{', '.join(r.sets_used)} into {r.destination} in {r.duration:.2f} s"
+          + (f"; {len(r.skipped)} existing files skipped" if r.skipped else "")
+          + (f"; {len(r.renamed)} written beside existing ones" if r.renamed else ""))
+    for src, dest in r.placed:
+        print(f"placed {src} as {dest}")
+    for m in r.marked:
+        print(f"index set aside for rebuild: {m}")
+
+
+def _print_list(plan, as_json):
+    print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes", file=sys.stderr)
+    for e in sorted(plan.entries, key=lambda e: e.path):
+        mtime = datetime.fromtimestamp(e.mtime_ns / 1e9, timezone.utc).isoformat(timespec="seconds")
+        if as_json:
+            print(json.dumps({"path": e.path, "kind": e.kind, "domain": e.domain, "user": e.user,
+                              "folder": e.folder, "size": e.size, "mtime": mtime,
+                              "crc32": e.crc32, "stored_in": e.stored_in, "volume": e.volume}))
+        else:
+            print(f"{e.size:>12} {mtime} {e.stored_in} {e.path}")
+    for path, reason in plan.refused:
+        print(f"unreadable {path}: {reason}", file=sys.stderr)
+
+
+def cmd_verify(args):
+    from .cli import _config
+    from .errors import VerifyFailed
+    from .verify import verify
+    cfg = _config(args)
+    callback, close = _progress(args, "verify")
+    try:
+        problems = verify(args.set, level=args.level, config=cfg, progress=callback)
+    finally:
+        close()
+    for p in problems:
+        if args.json:
+            print(json.dumps(p.as_dict()))
+        else:
+            print(f"{p.set or '-'} {p.volume or '-'} {p.path or '-'} "
+                  f"{('(' + p.user + ') ') if p.user else ''}{p.problem}")
+    if problems:
+        raise VerifyFailed(problems)
+    print(f"verify --level {args.level}: no problems", file=sys.stderr)
+    return 0

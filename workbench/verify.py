@@ -1,0 +1,185 @@
+"""Verify that sets can be restored, and name exactly what cannot.
+
+Three levels: ``catalog`` (each set complete, its manifest consistent, every volume present with the
+size the manifest records, every entry inside a volume that exists, a differential's full present;
+for Kerio's own sets, every volume's central directory readable), ``data`` (the catalog checks, then
+every member read, inflated and its CRC-32 and size checked, each volume read once in offset order on
+every core) and ``sample=P`` (the same on a random P % of the members). Each problem is one
+:class:`Problem` naming the set, volume, path and user it affects.
+"""
+
+import math
+import os
+import random
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from .archive.reader import copy_member, unpack
+from .config import Config, validate
+from .errors import CorruptVolume, WorkbenchError
+from .naming import volume_name
+from .restore import _Meter, read_volume, resolve_source
+from .sets import FOREIGN, INCOMPLETE, base_of, entries_of, find_set, list_sets
+from .targets import open_target
+
+LEVELS = ("catalog", "data", "sample=P")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found: the set and volume holding the data, the member path and its user
+    (``user@domain``, or None for files outside mailboxes), and what is wrong."""
+
+    set: Optional[str]
+    volume: Optional[str]
+    path: Optional[str]
+    user: Optional[str]
+    problem: str
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def parse_level(level):
+    """``("catalog" | "data", fraction of members read)`` from ``catalog``, ``data``, ``sample=P``."""
+    text = str(level).strip().lower()
+    if text == "catalog":
+        return "catalog", 0.0
+    if text == "data":
+        return "data", 1.0
+    if text.startswith("sample="):
+        try:
+            p = float(text[len("sample="):].rstrip("%"))
+        except ValueError:
+            p = -1
+        if 0 < p <= 100:
+            return "data", p / 100
+    raise WorkbenchError(f"--level {level!r}: use catalog, data or sample=P with P a percentage "
+                         "from 0 (exclusive) to 100, e.g. sample=5")
+
+
+def _user(entry):
+    if entry.user and entry.domain:
+        return f"{entry.user}@{entry.domain}"
+    return None
+
+
+def verify(set=None, *, level="data", seed=None, config=None, progress=None, **settings):
+    """Check sets on the target; return the problems found (an empty list when all is well).
+
+    Parameters
+    ----------
+    set : str, optional
+        A set name, a backup directory or a set's first volume (``X.zip``); default: every set on
+        the target. A differential is checked together with the members it needs from its full.
+    level : {"catalog", "data", "sample=P"}
+    seed : int, optional
+        Seed of the random choice of ``sample=P`` (default: a new choice each time).
+    progress : callable(Progress), optional
+    config, **settings
+        As for :func:`workbench.restore` (``target`` names the backup directory).
+
+    Returns
+    -------
+    list of Problem
+    """
+    kind, fraction = parse_level(level)
+    cfg = validate(settings, config or Config())
+    target_url, name = resolve_source(set, cfg.target) if set is not None else (cfg.target, None)
+    target = open_target(target_url or cfg.target_or_default,
+                         **getattr(cfg, "target_options", {}))
+    sets = list_sets(target)
+    chosen = [find_set(sets, name)] if name is not None else sets
+    problems = []
+    members = {}  # (set, volume, offset) -> Entry, each member checked once
+    for info in chosen:
+        for entry in _check_catalog(target, sets, info, problems):
+            members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
+    if kind == "data":
+        todo = list(members.values())
+        if fraction < 1.0 and todo:
+            todo = random.Random(seed).sample(todo, max(1, math.ceil(len(todo) * fraction)))
+        problems += _check_data(target, sets, todo, progress)
+    return problems
+
+
+def _check_catalog(target, sets, info, problems):
+    """Append the catalog problems of *info*; return its entries whose data can be read."""
+    name = str(info.name)
+    if info.status == INCOMPLETE:
+        problems.append(Problem(name, None, None, None, "incomplete set (no valid manifest: an "
+                                "interrupted run); it cannot be restored"
+                                + (f"; {info.problem}" if info.problem else "")))
+        return []
+    if base_of(sets, info) is None:
+        problems.append(Problem(name, None, None, None, "differential whose full backup is gone; "
+                                "it cannot be restored"))
+        return []
+    if info.status == FOREIGN:
+        entries = entries_of(target, sets, info, on_error=lambda s, v, m: problems.append(
+            Problem(s, v, None, None, m)))
+    else:
+        entries = entries_of(target, sets, info)
+        for vol in info.manifest.get("volumes", []):
+            present = {fname: size for fname, size in info.volumes.values()}
+            if vol["name"] in present and present[vol["name"]] != vol["bytes"]:
+                problems.append(Problem(name, vol["name"], None, None,
+                                        f"volume is {present[vol['name']]} bytes, the manifest "
+                                        f"says {vol['bytes']}"))
+    by_name = {str(s.name): s for s in sets}
+    readable = []
+    for e in entries:
+        src = by_name.get(e.stored_in)
+        if src is None or not src.usable:
+            problems.append(Problem(e.stored_in, None, e.path, _user(e),
+                                    f"needed by {name} but set {e.stored_in} is gone"))
+        elif e.volume not in src.volumes:
+            problems.append(Problem(e.stored_in, volume_name(e.stored_in, e.volume), e.path,
+                                    _user(e), "volume missing"))
+        elif e.offset + e.csize > src.volumes[e.volume][1]:
+            problems.append(Problem(e.stored_in, src.volumes[e.volume][0], e.path, _user(e),
+                                    "member lies beyond the end of the volume (truncated)"))
+        else:
+            readable.append(e)
+    return readable
+
+
+def _check_data(target, sets, entries, progress):
+    by_name = {str(s.name): s for s in sets}
+    groups = {}
+    for e in entries:
+        groups.setdefault((e.stored_in, e.volume), []).append(e)
+    problems = []
+    meter = _Meter(progress, len(entries), sum(e.size for e in entries), phase="verify")
+
+    def check(entry, payload):
+        data = unpack(entry.method, payload)
+        if len(data) != entry.size or zlib.crc32(data) != entry.crc32:
+            raise CorruptVolume("CRC-32 or size does not match (data damaged)")
+
+    def check_stream(f, entry):
+        if copy_member(f, entry, _Sink()) != entry.crc32:
+            raise CorruptVolume("CRC-32 does not match (data damaged)")
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for key in sorted(groups):
+            fname = by_name[key[0]].volumes[key[1]][0]
+
+            def fail(entry, err, fname=fname):
+                reason = str(err) if isinstance(err, CorruptVolume) else f"unreadable: {err}"
+                problems.append(Problem(entry.stored_in, fname, entry.path, _user(entry), reason))
+
+            read_volume(target, fname, sorted(groups[key], key=lambda e: e.offset), pool, check,
+                        check_stream, fail, meter.add)
+    meter.report(force=True)
+    return sorted(problems, key=lambda p: (p.set or "", p.volume or "", p.path or ""))
+
+
+class _Sink:
+    def write(self, data):
+        return len(data)
+
+
+__all__ = ["verify", "Problem", "parse_level", "LEVELS"]
