@@ -22,6 +22,7 @@ from .archive.reader import STREAM_THRESHOLD
 from .archive.writer import SetWriter
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, WorkbenchError
+from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult, Entry, Progress
 from .naming import KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name
@@ -35,6 +36,8 @@ log = logging.getLogger("workbench.backup")
 # Bounds on compressed-but-unwritten data, so memory stays flat whatever the store's size.
 _MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
 _MAX_INFLIGHT_FILES = 512
+# How much of a message too big to read whole is parsed for its headers (and attachment check).
+_HEAD_BYTES = 1024 * 1024
 
 
 def _kind_letter(kind):
@@ -124,6 +127,7 @@ class _Run:
                 log.warning(self.note)
         self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
         self.skipped, self.unreadable = [], []
+        self.messages = {}  # path -> parsed headers (workbench.headers) of every message listed
         self._last_report = 0.0
 
     def execute(self):
@@ -138,14 +142,15 @@ class _Run:
             stored = self._store(writer, todo)
             entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
             header = self._header(writer.volumes, entries, stored)
-            doc = mf.dump(header, entries)
+            messages = {e.path: self.messages[e.path] for e in entries if e.path in self.messages}
+            doc = mf.dump(header, entries, messages)
             payload = mf.encode(doc, compress=False)
             method, packed = compress_member(payload, 6)
             writer.add(mf.member_name(name), method, packed, zlib.crc32(payload), len(payload),
                        time.time_ns())
             volumes = writer.finish()
             doc.update(self._header(volumes, entries, stored))
-            write_index(self.target, index_name(name), name, entries)
+            write_index(self.target, index_name(name), name, entries, messages)
             self.target.write_new(manifest_name(name), mf.encode(doc))
         except BaseException:
             writer.abort()
@@ -177,9 +182,10 @@ class _Run:
 
     def _plan(self, files):
         """Entries for every file, and the ones whose data this set must store."""
-        inherited = {}
+        inherited, base_headers = {}, {}
         if self.base is not None:
             inherited = {e.path: e for e in mf.from_columns(self.base.manifest["entries"])}
+            base_headers = mf.messages_from_columns(self.base.manifest.get("messages"))
         probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
         entries, todo = [], []
         for f in files:
@@ -188,6 +194,8 @@ class _Run:
                 entries.append(Entry(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
                                      old.crc32, old.stored_in, old.volume, old.offset, old.csize,
                                      old.method))
+                if f.path in base_headers:  # unchanged message: its headers are the base's
+                    self.messages[f.path] = base_headers[f.path]
                 continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -223,7 +231,8 @@ class _Run:
                         queue.append((entry, alone, None))
                     else:
                         path = os.path.join(root, entry.path)
-                        queue.append((entry, alone, pool.submit(_read_compress, path, level)))
+                        queue.append((entry, alone, pool.submit(_read_compress, path, level,
+                                                                _is_message(entry))))
                         inflight += entry.size
                 if not queue:
                     break
@@ -247,11 +256,16 @@ class _Run:
             if fut is None:
                 with open(path, "rb") as src:
                     st = os.fstat(src.fileno())
+                    if _is_message(entry):
+                        self.messages[entry.path] = parse_headers(src.read(_HEAD_BYTES))
+                        src.seek(0)
                     entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
                     entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \
                         writer.add_stream(entry.path, src, st.st_size, st.st_mtime_ns, level, alone)
                 return True
-            size, mtime_ns, crc, method, payload = fut.result()
+            size, mtime_ns, crc, method, payload, headers = fut.result()
+            if headers is not None:
+                self.messages[entry.path] = headers
         except FileNotFoundError:
             log.info("%s vanished during the backup (deleted by the server)", entry.path)
             return False
@@ -295,10 +309,20 @@ class _Run:
                 remove_set(self.target, s)
 
 
-def _read_compress(path, level):
-    """Read and compress one file (runs in a worker thread; zlib and ISA-L release the GIL)."""
+def _is_message(entry):
+    """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
+    return entry.kind in ("message", "public") and entry.path.endswith(".eml")
+
+
+def _read_compress(path, level, message=False):
+    """Read and compress one file (runs in a worker thread; zlib and ISA-L release the GIL).
+
+    Returns ``(size, mtime_ns, crc32, method, payload, headers)``; *headers* is the dict of
+    workbench.headers.parse_headers for a *message*, else None.
+    """
     with open(path, "rb") as f:
         st = os.fstat(f.fileno())
         data = f.read()
     method, payload = compress_member(data, level)
-    return len(data), st.st_mtime_ns, zlib.crc32(data), method, payload
+    headers = parse_headers(data) if message else None
+    return len(data), st.st_mtime_ns, zlib.crc32(data), method, payload, headers

@@ -1,0 +1,82 @@
+"""``workbench catalog {sets,volumes,entries,messages}``: the catalog's frames on the command line.
+
+pandas is imported only when a command runs (through workbench.catalog), so that ``workbench``
+starts fast.
+"""
+
+import sys
+
+from .config import load_config
+from .errors import ConfigError
+
+FORMATS = ("table", "csv", "json", "parquet")
+_READERS = {"sets": "read_sets", "volumes": "read_volumes", "entries": "read_entries",
+            "messages": "read_messages"}
+
+
+def add_commands(sub, engine_options):
+    """Add ``catalog`` and its subcommands to the ``workbench`` parser."""
+    p = sub.add_parser("catalog", help="the catalog as tables: sets, volumes, entries, messages")
+    what = p.add_subparsers(dest="catalog_command", required=True, metavar="TABLE")
+    helps = {"sets": "one row per backup set", "volumes": "one row per volume file",
+             "entries": "one row per file of a set", "messages": "one row per message of a set"}
+    for name, help_text in helps.items():
+        q = what.add_parser(name, help=help_text)
+        if name in ("entries", "messages"):
+            q.add_argument("--set", help="set name (default: the one a recovery now would use)")
+        elif name == "volumes":
+            q.add_argument("--set", action="append",
+                           help="only this set (repeat for more; default: every set)")
+        engine_options(q)
+        q.add_argument("--format", choices=FORMATS, default="table",
+                       help="table (default), csv, json (one object per line) or parquet")
+        q.add_argument("--out", help="write to this file instead of standard output (required "
+                                     "for parquet)")
+        q.set_defaults(func=cmd_catalog, catalog_table=name)
+
+
+def _target(args):
+    overrides = {k: getattr(args, k, None) for k in
+                 ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")}
+    cfg = load_config(args.config, **overrides)
+    return cfg
+
+
+def cmd_catalog(args):
+    """Print (or write) one catalog table."""
+    if args.format == "parquet" and not args.out:
+        raise ConfigError("--out", None, "parquet output needs a file: add --out FILE.parquet")
+    cfg = _target(args)
+    from . import catalog
+    from .targets import open_target
+    target = open_target(cfg.target_or_default, **getattr(cfg, "target_options", {}))
+    reader = getattr(catalog, _READERS[args.catalog_table])
+    if args.catalog_table == "sets":
+        df = reader(target, keep=cfg.keep)
+    elif args.catalog_table == "volumes":
+        df = reader(target, sets=args.set)
+    else:
+        df = reader(target, set=args.set)
+    write_frame(df, args.format, args.out)
+    return 0
+
+
+def write_frame(df, fmt, out=None):
+    """Write *df* as *fmt* to the file *out*, or to standard output."""
+    if fmt == "parquet":
+        df.to_parquet(out, index=False)
+        return
+    if fmt == "csv":
+        text = df.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    elif fmt == "json":
+        text = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    else:
+        import pandas as pd
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 250, "display.max_colwidth", 80):
+            text = df.to_string(index=False) + "\n" if len(df) else "(no rows)\n"
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
