@@ -80,8 +80,8 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
         raise ConfigError("store", None, "no store given: set 'store' or pass --store")
     requested = _kind_letter(kind)
     target = open_target(cfg.target_or_default, **cfg.target_options)
+    check_free_space(target, cfg.min_free)  # before anything is written, even the directory
     target.ensure()
-    check_free_space(target, cfg.min_free)
     with target_lock(target):
         sets = list_sets(target)
         for fname in leftover_files(sets):

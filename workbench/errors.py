@@ -125,6 +125,7 @@ class TargetUnreachable(TargetError):
 
     exit_code = 34
 
+
 class BackupsDisabled(WorkbenchError):
     """Backups are turned off (``enabled = false``): a scheduled run was refused."""
 
