@@ -69,7 +69,8 @@ def build_parser():
 # its heavy dependencies (pandas, APScheduler, ...) inside the command functions, so that
 # ``workbench`` starts fast.
 COMMAND_MODULES = ("workbench.restore_cli", "workbench.schedule", "workbench.status", "workbench.notify",
-                   "workbench.logsetup", "workbench.catalog_cli")
+                   "workbench.logsetup", "workbench.catalog_cli",
+                   "workbench.lab_cli")
 
 
 def _config(args):
