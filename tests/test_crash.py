@@ -123,10 +123,14 @@ def test_failed_run_removes_its_own_files(history, monkeypatch):
     store, bk, snaps, before = history
     from workbench.targets.local import LocalTarget
 
-    def broken(self, name, data):
-        raise OSError(28, "No space left on device")
+    real = LocalTarget.publish
 
-    monkeypatch.setattr(LocalTarget, "write_new", broken)
+    def publish(self, src, dst):  # the disk fills up just before the commit
+        if dst.endswith(".manifest.json.gz"):
+            raise OSError(28, "No space left on device")
+        return real(self, src, dst)
+
+    monkeypatch.setattr(LocalTarget, "publish", publish)
     with pytest.raises(OSError):
         workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
                          now=T0 + timedelta(days=2))

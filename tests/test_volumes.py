@@ -114,8 +114,8 @@ def test_zip64_for_more_than_65535_members(tmp_path):
         w = VolumeWriter(f, "F20261101T000000Z", 0, 1 << 40)
         for i in range(70000):
             data = b"x%d" % i
-            w.add(f"store/mail/d/u/INBOX/#msgs/{i:08x}.eml", zf.STORED, data, zlib.crc32(data),
-                  len(data), 1_700_000_000_000_000_000)
+            m = zf.Member(f"store/mail/d/u/INBOX/#msgs/{i:08x}.eml", 1_700_000_000_000_000_000)
+            w.add(m, zf.STORED, data, zlib.crc32(data), len(data))
         w.finish()
     with zipfile.ZipFile(path) as z:
         assert len(z.infolist()) == 70000
@@ -130,12 +130,13 @@ def test_zip64_offsets_beyond_4gib(tmp_path):
     payload = zlib.compress(b"hello " * 1000)[2:-4]
     crc = zlib.crc32(b"hello " * 1000)
     with open(path, "wb") as f:
-        f.write(zf.local_header("pad", zf.STORED, 0, 0, 0, 1_700_000_000_000_000_000, False))
+        f.write(zf.local_header(zf.Member("pad", 1_700_000_000_000_000_000), zf.STORED, 0, 0, 0,
+                                False))
         f.seek(5 * 1024**3)
         w = VolumeWriter(f, "F20261101T000000Z", 0, 1 << 40)
         w.offset = f.tell()
-        w.add("store/a.eml", zf.DEFLATED, payload, crc, 6000, 1_700_000_000_000_000_000)
-        w.add("store/b.eml", zf.DEFLATED, payload, crc, 6000, 1_700_000_000_000_000_000)
+        for name in ("store/a.eml", "store/b.eml"):
+            w.add(zf.Member(name, 1_700_000_000_000_000_000), zf.DEFLATED, payload, crc, 6000)
         w.finish()
     with zipfile.ZipFile(path) as z:
         assert [i.header_offset > 0xFFFFFFFF for i in z.infolist()] == [True, True]

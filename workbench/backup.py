@@ -8,16 +8,17 @@ chains (rotation) removed. Any failure before the commit leaves every earlier se
 
 import logging
 import os
+import shutil
 import socket
+import sys
+import tempfile
 import time
-import zlib
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from .archive import manifest as mf
-from .archive.compress import compress_member
+from .archive.compress import gzip_writer
 from .archive.index import write_index
+from .archive.pack import Failed, pack_files
 from .archive.reader import STREAM_THRESHOLD
 from .archive.writer import SetWriter
 from .config import Config, validate
@@ -25,7 +26,8 @@ from .errors import ConfigError, NotEnoughSpace, WorkbenchError
 from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult, Entry, Progress
-from .naming import KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name
+from .naming import (KIND_LETTERS, PARTIAL_SUFFIX, index_name, make_set_name, manifest_name,
+                     next_free_name)
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets, remove_set
 from .store import walk_store
@@ -33,9 +35,6 @@ from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
 
-# Bounds on compressed-but-unwritten data, so memory stays flat whatever the store's size.
-_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
-_MAX_INFLIGHT_FILES = 512
 # How much of a message too big to read whole is parsed for its headers (and attachment check).
 _HEAD_BYTES = 1024 * 1024
 
@@ -134,24 +133,17 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files = list(walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
-                                on_error=self._walk_error))
+        files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
+                           on_error=self._walk_error)
         entries, todo = self._plan(files)
         writer = SetWriter(self.target, name, self.cfg.volume_size)
         try:
             stored = self._store(writer, todo)
+            del todo
             entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
-            header = self._header(writer.volumes, entries, stored)
             messages = {e.path: self.messages[e.path] for e in entries if e.path in self.messages}
-            doc = mf.dump(header, entries, messages)
-            payload = mf.encode(doc, compress=False)
-            method, packed = compress_member(payload, 6)
-            writer.add(mf.member_name(name), method, packed, zlib.crc32(payload), len(payload),
-                       time.time_ns())
-            volumes = writer.finish()
-            doc.update(self._header(volumes, entries, stored))
-            write_index(self.target, index_name(name), name, entries, messages)
-            self.target.write_new(manifest_name(name), mf.encode(doc))
+            self.messages = None
+            volumes = self._commit(writer, entries, stored, messages)
         except BaseException:
             writer.abort()
             self._discard(name)
@@ -168,6 +160,32 @@ class _Run:
                  "%d skipped", name, result.files, result.stored, result.bytes_in,
                  result.bytes_out, len(volumes), len(self.skipped))
         return result
+
+    def _commit(self, writer, entries, stored, messages):
+        """Write the manifest into the last volume, the index, then the manifest file (the commit).
+
+        The column line is written once to a temporary file and streamed from there into both
+        copies, so a 100k-entry manifest never sits in memory as one document.
+        """
+        name = str(self.name)
+        with tempfile.TemporaryFile() as body:
+            body.write(mf.header_line(self._header(writer.volumes, entries, stored)))
+            mf.write_body(body, entries, messages)
+            body.write(b"\n")
+            size = body.tell()
+            body.seek(0)
+            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
+            volumes = writer.finish()
+            write_index(self.target, index_name(name), name, entries, messages)
+            body.seek(0)
+            body.readline()  # the in-volume header, which lacks the last volume's size
+            tmp = manifest_name(name) + PARTIAL_SUFFIX
+            with self.target.open_write(tmp) as f:
+                with gzip_writer(f) as gz:
+                    gz.write(mf.header_line(self._header(volumes, entries, stored)))
+                    shutil.copyfileobj(body, gz, 1024 * 1024)
+            self.target.publish(tmp, manifest_name(name))
+        return volumes
 
     @property
     def requested_letter(self):
@@ -187,11 +205,14 @@ class _Run:
             inherited = {e.path: e for e in mf.from_columns(self.base.manifest["entries"])}
             base_headers = mf.messages_from_columns(self.base.manifest.get("messages"))
         probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
+        intern = sys.intern  # domain, user, folder and kind repeat: share one string each
         entries, todo = [], []
         for f in files:
             old = inherited.get(f.path)
             if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
-                entries.append(Entry(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
+                entries.append(Entry(f.path, f.kind, f.domain and intern(f.domain),
+                                     f.user and intern(f.user), f.folder and intern(f.folder),
+                                     f.size, f.mtime_ns,
                                      old.crc32, old.stored_in, old.volume, old.offset, old.csize,
                                      old.method))
                 if f.path in base_headers:  # unchanged message: its headers are the base's
@@ -203,82 +224,70 @@ class _Run:
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            entry = Entry(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns)
+            entry = Entry(f.path, f.kind, f.domain and intern(f.domain), f.user and intern(f.user),
+                          f.folder and intern(f.folder), f.size, f.mtime_ns)
             entries.append(entry)
             todo.append((entry, alone))
         return entries, todo
 
     def _store(self, writer, todo):
         """Compress *todo* on every core and write it in order; return the entries stored."""
-        root = self.cfg.store
         level = self.cfg.compression_level
         total_bytes = sum(e.size for e, _ in todo)
         done_files = done_bytes = 0
         stored = []
-        queue = deque()
-        inflight = 0
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            it = iter(todo)
-            exhausted = False
-            while queue or not exhausted:
-                while not exhausted and inflight < _MAX_INFLIGHT_BYTES and len(queue) < _MAX_INFLIGHT_FILES:
-                    item = next(it, None)
-                    if item is None:
-                        exhausted = True
-                        break
-                    entry, alone = item
-                    if alone or entry.size > STREAM_THRESHOLD:
-                        queue.append((entry, alone, None))
-                    else:
-                        path = os.path.join(root, entry.path)
-                        queue.append((entry, alone, pool.submit(_read_compress, path, level,
-                                                                _is_message(entry))))
-                        inflight += entry.size
-                if not queue:
-                    break
-                entry, alone, fut = queue.popleft()
-                if fut is not None:
-                    inflight -= entry.size
-                ok = self._write_one(writer, entry, alone, fut, level)
-                entry.stored_in = str(self.name) if ok else None
-                if ok:
-                    stored.append(entry)
-                done_files += 1
-                done_bytes += entry.size
-                self._report(done_files, len(todo), done_bytes, total_bytes, entry.path)
+        name = str(self.name)
+        items = ((item, None if item[1] or item[0].size > STREAM_THRESHOLD else item[0].path,
+                  _is_message(item[0]), item[0].size) for item in todo)
+        for (entry, alone), packed in pack_files(self.cfg.store, items, level, len(todo),
+                                                 total_bytes):
+            if packed is None:
+                ok = self._stream_one(writer, entry, alone, level)
+            elif isinstance(packed, Failed):
+                ok = self._failed(entry, packed.reason, packed.error)
+            else:
+                if packed.headers is not None:
+                    self.messages[entry.path] = packed.headers
+                entry.size, entry.mtime_ns, entry.crc32 = packed.size, packed.mtime_ns, packed.crc32
+                entry.method, entry.csize = packed.method, len(packed.payload)
+                entry.volume, entry.offset = writer.add(entry.path, packed.method, packed.payload,
+                                                        packed.crc32, packed.size, packed.mtime_ns)
+                ok = True
+            entry.stored_in = name if ok else None
+            if ok:
+                stored.append(entry)
+            done_files += 1
+            done_bytes += entry.size
+            self._report(done_files, len(todo), done_bytes, total_bytes, entry.path)
         self._report(done_files, len(todo), done_bytes, total_bytes, "", force=True)
         return stored
 
-    def _write_one(self, writer, entry, alone, fut, level):
-        """Write one entry; False (and reported) if the file vanished or could not be read."""
+    def _stream_one(self, writer, entry, alone, level):
+        """Stream a large (or own-volume) file into the set; False if it cannot be read."""
         path = os.path.join(self.cfg.store, entry.path)
         try:
-            if fut is None:
-                with open(path, "rb") as src:
-                    st = os.fstat(src.fileno())
-                    if _is_message(entry):
-                        self.messages[entry.path] = parse_headers(src.read(_HEAD_BYTES))
-                        src.seek(0)
-                    entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
-                    entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \
-                        writer.add_stream(entry.path, src, st.st_size, st.st_mtime_ns, level, alone)
-                return True
-            size, mtime_ns, crc, method, payload, headers = fut.result()
-            if headers is not None:
-                self.messages[entry.path] = headers
+            src = open(path, "rb")
         except FileNotFoundError:
-            log.info("%s vanished during the backup (deleted by the server)", entry.path)
-            return False
+            return self._failed(entry, "vanished", "deleted during the backup")
         except OSError as e:
-            if e.filename is None and not isinstance(e, PermissionError):
-                raise  # an error of the target, not of the file being read
-            log.warning("%s cannot be read: %s", entry.path, e.strerror or e)
-            self.unreadable.append({"path": entry.path, "error": str(e.strerror or e)})
-            return False
-        entry.size, entry.mtime_ns, entry.crc32, entry.method = size, mtime_ns, crc, method
-        entry.csize = len(payload)
-        entry.volume, entry.offset = writer.add(entry.path, method, payload, crc, size, mtime_ns)
+            return self._failed(entry, "unreadable", str(e.strerror or e))
+        with src:
+            st = os.fstat(src.fileno())
+            if _is_message(entry):
+                self.messages[entry.path] = mf.header_row(parse_headers(src.read(_HEAD_BYTES)))
+                src.seek(0)
+            entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
+            entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \
+                writer.add_stream(entry.path, src, st.st_size, st.st_mtime_ns, level, alone)
         return True
+
+    def _failed(self, entry, reason, error):
+        if reason == "vanished":
+            log.info("%s vanished during the backup (deleted by the server)", entry.path)
+        else:
+            log.warning("%s cannot be read: %s", entry.path, error)
+            self.unreadable.append({"path": entry.path, "error": error})
+        return False
 
     def _report(self, files, files_total, nbytes, bytes_total, path, force=False):
         if self.progress is None:
@@ -312,17 +321,3 @@ class _Run:
 def _is_message(entry):
     """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
     return entry.kind in ("message", "public") and entry.path.endswith(".eml")
-
-
-def _read_compress(path, level, message=False):
-    """Read and compress one file (runs in a worker thread; zlib and ISA-L release the GIL).
-
-    Returns ``(size, mtime_ns, crc32, method, payload, headers)``; *headers* is the dict of
-    workbench.headers.parse_headers for a *message*, else None.
-    """
-    with open(path, "rb") as f:
-        st = os.fstat(f.fileno())
-        data = f.read()
-    method, payload = compress_member(data, level)
-    headers = parse_headers(data) if message else None
-    return len(data), st.st_mtime_ns, zlib.crc32(data), method, payload, headers

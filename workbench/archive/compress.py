@@ -5,10 +5,13 @@ Both release the GIL while they work, so a thread pool compresses on every core.
 
 import zlib
 
+import gzip
+
 try:
+    from isal import igzip as _fast_gzip
     from isal import isal_zlib as _fast
 except ImportError:  # the core runs without the optional speed-up
-    _fast = None
+    _fast = _fast_gzip = None
 
 from .zipformat import DEFLATED, STORED
 
@@ -16,6 +19,11 @@ from .zipformat import DEFLATED, STORED
 def _isal_level(level):
     # ISA-L has levels 0-3; its level 3 is close to zlib's 6 on mail, and is still much faster.
     return min(3, max(0, (level + 1) // 3 + (1 if level >= 6 else 0)))
+
+
+def checksum(data, value=0):
+    """CRC-32 of *data* (ISA-L's is several times faster than zlib's)."""
+    return (_fast or zlib).crc32(data, value)
 
 
 def compress_member(data, level):
@@ -35,6 +43,13 @@ def compressor(level):
     if _fast is not None:
         return _fast.compressobj(_isal_level(level), _fast.DEFLATED, -15)
     return zlib.compressobj(level, zlib.DEFLATED, -15)
+
+
+def gzip_writer(f):
+    """A gzip stream writing into the binary file *f* (for manifests; ISA-L's is 8x faster)."""
+    if _fast_gzip is not None:
+        return _fast_gzip.GzipFile(fileobj=f, mode="wb", compresslevel=3, mtime=0)
+    return gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0)
 
 
 def decompressor():

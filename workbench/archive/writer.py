@@ -6,6 +6,8 @@ names only when complete; the caller publishes the manifest after the last one (
 
 import json
 import zlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 
 from ..naming import PARTIAL_SUFFIX, volume_name
 from . import zipformat as zf
@@ -29,44 +31,88 @@ def read_marker(comment):
     return data if isinstance(data, dict) and data.get("workbench") == 1 else None
 
 
+class _Spool:
+    """Gathers small writes into blocks that a background thread writes to the file.
+
+    Compressed members arrive a few kilobytes at a time; writing them from the thread that also
+    builds the zip records made that thread wait on the disk. The write system call releases the
+    GIL, so a second thread overlaps the two. Errors of the write surface at the next block.
+    """
+
+    BLOCK = 4 * 1024 * 1024
+    DEPTH = 4  # blocks queued at most: bounds memory
+
+    def __init__(self, f):
+        self.f = f
+        self.buf = bytearray()
+        self.pending = deque()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="volume-writer")
+
+    def write(self, data):
+        self.buf += data
+        if len(self.buf) >= self.BLOCK:
+            self._hand_off()
+
+    def _hand_off(self):
+        block, self.buf = self.buf, bytearray()
+        self.pending.append(self.pool.submit(self.f.write, block))
+        while len(self.pending) > self.DEPTH:
+            self.pending.popleft().result()
+
+    def drain(self):
+        """Write out everything buffered; the file is then at the end of what was written."""
+        if self.buf:
+            self._hand_off()
+        while self.pending:
+            self.pending.popleft().result()
+
+    def close(self):
+        try:
+            self.drain()
+        finally:
+            self.pool.shutdown()
+
+
 class VolumeWriter:
     """One zip volume being written to an open, seekable file."""
 
     def __init__(self, f, set_name, index, limit):
         self.f, self.index, self.limit = f, index, limit
+        self.out = _Spool(f) if f is not None else None
         self.comment = volume_comment(set_name, index)
         self.offset = 0
-        self.central = []
-        self.cd_size = 0
+        self.central = bytearray()
         self.members = 0
 
-    def room_for(self, name, csize, zip64=False):
-        """True if a member with *csize* payload bytes still fits under the limit."""
-        need = (self.offset + zf.local_header_size(name, zip64) + csize + self.cd_size
-                + zf.central_record_size(name) + zf.END_RESERVE + len(self.comment))
+    def room_for(self, name_len, csize, zip64=False):
+        """True if a member with a name of *name_len* bytes and *csize* payload bytes still fits."""
+        need = (self.offset + zf.LOCAL_FMT.size + name_len + 9 + (20 if zip64 else 0) + csize
+                + len(self.central) + zf.CENTRAL_FMT.size + name_len + 37 + zf.END_RESERVE
+                + len(self.comment))
         return need <= self.limit
 
-    def add(self, name, method, payload, crc, size, mtime_ns):
-        """Append a member whose payload is already compressed; return its header offset."""
+    def add(self, m, method, payload, crc, size):
+        """Append a member (a zipformat.Member) whose payload is compressed; return its offset."""
         offset = self.offset
-        header = zf.local_header(name, method, crc, len(payload), size, mtime_ns,
-                                 zip64=size >= zf.MAX32)
-        self.f.write(header)
-        self.f.write(payload)
+        header = zf.local_header(m, method, crc, len(payload), size, zip64=size >= zf.MAX32)
+        self.out.write(header)
+        self.out.write(payload)
         self.offset += len(header) + len(payload)
-        self._record(name, method, crc, len(payload), size, mtime_ns, offset)
+        self._record(m, method, crc, len(payload), size, offset)
         return offset
 
-    def add_stream(self, name, src, size, mtime_ns, level):
+    def add_stream(self, m, src, size, level):
         """Append a large file by streaming it through deflate; return ``(offset, csize, crc, method)``.
 
         The header is patched afterwards, so memory stays flat whatever the size. If the file does
         not shrink, it is rewritten as stored so that the payload is never larger than the file.
         """
+        self.out.drain()
+        f = self.f
         offset = self.offset
         zip64 = size >= zf.MAX32 - _CHUNK
-        header_len = len(zf.local_header(name, zf.DEFLATED, 0, 0, size, mtime_ns, zip64))
-        self.f.write(b"\0" * header_len)
+        header_len = len(zf.local_header(m, zf.DEFLATED, 0, 0, size, zip64))
+        f.write(b"\0" * header_len)
         comp, crc, csize, read = compressor(level), 0, 0, 0
         while True:
             chunk = src.read(_CHUNK)
@@ -76,42 +122,41 @@ class VolumeWriter:
             crc = zlib.crc32(chunk, crc)
             out = comp.compress(chunk)
             csize += len(out)
-            self.f.write(out)
+            f.write(out)
         out = comp.flush()
         csize += len(out)
-        self.f.write(out)
+        f.write(out)
         if read != size:
-            raise OSError(f"{name} changed size while it was read ({size} -> {read} bytes)")
+            raise OSError(f"{m.name} changed size while it was read ({size} -> {read} bytes)")
         method = zf.DEFLATED
         if csize >= size:
             method, csize = zf.STORED, size
-            self.f.seek(offset + header_len)
-            self.f.truncate()
+            f.seek(offset + header_len)
+            f.truncate()
             src.seek(0)
             while chunk := src.read(_CHUNK):
-                self.f.write(chunk)
-        end = self.f.tell()
-        self.f.seek(offset)
-        self.f.write(zf.local_header(name, method, crc, csize, size, mtime_ns, zip64))
-        self.f.seek(end)
+                f.write(chunk)
+        end = f.tell()
+        f.seek(offset)
+        f.write(zf.local_header(m, method, crc, csize, size, zip64))
+        f.seek(end)
         self.offset = end
-        self._record(name, method, crc, csize, size, mtime_ns, offset)
+        self._record(m, method, crc, csize, size, offset)
         return offset, csize, crc, method
 
-    def _record(self, name, method, crc, csize, size, mtime_ns, offset):
-        rec = zf.central_record(name, method, crc, csize, size, mtime_ns, offset)
-        self.central.append(rec)
-        self.cd_size += len(rec)
+    def _record(self, m, method, crc, csize, size, offset):
+        self.central += zf.central_record(m, method, crc, csize, size, offset)
         self.members += 1
 
     def finish(self):
         """Write the central directory and end records; return the volume's size in bytes."""
-        cd_offset = self.offset
-        self.f.write(b"".join(self.central))
-        self.f.write(zf.end_records(self.members, cd_offset, self.cd_size, self.comment))
-        self.central = []
-        return cd_offset + self.cd_size + len(zf.end_records(self.members, cd_offset, self.cd_size,
-                                                             self.comment))
+        cd_offset, cd_size = self.offset, len(self.central)
+        end = zf.end_records(self.members, cd_offset, cd_size, self.comment)
+        self.out.write(self.central)
+        self.out.write(end)
+        self.out.close()
+        self.central = bytearray()
+        return cd_offset + cd_size + len(end)
 
 
 class SetWriter:
@@ -126,6 +171,7 @@ class SetWriter:
         self.volumes = []        # [{"name", "bytes", "members"}] of published volumes
         self._vol = None
         self._file = None
+        self._probe = None
 
     @property
     def current_index(self):
@@ -144,29 +190,33 @@ class SetWriter:
         self.volumes.append({"name": name, "bytes": size, "members": self._vol.members})
         self._vol = self._file = None
 
-    def _volume_for(self, name, csize, alone=False):
+    def _volume_for(self, m, csize, alone=False):
         """The volume writer to take this member, rolling over when it does not fit."""
         if self._vol is None:
             self._open()
-        elif self._vol.members and (alone or not self._vol.room_for(name, csize)):
+        elif self._vol.members and (alone or not self._vol.room_for(len(m.raw), csize)):
             self._close()
             self._open()
         return self._vol
 
     def fits_alone(self, name, size):
         """True if a file of *size* bytes fits in an empty volume (else it is oversize)."""
-        probe = VolumeWriter(None, self.set_name, 0, self.limit)
-        return probe.room_for(name, size, zip64=size >= zf.MAX32 - _CHUNK)
+        if self._probe is None:
+            self._probe = VolumeWriter(None, self.set_name, 0, self.limit)
+        return self._probe.room_for(len(name.encode("utf-8")), size,
+                                    zip64=size >= zf.MAX32 - _CHUNK)
 
     def add(self, name, method, payload, crc, size, mtime_ns):
         """Add a compressed member; return ``(volume index, offset)``."""
-        vol = self._volume_for(name, len(payload))
-        return self.current_index, vol.add(name, method, payload, crc, size, mtime_ns)
+        m = zf.Member(name, mtime_ns)
+        vol = self._volume_for(m, len(payload))
+        return self.current_index, vol.add(m, method, payload, crc, size)
 
     def add_stream(self, name, src, size, mtime_ns, level, alone=False):
         """Stream a large file into a volume with room for all of it uncompressed (or its own)."""
-        vol = self._volume_for(name, size, alone=alone)
-        offset, csize, crc, method = vol.add_stream(name, src, size, mtime_ns, level)
+        m = zf.Member(name, mtime_ns)
+        vol = self._volume_for(m, size, alone=alone)
+        offset, csize, crc, method = vol.add_stream(m, src, size, level)
         index = self.current_index
         if alone:
             self._close()
@@ -182,6 +232,10 @@ class SetWriter:
     def abort(self):
         """Drop the volume being written (after an error); published volumes stay for cleanup."""
         if self._file is not None:
+            try:
+                self._vol.out.close()
+            except OSError:
+                pass
             try:
                 self._file.close()
             except OSError:

@@ -39,27 +39,40 @@ def extended_timestamp(mtime_ns):
     return struct.pack("<HHBi", 0x5455, 5, 1, secs)
 
 
-def local_header(name, method, crc, csize, size, mtime_ns, zip64):
-    """Local file header for a member; with *zip64* both sizes move into the Zip64 extra."""
-    date, tm = dos_datetime(mtime_ns)
-    extra = extended_timestamp(mtime_ns)
+class Member:
+    """The parts of a member's records that do not depend on its data: name and times.
+
+    Computed once and shared by the local header and the central directory record, since the
+    DOS time conversion costs as much as the rest of the record together.
+    """
+
+    __slots__ = ("name", "raw", "flags", "date", "time", "ut")
+
+    def __init__(self, name, mtime_ns):
+        self.name = name
+        self.raw = name.encode("utf-8")
+        self.flags = 0 if name.isascii() else FLAG_UTF8
+        self.date, self.time = dos_datetime(mtime_ns)
+        self.ut = extended_timestamp(mtime_ns)
+
+
+def local_header(m, method, crc, csize, size, zip64):
+    """Local file header of Member *m*; with *zip64* both sizes move into the Zip64 extra."""
+    extra = m.ut
     if zip64:
         extra += struct.pack("<HHQQ", 1, 16, size, csize)
         csize = size = MAX32
-    flags = FLAG_UTF8 if not name.isascii() else 0
-    raw = name.encode("utf-8")
-    return LOCAL_FMT.pack(LOCAL_SIG, 45 if zip64 else 20, flags, method, tm, date, crc & MAX32,
-                          csize, size, len(raw), len(extra)) + raw + extra
+    return LOCAL_FMT.pack(LOCAL_SIG, 45 if zip64 else 20, m.flags, method, m.time, m.date,
+                          crc & MAX32, csize, size, len(m.raw), len(extra)) + m.raw + extra
 
 
 def local_header_size(name, zip64):
     return LOCAL_FMT.size + len(name.encode("utf-8")) + 9 + (20 if zip64 else 0)
 
 
-def central_record(name, method, crc, csize, size, mtime_ns, offset):
-    """Central directory record; any field that overflows 32 bits moves into the Zip64 extra."""
-    date, tm = dos_datetime(mtime_ns)
-    extra = extended_timestamp(mtime_ns)
+def central_record(m, method, crc, csize, size, offset):
+    """Central directory record of Member *m*; fields over 32 bits move into the Zip64 extra."""
+    extra = m.ut
     z64 = b""
     if size >= MAX32:
         z64 += struct.pack("<Q", size)
@@ -72,12 +85,10 @@ def central_record(name, method, crc, csize, size, mtime_ns, offset):
         offset = MAX32
     if z64:
         extra += struct.pack("<HH", 1, len(z64)) + z64
-    flags = FLAG_UTF8 if not name.isascii() else 0
-    raw = name.encode("utf-8")
     version = 45 if z64 else 20
-    return CENTRAL_FMT.pack(CENTRAL_SIG, 3 << 8 | version, version, flags, method, tm, date,
-                            crc & MAX32, csize, size, len(raw), len(extra), 0, 0, 0,
-                            0o100644 << 16, offset) + raw + extra
+    return CENTRAL_FMT.pack(CENTRAL_SIG, 3 << 8 | version, version, m.flags, method, m.time, m.date,
+                            crc & MAX32, csize, size, len(m.raw), len(extra), 0, 0, 0,
+                            0o100644 << 16, offset) + m.raw + extra
 
 
 def central_record_size(name):
