@@ -81,6 +81,9 @@ def to_html(nb, title=None):
                             exclude_output_prompt=True)
     if title:
         nb.metadata["title"] = title
+    # the report shows static output only: without the widget state the page loads no widget
+    # manager from a CDN
+    nb.metadata.pop("widgets", None)
     body, _ = exporter.from_notebook_node(nb)
     return body
 

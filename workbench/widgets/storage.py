@@ -67,7 +67,7 @@ class StorageDashboard(w.VBox):
         self.min_free = _size("min_free", min_free)
         self.now = now
         self.top = top
-        self.usage = self.forecast = None
+        self.usage = self.forecast = self.error = None
         start = Config().keep if keep is None else int(keep)
         self.keep = w.IntSlider(value=start, min=1, max=max(14, 2 * start), description="keep",
                                 continuous_update=False)
@@ -138,7 +138,7 @@ class StorageDashboard(w.VBox):
                     color="#1a7f37", label=f"cumulative, sets kept with keep={f.keep}")
         ax.axhline(f.projected_bytes / mib, color=_ROOM_COLOR, linestyle="--",
                    label=f"rotation limit: {f.keep} complete backups")
-        if limit / mib < 50 * max(1.0, f.projected_bytes / mib):
+        if limit <= 20 * max(f.projected_bytes, int(u["cumulative"].max()) if len(u) else 0):
             ax.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR,
                        label="capacity less minimum free")
         ax.set_title("Storage per set (bars) and cumulative")
@@ -150,7 +150,7 @@ class StorageDashboard(w.VBox):
         if len(h):
             ht = _naive(h["started"])
             bx.plot(ht, f.keep * h["chain_bytes"].to_numpy(dtype="float64") / mib, "o",
-                    color="#1f5fa8", label=f"keep × complete backup (measured)")
+                    color="#1f5fa8", label="keep × complete backup (measured)")
             import numpy as np
             start = ht[0]
             end = np.datetime64(f.full_date.tz_convert("UTC").tz_localize(None)) \
@@ -160,14 +160,20 @@ class StorageDashboard(w.VBox):
             days_from_last = (span - ht[-1]) / np.timedelta64(1, "D")
             projected = (f.projected_bytes + f.keep * f.growth_per_day * days_from_last) / mib
             bx.plot(span, projected, "--", color=_ROOM_COLOR, label="projection")
-        bx.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR, label="room for backups")
+        top = max([f.projected_bytes / mib] + ([float(projected[-1])] if len(h) else []))
+        if limit / mib <= 20 * max(top, 1e-9) or f.full_date is not None:
+            bx.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR, label="room for backups")
+        else:  # far above: drawing it would flatten the projection to a line at zero
+            bx.text(0.98, 0.03, f"room for backups: {show.human(limit)} (off the chart)",
+                    transform=bx.transAxes, ha="right", va="bottom", fontsize=8,
+                    color=_LIMIT_COLOR)
         if f.full_date is not None:
             bx.axvline(f.full_date.tz_convert("UTC").tz_localize(None), color=_LIMIT_COLOR,
                        linestyle=":", label=f"full on {f.full_date:%Y-%m-%d}")
         bx.set_title(f"Forecast with keep = {f.keep}")
         bx.set_ylabel("MiB")
         bx.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
-        bx.legend(fontsize=7, loc="upper left")
+        bx.legend(fontsize=7, loc="best")
         for a in (ax, bx):
             for label in a.get_xticklabels():
                 label.set_rotation(30)
@@ -177,9 +183,11 @@ class StorageDashboard(w.VBox):
     def draw(self):
         """Recompute for the slider's ``keep`` and redraw the chart and the summary."""
         summary, chart = show.Buffer(), show.Buffer()
+        self.error = None
         try:
             self.usage, self.forecast = self.compute()
         except WorkbenchError as e:
+            self.error = e
             show.error(summary, e)
             ok = False
         else:
@@ -222,8 +230,14 @@ class StorageDashboard(w.VBox):
     # --- the report ---------------------------------------------------------------------------
 
     def report_html(self):
-        """The dashboard as static HTML (summary, chart as an embedded PNG, tables)."""
+        """The dashboard as static HTML (summary, chart as an embedded PNG, tables).
+
+        Raises the error that kept the numbers from being read (a report must not look fine
+        when it is empty).
+        """
         import base64
+        if self.error is not None:
+            raise self.error
         png = base64.b64encode(show.png(self.figure())).decode("ascii")
         parts = [self._summary_html(),
                  f'<img class="workbench-chart" alt="storage chart" '
