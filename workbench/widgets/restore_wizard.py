@@ -62,11 +62,11 @@ class RestoreWizard(w.VBox):
         self.sets = self.recovery = self.plan = self.result = None
         self._messages = {}
         self.target = w.Text(description="Target", value=str(target), layout=w.Layout(width="70%"))
-        self.load_button = w.Button(layout=w.Layout(width="auto"), description="Show sets", icon="list")
+        self.load_button = w.Button(layout=w.Layout(width="max-content"), description="Show sets", icon="list")
         self.timeline = w.Output()
         self.quick = w.Dropdown(description="Set time", options=[("newest", "")])
         self.at = w.Text(description="Point in time", placeholder="2026-11-05 12:00 UTC; empty = newest")
-        self.pair_button = w.Button(layout=w.Layout(width="auto"), description="Which backups?", icon="question")
+        self.pair_button = w.Button(layout=w.Layout(width="max-content"), description="Which backups?", icon="question")
         self.pair = w.Output()
         self.domain = w.Dropdown(description="Domain", options=[ALL])
         self.user = w.Dropdown(description="User", options=[ALL])
@@ -74,19 +74,19 @@ class RestoreWizard(w.VBox):
         self.sender = w.Text(description="Sender", placeholder="part of name or address")
         self.subject = w.Text(description="Subject", placeholder="part of the subject")
         self.message_id = w.Text(description="Message-ID")
-        self.search_button = w.Button(layout=w.Layout(width="auto"), description="Search messages", icon="search")
+        self.search_button = w.Button(layout=w.Layout(width="max-content"), description="Search messages", icon="search")
         self.found = w.Output()
         self.message = w.Dropdown(description="Message", options=[("(no single message)", "")],
                                   layout=w.Layout(width="90%"))
         self.mode = w.RadioButtons(description="Restore", options=[
             ("to a directory", "directory"), ("into the live store", "live")], value="directory")
         self.to = w.Text(description="Directory", value=str(to or ""), layout=w.Layout(width="70%"))
-        self.plan_button = w.Button(layout=w.Layout(width="auto"), description="Show plan (dry run)", button_style="primary",
+        self.plan_button = w.Button(layout=w.Layout(width="max-content"), description="Show plan (dry run)", button_style="primary",
                                     icon="eye")
         self.plan_out = w.Output()
-        self.restore_button = w.Button(layout=w.Layout(width="auto"), description="Restore", button_style="danger",
+        self.restore_button = w.Button(layout=w.Layout(width="max-content"), description="Restore", button_style="danger",
                                        icon="download", disabled=True)
-        self.check_button = w.Button(layout=w.Layout(width="auto"), description="Check result", icon="check", disabled=True)
+        self.check_button = w.Button(layout=w.Layout(width="max-content"), description="Check result", icon="check", disabled=True)
         self.result_out = w.Output()
 
         self.load_button.on_click(self._on_load)

@@ -55,9 +55,9 @@ class ScheduleForm(w.VBox):
                                         layout=w.Layout(width="64px")) for d in WEEKDAYS}
         self.time = w.Text(description="Time", value="01:00", placeholder="HH:MM")
         self.kind = w.Dropdown(description="Kind", options=list(TASK_KINDS), value="differential")
-        self.add_button = w.Button(layout=w.Layout(width="auto"), description="Add task", button_style="primary", icon="plus")
-        self.save_button = w.Button(layout=w.Layout(width="auto"), description="Save changes", icon="save")
-        self.remove_button = w.Button(layout=w.Layout(width="auto"), description="Remove task", button_style="danger",
+        self.add_button = w.Button(layout=w.Layout(width="max-content"), description="Add task", button_style="primary", icon="plus")
+        self.save_button = w.Button(layout=w.Layout(width="max-content"), description="Save changes", icon="save")
+        self.remove_button = w.Button(layout=w.Layout(width="max-content"), description="Remove task", button_style="danger",
                                       icon="trash")
         self.runs = w.Output()
         self.messages = w.Output()
@@ -208,7 +208,7 @@ class StartNowButton(w.VBox):
         self.config = config
         self.job = None
         self._watcher = None
-        self.button = w.Button(layout=w.Layout(width="auto"), description="Start now", button_style="primary", icon="play")
+        self.button = w.Button(layout=w.Layout(width="max-content"), description="Start now", button_style="primary", icon="play")
         self.bar = w.FloatProgress(value=0, min=0, max=100, description="Progress",
                                    bar_style="info")
         self.status = w.HTML()
@@ -284,8 +284,8 @@ class NotifyForm(w.VBox):
         self.addresses = w.Text(description="Send to", value=to,
                                 placeholder="admin@example.com, backup@example.com",
                                 layout=w.Layout(width="60%"))
-        self.save_button = w.Button(layout=w.Layout(width="auto"), description="Save addresses", icon="save")
-        self.test_button = w.Button(layout=w.Layout(width="auto"), description="Send test mail", button_style="primary",
+        self.save_button = w.Button(layout=w.Layout(width="max-content"), description="Save addresses", icon="save")
+        self.test_button = w.Button(layout=w.Layout(width="max-content"), description="Send test mail", button_style="primary",
                                     icon="envelope")
         self.messages = w.Output()
         self.save_button.on_click(self._on_save)
