@@ -4,12 +4,20 @@ Small jobs run in threads (no start-up cost); big ones in worker processes, sinc
 work (open, stat, read, header parsing) holds the GIL and kept a thread pool near one core. Files go
 to the workers in batches to keep per-task overhead low, and the bytes in flight are bounded so
 memory stays flat whatever the store's size.
+
+The workers are plain subprocesses (running ``serve`` below) that read pickled batches
+on stdin and answer on stdout. multiprocessing was tried first: its fork start method copies the
+locks of whatever threads the caller runs (a scheduler, a notebook kernel), and its spawn and
+forkserver methods re-run the caller's main script in every worker, which fails for ``python -c``
+or stdin and repeats the work of a script without a ``__main__`` guard.
 """
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 from ..headers import parse_headers
@@ -18,7 +26,7 @@ from .manifest import header_row
 
 _BATCH_FILES = 64
 _BATCH_BYTES = 4 * 1024 * 1024
-_MAX_INFLIGHT_BYTES = 48 * 1024 * 1024
+_MAX_INFLIGHT_BYTES = 32 * 1024 * 1024
 # Below this much work, starting processes costs more than it saves.
 _PROCESS_MIN_FILES = 2000
 _PROCESS_MIN_BYTES = 64 * 1024 * 1024
@@ -81,12 +89,76 @@ def _batches(items):
         yield keys, batch, nbytes
 
 
+_WORKER = "import sys; from workbench.archive.pack import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+
+
+class _ProcessPool:
+    """Worker subprocesses fed batches round-robin; results come back in submission order."""
+
+    def __init__(self, count):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        self.procs = [subprocess.Popen([sys.executable, "-c", _WORKER],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+                      for _ in range(count)]
+        for proc in self.procs:
+            _widen_pipe(proc.stdin)
+        self.turn = 0
+        # Batches sent ahead per worker: their paths must fit in the stdin pipe, or this process
+        # could block writing to a worker that is itself blocked writing an answer not yet read.
+        self.depth = 2 * count
+
+    def submit(self, fn, root, batch, level):
+        proc = self.procs[self.turn % len(self.procs)]
+        self.turn += 1
+        pickle.dump((root, batch, level), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        proc.stdin.flush()
+        return _Answer(proc)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+        for proc in self.procs:
+            if exc[0] is not None:
+                proc.kill()
+            proc.wait()
+            proc.stdout.close()
+
+
+def _widen_pipe(f):
+    """Make the pipe hold a whole megabyte where Linux allows it (default 64 KiB)."""
+    try:
+        import fcntl
+        fcntl.fcntl(f.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+class _Answer:
+    """The pending answer of one worker to one batch (read in the order the batches were sent)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def result(self):
+        try:
+            return pickle.load(self.proc.stdout)
+        except EOFError:
+            raise RuntimeError(f"backup worker process {self.proc.pid} died "
+                               f"(exit status {self.proc.wait()})") from None
+
+
 def _executor(total_files, total_bytes):
     workers = os.cpu_count() or 2
     if total_files >= _PROCESS_MIN_FILES or total_bytes >= _PROCESS_MIN_BYTES:
-        # forkserver: workers are forked from a clean helper process, never from this one, which
-        # may run threads (a scheduler, a notebook kernel) whose locks a fork would copy held.
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        return _ProcessPool(workers)
     return ThreadPoolExecutor(workers)
 
 
@@ -112,7 +184,8 @@ def pack_files(root, items, level, total_files, total_bytes):
             fut = pool.submit(_pack_batch, root, batch, level) if batch is not None else None
             pending.append((keys, fut, nbytes))
             inflight += nbytes
-            while pending and (inflight >= _MAX_INFLIGHT_BYTES or fut is None):
+            while pending and (inflight >= _MAX_INFLIGHT_BYTES or fut is None
+                               or len(pending) > getattr(pool, "depth", len(pending))):
                 done_keys, done, size = pending.popleft()
                 inflight -= size
                 yield from zip(done_keys, done.result() if done else [None])
@@ -121,3 +194,15 @@ def pack_files(root, items, level, total_files, total_bytes):
         while pending:
             done_keys, done, _ = pending.popleft()
             yield from zip(done_keys, done.result() if done else [None])
+
+
+def serve(stdin, stdout):
+    """The worker's loop: answer each pickled batch with the list of its results."""
+    while True:
+        try:
+            root, batch, level = pickle.load(stdin)
+        except EOFError:
+            return
+        pickle.dump(_pack_batch(root, batch, level), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.flush()
+

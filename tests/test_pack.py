@@ -1,0 +1,41 @@
+"""Parallel packing: worker processes give the same results as threads, in order, whatever the
+caller's main module is (a script piped on stdin, a notebook)."""
+
+import subprocess
+import sys
+
+from workbench.archive import pack
+from workbench.archive.compress import checksum
+
+from helpers import make_store, store_snapshot
+
+
+def test_processes_and_threads_agree_in_order(tmp_path, monkeypatch):
+    store = make_store(tmp_path / "server", messages=150, seed=8)
+    paths = sorted(store_snapshot(store))
+    (tmp_path / "server" / paths[3]).unlink()  # vanished between walk and read
+    items = [(p, p, p.endswith(".eml"), 1) for p in paths]
+    items.insert(10, ("streamed", None, False, 0))
+    threads = list(pack.pack_files(store, items, 3, total_files=1, total_bytes=1))
+    monkeypatch.setattr(pack, "_PROCESS_MIN_FILES", 0)
+    procs = list(pack.pack_files(store, items, 3, total_files=1, total_bytes=1))
+    assert [k for k, _ in procs] == [k for k, _ in threads] == [i[0] for i in items]
+    assert procs == threads
+    assert procs[10] == ("streamed", None)
+    assert procs[3] == (paths[3], pack.Failed("vanished", "deleted during the backup"))
+    key, packed = procs[0]
+    data = (tmp_path / "server" / key).read_bytes()
+    assert packed.size == len(data) and packed.crc32 == checksum(data)
+
+
+def test_workers_run_when_main_is_stdin(tmp_path):
+    # multiprocessing's spawn and forkserver re-run the caller's main script in each worker,
+    # which breaks for code piped on stdin; our workers must not care.
+    store = make_store(tmp_path / "server", messages=40, seed=2)
+    code = ("import workbench, workbench.archive.pack as p\n"
+            "p._PROCESS_MIN_FILES = 0\n"
+            f"r = workbench.backup('full', store={store!r}, target={str(tmp_path / 'bk')!r}, min_free=0)\n"
+            "print(r.stored)\n")
+    out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(store_snapshot(store))
