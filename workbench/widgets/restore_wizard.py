@@ -142,8 +142,9 @@ class RestoreWizard(w.VBox):
         show.frame(self.timeline, s[cols], title=f"{len(s)} sets on the target")
         return True
 
-    def timeline_figure(self, at=None):
-        """The sets as a timeline: fulls above, differentials below, each joined to its full."""
+    def timeline_figure(self, at=None, used=()):
+        """The sets as a timeline: fulls above, differentials below, each joined to its full;
+        *at* marked with a line and the sets *used* by the recovery ringed."""
         from matplotlib.dates import DateFormatter
         from matplotlib.figure import Figure
         s = self.sets
@@ -161,8 +162,15 @@ class RestoreWizard(w.VBox):
             else:
                 ax.scatter([x], [y], marker="s" if y == 2 else "o", s=60 if y == 2 else 30,
                            color="#1f5fa8" if y == 2 else "#7fb3e6", zorder=2)
+            if name in used:
+                ax.scatter([x], [y], s=260, facecolors="none", edgecolors="#e08a00",
+                           linewidths=2, zorder=4)
         if at is not None:
             ax.axvline(at, color="#e08a00", linestyle="--", label="point in time")
+        if used:
+            ax.scatter([], [], s=120, facecolors="none", edgecolors="#e08a00", linewidths=2,
+                       label="sets the recovery reads")
+        if at is not None or used:
             ax.legend(fontsize=7, loc="upper left")
         ax.set_yticks([1, 2], ["differential", "full / copy"])
         ax.set_ylim(0.5, 2.6)
@@ -206,7 +214,8 @@ class RestoreWizard(w.VBox):
             import numpy as np
             mark = np.datetime64(rp.at.tz_convert("UTC").tz_localize(None)) \
                 if rp.at is not None else None
-            show.figure(self.pair, self.timeline_figure(mark), alt="sets timeline")
+            show.figure(self.pair, self.timeline_figure(mark, used={rp.full, rp.set}),
+                        alt="sets timeline")
         e = rp.entries
         self._entries = e[e["user"].notna()] if "user" in e.columns else e
         self.domain.options = [ALL] + sorted(str(d) for d in self._entries["domain"].dropna().unique())
