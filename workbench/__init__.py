@@ -18,10 +18,20 @@ from .verify import verify
 from .rotation import apply_rotation, plan_rotation
 from .sets import list_sets
 from .targets import open_target
-from .status import copy_status, start_copy
-from .tasks import Task, add_task, edit_task, list_tasks, remove_task, set_enabled
 
 __version__ = "0.1.0"
+
+# Loaded on first use, so that a one-message restore from the shell does not pay for them.
+_LAZY = {"copy_status": "status", "start_copy": "status", "Task": "tasks", "add_task": "tasks",
+         "edit_task": "tasks", "list_tasks": "tasks", "remove_task": "tasks",
+         "set_enabled": "tasks"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "plan_restore", "verify",

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from .archive import manifest as mf
 from .archive.compress import gzip_writer
 from .archive.index import write_index
-from .archive.pack import Failed, pack_files
 from .archive.reader import STREAM_THRESHOLD
 from .archive.writer import SetWriter
 from .config import Config, validate
@@ -232,6 +231,7 @@ class _Run:
 
     def _store(self, writer, todo):
         """Compress *todo* on every core and write it in order; return the entries stored."""
+        from .archive.pack import Failed, pack_files  # subprocess, pickle: only when backing up
         level = self.cfg.compression_level
         total_bytes = sum(e.size for e, _ in todo)
         done_files = done_bytes = 0

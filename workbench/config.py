@@ -14,7 +14,6 @@ Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes.
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
@@ -186,6 +185,8 @@ def load_config(path=None, **overrides):
     values = {}
     if path:
         try:
+            import tomllib  # only when there is a file to read
+
             with open(path, "rb") as f:
                 values = tomllib.load(f)
         except FileNotFoundError:

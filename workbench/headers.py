@@ -11,7 +11,6 @@ import base64
 import binascii
 import calendar
 import re
-from email.utils import parsedate_tz
 
 #: Keys of the dict parse_headers returns (the ``messages`` columns of manifests and indexes).
 FIELDS = ("message_id", "from", "to", "cc", "subject", "date", "has_attachments")
@@ -212,6 +211,7 @@ def parse_date(value):
 
 def _parse_date_slow(value):
     try:
+        from email.utils import parsedate_tz  # only for dates the fast path cannot read
         parts = parsedate_tz(value)
         if parts is None:
             return None

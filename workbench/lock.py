@@ -12,7 +12,6 @@ import os
 import socket
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -50,7 +49,7 @@ def target_lock(target, stale_after=24 * 3600):
     """Hold the target's lock for the duration of the ``with`` block; LockHeld if a live one exists."""
     me = {"host": socket.gethostname(), "pid": os.getpid(),
           "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "time": time.time(),
-          "token": uuid.uuid4().hex}
+          "token": os.urandom(16).hex()}
     data = json.dumps(me).encode()
     for _ in range(3):
         if target.create_exclusive(LOCK_NAME, data):
