@@ -133,7 +133,7 @@ def _result_json(r):
 
 def set_record(s):
     """The JSON record of one set, as ``workbench sets --json`` prints it."""
-    m = s.manifest or {}
+    m = s.header or {}
     stats = m.get("stats", {})
     return {
         "name": str(s.name), "kind": s.name.kind, "base": s.base if s.usable else m.get("base"),
