@@ -196,3 +196,31 @@ def test_sets_are_complete_after_backup(store, tmp_path):
     run("full", store, target, now=T0)
     [s] = list_sets(target_obj(target))
     assert s.status == COMPLETE
+
+
+def test_differential_index_equals_one_built_from_its_manifest(store, tmp_path):
+    # A differential's index is its full's index with the day's changes applied: it must hold
+    # exactly what an index built from all of the differential's entries would.
+    import sqlite3
+    from workbench.archive.index import build_index
+
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    samples.mutate(store, seed=4)
+    d = run("differential", store, target, now=T0 + timedelta(days=1))
+    doc = mf.decode((target / manifest_name(d.set_name)).read_bytes())
+    fresh = tmp_path / "fresh.sqlite"
+    build_index(str(fresh), d.set_name, mf.from_columns(doc["entries"]),
+                mf.messages_from_columns(doc["messages"]))
+
+    def rows(path):
+        db = sqlite3.connect(path)
+        try:
+            return [db.execute(f"SELECT * FROM {t} ORDER BY path").fetchall()
+                    for t in ("entries", "messages")] + [db.execute("SELECT * FROM meta").fetchall()]
+        finally:
+            db.close()
+
+    got = rows(str(target / index_name(d.set_name)))
+    assert got == rows(str(fresh))
+    assert len(got[0]) == d.files

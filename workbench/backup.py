@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from .archive import manifest as mf
 from .archive.compress import gzip_writer
-from .archive.index import write_index
+from .archive.index import write_index, write_index_from
 from .archive.reader import STREAM_THRESHOLD
 from .archive.writer import SetWriter
 from .config import Config, validate
@@ -139,6 +139,7 @@ class _Run:
         try:
             stored = self._store(writer, todo)
             del todo
+            self.dropped = [e.path for e in entries if not e.stored_in]
             entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
             messages = {e.path: self.messages[e.path] for e in entries if e.path in self.messages}
             self.messages = None
@@ -170,12 +171,11 @@ class _Run:
         with tempfile.TemporaryFile() as body:
             body.write(mf.header_line(self._header(writer.volumes, entries, stored)))
             mf.write_body(body, entries, messages)
-            body.write(b"\n")
             size = body.tell()
             body.seek(0)
-            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
+            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 3)
             volumes = writer.finish()
-            write_index(self.target, index_name(name), name, entries, messages)
+            self._write_index(entries, messages)
             body.seek(0)
             body.readline()  # the in-volume header, which lacks the last volume's size
             tmp = manifest_name(name) + PARTIAL_SUFFIX
@@ -185,6 +185,19 @@ class _Run:
                     shutil.copyfileobj(body, gz, 1024 * 1024)
             self.target.publish(tmp, manifest_name(name))
         return volumes
+
+    def _write_index(self, entries, messages):
+        """The set's index: for a differential, the full's index with this set's changes."""
+        name = str(self.name)
+        if self.base is not None:
+            base_file = index_name(str(self.base.name))
+            gone = self.base_gone + self.dropped
+            mine = [e for e in entries if e.stored_in == name]
+            changed = {e.path: messages[e.path] for e in mine if e.path in messages}
+            if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
+                                changed):
+                return
+        write_index(self.target, index_name(name), name, entries, messages)
 
     @property
     def requested_letter(self):
@@ -199,23 +212,36 @@ class _Run:
 
     def _plan(self, files):
         """Entries for every file, and the ones whose data this set must store."""
-        inherited, base_headers = {}, {}
+        base = {}
+        base_headers = {}
         if self.base is not None:
-            inherited = {e.path: e for e in mf.from_columns(self.base.manifest["entries"])}
-            base_headers = mf.messages_from_columns(self.base.manifest.get("messages"))
+            # Read here rather than through SetInfo.manifest, which would keep it for the run.
+            with self.target.open_read(manifest_name(str(self.base.name))) as f:
+                doc = mf.read_manifest(f)
+            base = {c: mf.decode_column(doc["entries"].pop(c)) for c in mf.COLUMNS}
+            base_headers = mf.messages_from_columns(doc.get("messages"))
+            del doc
+        row_of = {p: i for i, p in enumerate(base.get("path", ()))}
+        seen = bytearray(len(row_of))
+        b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
+            base.get(c) for c in ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset",
+                                  "csize", "method"))
         probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
         intern = sys.intern  # domain, user, folder and kind repeat: share one string each
         entries, todo = [], []
         for f in files:
-            old = inherited.get(f.path)
-            if old is not None and old.size == f.size and old.mtime_ns == f.mtime_ns:
-                entries.append(Entry(f.path, f.kind, f.domain and intern(f.domain),
-                                     f.user and intern(f.user), f.folder and intern(f.folder),
-                                     f.size, f.mtime_ns,
-                                     old.crc32, old.stored_in, old.volume, old.offset, old.csize,
-                                     old.method))
-                if f.path in base_headers:  # unchanged message: its headers are the base's
-                    self.messages[f.path] = base_headers[f.path]
+            i = row_of.get(f.path)
+            if i is not None:
+                seen[i] = 1
+            domain, user, folder = (f.domain and intern(f.domain), f.user and intern(f.user),
+                                    f.folder and intern(f.folder))
+            if i is not None and b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
+                entries.append(Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns,
+                                     b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i],
+                                     b_method[i]))
+                headers = base_headers.get(f.path)
+                if headers is not None:  # unchanged message: its headers are the base's
+                    self.messages[f.path] = headers
                 continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -223,10 +249,11 @@ class _Run:
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            entry = Entry(f.path, f.kind, f.domain and intern(f.domain), f.user and intern(f.user),
-                          f.folder and intern(f.folder), f.size, f.mtime_ns)
+            entry = Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
             entries.append(entry)
             todo.append((entry, alone))
+        # Paths of the full that the store no longer holds: deleted from the differential's index.
+        self.base_gone = [p for p, i in row_of.items() if not seen[i]]
         return entries, todo
 
     def _store(self, writer, todo):

@@ -15,10 +15,11 @@ Dtypes: times are ``datetime64[ns, UTC]``; ``kind``, ``domain``, ``user``, ``fol
 nullable ``Int64``; text is ``str``; flags are ``bool`` or the nullable ``boolean``.
 """
 
+import base64
+import gzip
 import json
 import os
 import threading
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -96,27 +97,19 @@ class _Manifest:
         self.lock = threading.Lock()
 
     def columns(self, block, convert=None):
-        """The ``entries`` or ``messages`` columns as ``{name: convert(name, list)}``.
+        """The ``entries`` or ``messages`` columns as ``{name: convert(name, values)}``.
 
-        Each column is parsed and converted on its own, so that the lists of only one column are
-        alive at a time (the parsed lists of a 100k-entry manifest take several hundred MB).
-        Returns None if the manifest has no such block.
+        *values* is a list, or for version 2's encoded entry columns a numpy array (integers) or
+        a ``_Coded`` (repetitive text); each column is converted on its own and its raw value
+        dropped, so only one column's intermediate data is alive at a time. Returns None if the
+        manifest has no such block.
         """
         convert = convert or (lambda name, values: values)
-        fname = manifest_name(self.set_name)
-        if block == "entries":
-            text = _read_manifest_text(self.target, fname, start=_ENTRIES_KEY, stop=_MESSAGES_KEY)
-            names = mf.COLUMNS
-        else:
-            text = _read_manifest_text(self.target, fname, start=_MESSAGES_KEY)
-            names = mf.MESSAGE_COLUMNS
-        if not text:
+        cols = _read_block(self.target, manifest_name(self.set_name), block)
+        if cols is None:
             return None
-        try:
-            return _parse_columns(text, names, convert)
-        except ValueError:  # not the layout the writer makes: decode the document whole
-            cols = mf.decode(self.target.read_bytes(fname)).get(block)
-            return None if cols is None else {n: convert(n, cols[n]) for n in names}
+        names = mf.COLUMNS if block == "entries" else mf.MESSAGE_COLUMNS
+        return {n: convert(n, _column_values(cols.pop(n))) for n in names}
 
     @property
     def rows(self):
@@ -127,9 +120,6 @@ _CACHE = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 # Manifests whose frames are kept, counted in entries: about six sets of 100k files.
 _CACHE_ROWS = 600_000
-_ENTRIES_KEY = b'"entries":{"path":['
-_MESSAGES_KEY = b',"messages":{"path":['
-_CHUNK = 1024 * 1024
 
 
 def clear_cache():
@@ -138,79 +128,55 @@ def clear_cache():
         _CACHE.clear()
 
 
-def _decompressor():
+class _Coded:
+    """A text column stored as distinct values and one code per row."""
+
+    def __init__(self, values, codes):
+        self.values, self.codes = values, codes
+
+    def __len__(self):
+        return len(self.codes)
+
+
+_DTYPES = {"int64": "<i8", "uint32": "<u4"}
+
+
+def _column_values(value):
+    """A manifest column's values: the list, a numpy array, or a _Coded, by its encoding."""
+    if isinstance(value, list):
+        return value
+    if "values" in value:
+        return _Coded(value["values"], np.frombuffer(base64.b64decode(value["codes"]), "<u4"))
+    (kind, text), = value.items()
+    return np.frombuffer(base64.b64decode(text), _DTYPES[kind]).astype(np.int64)
+
+
+def _gzip_reader(f):
     try:
-        from isal import isal_zlib  # about twice as fast as zlib, when installed
-        return isal_zlib.decompressobj(isal_zlib.MAX_WBITS | 16)
+        from isal import igzip  # about twice as fast as gzip, when installed
+        return igzip.GzipFile(fileobj=f)
     except ImportError:
-        return zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return gzip.GzipFile(fileobj=f)
 
 
-def _read_manifest_text(target, fname, start=None, stop=None):
-    """A manifest's JSON text, inflated as it is read.
+def _read_block(target, fname, block):
+    """The parsed ``entries`` or ``messages`` block of a manifest, or None if it has none.
 
-    With *start*, the text before the first occurrence of *start* is dropped as it comes (empty
-    result if it never occurs); with *stop*, reading ends once *stop* has been seen (the result
-    runs past it).
+    Each block is a line of its own (version 2), so the other one is skipped unparsed and reading
+    stops at the one asked for; a version 1 manifest has both in one line.
     """
-    keep = start is None
-    parts, tail = [], b""
-    overlap = max(len(start or b""), len(stop or b""))
+    prefix = b'{"%s":' % block.encode()
     with target.open_read(fname) as f:
-        first = f.read(_CHUNK)
-        if first[:2] == b"\x1f\x8b":
-            d = _decompressor()
-            chunks = iter(lambda: f.read(_CHUNK), b"")
-            out_iter = (d.decompress(c) for c in _chain(first, chunks))
-        else:  # a plain JSON manifest
-            out_iter = iter([first + f.read()])
-        for out in out_iter:
-            window = tail + out
-            if not keep:
-                i = window.find(start)
-                if i < 0:
-                    tail = window[-overlap:]
-                    continue
-                keep, out, window = True, window[i:], window[i:]
-            parts.append(out)
-            if stop is not None and stop in window[len(start or b""):]:
-                break
-            tail = window[-overlap:]
-    return b"".join(parts)
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
-
-
-def _parse_columns(text, names, convert):
-    """``{name: convert(name, values)}`` from ``,"<block>":{"a":[...],"b":[...]}`` text.
-
-    Cut at ``],"<next name>":[``, which occurs only where the writer put it (quotes inside JSON
-    strings are escaped); the last list ends at the last ``]}`` of the block. ValueError if the
-    text is laid out otherwise.
-    """
-    first = b'{"' + names[0].encode() + b'":['
-    pos = text.find(first)
-    if pos < 0:
-        raise ValueError("no column block")
-    pos += len(first)
-    block_end = text.find(_MESSAGES_KEY, pos)
-    block_end = len(text) if block_end < 0 else block_end
-    out = {}
-    for k, name in enumerate(names):
-        if k + 1 < len(names):
-            key = b'],"' + names[k + 1].encode() + b'":['
-            end = text.find(key, pos, block_end)
-        else:
-            key = b"]}"
-            end = text.rfind(key, pos, block_end)
-        if end < 0:
-            raise ValueError(f"column {name} not found")
-        out[name] = convert(name, json.loads(b"[" + text[pos:end] + b"]"))
-        pos = end + len(key)
-    return out
+        gz = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        stream = _gzip_reader(f) if gz else f
+        header = json.loads(stream.readline())
+        for line in stream:
+            if header.get("version", 1) < 2:
+                return json.loads(line).get(block)
+            if line.startswith(prefix):
+                return json.loads(line)[block]
+    return None
 
 
 def _read_header(target, fname):
@@ -309,6 +275,17 @@ def _categorical(values):
     remap[-1] = -1  # code -1 (missing) stays -1
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index([cats[i] for i in order],
                                                                        dtype="str"))
+
+
+def _categorical_from_codes(coded):
+    """A Categorical (categories sorted, None missing) from a manifest's coded column."""
+    cats = coded.values
+    order = sorted((i for i, v in enumerate(cats) if v is not None), key=cats.__getitem__)
+    remap = np.full(len(cats), -1, dtype=np.int32)
+    remap[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int32)
+    codes = remap[coded.codes] if len(cats) else np.empty(0, dtype=np.int32)
+    return pd.Categorical.from_codes(codes, categories=pd.Index([cats[i] for i in order],
+                                                                dtype="str"))
 
 
 def _constant_category(value, n):
@@ -620,6 +597,8 @@ def _entry_column(name, values):
     """One manifest entry column as the frame's column (None for the columns not kept)."""
     if name == "path":
         return pd.Series(values, dtype="str")
+    if isinstance(values, _Coded):
+        return _categorical_from_codes(values)
     if name in ("kind", "domain", "user", "folder", "stored_in"):
         return _categorical(values)
     if name == "mtime_ns":

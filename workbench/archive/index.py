@@ -5,6 +5,7 @@ headers parsed at backup time, so ``lookup_message_id`` finds a message without 
 """
 
 import os
+import shutil
 import sqlite3
 import tempfile
 
@@ -62,6 +63,64 @@ def write_index(target, name, set_name, entries, messages=None):
             target.write_new(name, src.read())
     finally:
         os.unlink(tmp)
+
+
+def update_index(path, set_name, upserts, deletes, message_upserts):
+    """Turn a copy of a full's index (the local file *path*) into a differential's index.
+
+    *upserts* are the entries this set stores, *deletes* the paths gone since the full, and
+    *message_upserts* the headers (``{path: tuple}``) of the messages among the upserts. Copying
+    the full's index and applying a day's changes costs a fraction of building it anew.
+    """
+    db = sqlite3.connect(path)
+    try:
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
+        db.execute("UPDATE meta SET value = ? WHERE key = 'set'", (str(set_name),))
+        gone = [(p,) for p in deletes]
+        db.executemany("DELETE FROM entries WHERE path = ?", gone)
+        db.executemany(f"INSERT OR REPLACE INTO entries VALUES ({','.join('?' * len(COLUMNS))})",
+                       ([getattr(e, c) for c in COLUMNS] for e in upserts))
+        db.executemany("DELETE FROM messages WHERE path = ?", gone)
+        db.executemany("DELETE FROM messages WHERE path = ?", ((e.path,) for e in upserts))
+        db.executemany(f"INSERT INTO messages VALUES ({','.join('?' * len(MESSAGE_COLUMNS))})",
+                       ((p,) + tuple(h) for p, h in message_upserts.items()))
+        db.commit()
+    finally:
+        db.close()
+
+
+def write_index_from(target, name, set_name, base_name, upserts, deletes, message_upserts):
+    """Publish *name*: the index *base_name* on *target* with the changes applied (update_index).
+
+    Returns False, having written nothing, if the base index is missing or unreadable; the
+    caller then builds the index from all entries.
+    """
+    local = target.local_path(name + ".partial")
+    work = local if local is not None else tempfile.mkstemp(suffix=".sqlite")[1]
+    try:
+        base_local = target.local_path(base_name)
+        if base_local is not None:
+            shutil.copyfile(base_local, work)
+        else:
+            with target.open_read(base_name) as src, open(work, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+        update_index(work, set_name, upserts, deletes, message_upserts)
+    except (OSError, sqlite3.Error):
+        if os.path.exists(work):
+            os.unlink(work)
+        return False
+    try:
+        if local is not None:
+            with open(local, "rb+") as f:
+                os.fsync(f.fileno())
+            target.publish(name + ".partial", name)
+        else:
+            with open(work, "rb") as src:
+                target.write_new(name, src.read())
+    finally:
+        if local is None:
+            os.unlink(work)
+    return True
 
 
 def lookup(index_file, paths):

@@ -1,30 +1,82 @@
 """A set's manifest: its own description, written last to commit the set.
 
-The manifest is gzip-compressed JSON. Besides the set's header (kind, base, times, volumes, skipped
-files, totals) it lists every store path present at backup time, column by column (compact, and fast
-to load into pandas): path, kind, domain, user, folder, size, mtime_ns, crc32, and where the data
-lives (``stored_in`` set, ``volume``, ``offset``, ``csize``, ``method``). Files absent from a
-differential's manifest were deleted since its full. A copy of it is also the last member of the
+The manifest is gzip-compressed JSON lines. The first line is the set's header (kind, base, times,
+volumes, skipped files, totals), so listing sets reads a few kilobytes. The second line,
+``{"entries": {...}}``, lists every store path present at backup time, column by column: path,
+kind, domain, user, folder, size, mtime_ns, crc32, and where the data lives (``stored_in`` set,
+``volume``, ``offset``, ``csize``, ``method``). Files absent from a differential's manifest were
+deleted since its full. Integer columns are stored as ``{"int64": base64}`` (``uint32`` for
+crc32) of little-endian arrays and repetitive text columns as ``{"values": [...], "codes": base64
+of uint32}``, which load without parsing a number per row (version 2; version 1 had plain lists,
+and readers take both). A copy of it is also the last member of the
 set's last volume (``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes
 alone.
 
-A ``messages`` block, column by column like ``entries``, holds the headers parsed at backup time of
+A third line, ``{"messages": {...}}``, column by column as plain lists, holds the headers parsed at backup time of
 every ``.eml`` message the set lists (its own and the inherited ones): path, message_id, from, to,
 cc, subject, date (UTC epoch seconds) and has_attachments, None where a header is missing or
 unreadable (see workbench.headers). Manifests written before it have no such block.
 """
 
+import array
+import base64
 import gzip
 import json
+import sys
 
 from ..model import Entry
 
 FORMAT = "workbench-manifest"
-VERSION = 1
+VERSION = 2
 MEMBER_DIR = ".workbench/"
 COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc32", "stored_in",
            "volume", "offset", "csize", "method")
 MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments")
+
+
+# How entry columns are encoded (version 2); other columns are plain JSON lists.
+_INT_COLUMNS = {"size": "int64", "mtime_ns": "int64", "crc32": "uint32", "volume": "int64",
+                "offset": "int64", "csize": "int64", "method": "int64"}
+_CODED_COLUMNS = ("kind", "domain", "user", "folder", "stored_in")
+_TYPECODES = {"int64": "q", "uint32": "I"}
+
+
+def _packed(values, kind):
+    a = array.array(_TYPECODES[kind], values)
+    if sys.byteorder == "big":
+        a.byteswap()
+    return base64.b64encode(a.tobytes()).decode("ascii")
+
+
+def _unpacked(text, kind):
+    a = array.array(_TYPECODES[kind])
+    a.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        a.byteswap()
+    return a
+
+
+def encode_column(name, values):
+    """The JSON value of one entry column: packed integers, coded text, or the plain list."""
+    if name in _INT_COLUMNS:
+        kind = _INT_COLUMNS[name]
+        return {kind: _packed(values, kind)}
+    if name in _CODED_COLUMNS:
+        table = {}
+        codes = [table.setdefault(v, len(table)) for v in values]
+        return {"values": list(table), "codes": _packed(codes, "uint32")}
+    return values
+
+
+def decode_column(value):
+    """A column as a sequence (list or array) from its JSON value, whatever its encoding."""
+    if isinstance(value, list):
+        return value
+    if "values" in value:
+        values = value["values"]
+        return [values[c] for c in _unpacked(value["codes"], "uint32")]
+    (kind, text), = value.items()
+    return _unpacked(text, kind)
 
 
 def member_name(set_name):
@@ -37,8 +89,8 @@ def to_columns(entries):
 
 
 def from_columns(columns):
-    """Entries from the column lists of a manifest."""
-    cols = [columns[c] for c in COLUMNS]
+    """Entries from the columns of a manifest (lists, or version 2's encoded columns)."""
+    cols = [decode_column(columns[c]) for c in COLUMNS]
     return [Entry(*row) for row in zip(*cols)]
 
 
@@ -77,14 +129,10 @@ _BODY_KEYS = ("entries", "messages")
 
 
 def encode(doc, compress=True):
-    """Bytes of the manifest: a header line (everything but the columns), then the columns.
-
-    The header comes first so that listing sets reads a few kilobytes per set, not every entry.
-    """
+    """Bytes of a manifest document: the header line, then one line per column block."""
     header = {k: v for k, v in doc.items() if k not in _BODY_KEYS}
-    body = {k: doc[k] for k in _BODY_KEYS if k in doc}
-    raw = b"%s\n%s\n" % (json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode(),
-                          json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+    raw = _dumps(header) + b"\n" + b"".join(
+        _dumps({k: doc[k]}) + b"\n" for k in _BODY_KEYS if k in doc)
     return gzip.compress(raw, 6, mtime=0) if compress else raw
 
 
@@ -93,22 +141,22 @@ def _dumps(value):
 
 
 def write_body(f, entries, messages=None):
-    """Write the column line of a manifest to the binary file *f*, one column at a time.
+    """Write the column lines of a manifest to the binary file *f*, one column at a time.
 
-    The bytes are those ``encode`` writes after the header line, but only one column's list and
-    text are alive at a time, which keeps a 100k-entry backup's memory flat.
+    Only one column's list and text are alive at a time, which keeps a 100k-entry backup's
+    memory flat. Each line ends with a newline.
     """
     f.write(b'{"entries":{')
     for i, c in enumerate(COLUMNS):
-        f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps([getattr(e, c) for e in entries])))
-    f.write(b"}")
+        value = encode_column(c, [getattr(e, c) for e in entries])
+        f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps(value)))
+    f.write(b"}}\n")
     if messages is not None:
         paths = list(messages)
-        f.write(b',"messages":{"path":' + _dumps(paths))
+        f.write(b'{"messages":{"path":' + _dumps(paths))
         for i, c in enumerate(MESSAGE_COLUMNS[1:]):
             f.write(b',"%s":%s' % (c.encode(), _dumps([messages[p][i] for p in paths])))
-        f.write(b"}")
-    f.write(b"}")
+        f.write(b"}}\n")
 
 
 def header_line(header):
@@ -126,14 +174,43 @@ def _check(header):
     return header
 
 
+def _gunzip(data):
+    try:
+        from isal import igzip  # several times faster, same format
+    except ImportError:
+        return gzip.decompress(data)
+    return igzip.decompress(data)
+
+
 def decode(data):
     """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    head, _, body = data.partition(b"\n")
+        data = _gunzip(data)
+    head, *body = data.split(b"\n")
     doc = _check(json.loads(head))
-    if body.strip():
-        doc.update(json.loads(body))
+    for line in body:
+        if line.strip():
+            doc.update(json.loads(line))
+    return doc
+
+
+def read_manifest(f):
+    """The whole manifest from the open binary file *f*, parsed a line at a time.
+
+    Unlike ``decode(f.read())`` it never holds the whole inflated text, nor a copy of it.
+    """
+    magic = f.read(2)
+    f.seek(0)
+    if magic == b"\x1f\x8b":
+        try:
+            from isal import igzip as gz
+        except ImportError:
+            gz = gzip
+        f = gz.GzipFile(fileobj=f)
+    doc = _check(json.loads(f.readline()))
+    for line in f:
+        if line.strip():
+            doc.update(json.loads(line))
     return doc
 
 

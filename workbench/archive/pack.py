@@ -28,8 +28,8 @@ _BATCH_FILES = 64
 _BATCH_BYTES = 4 * 1024 * 1024
 _MAX_INFLIGHT_BYTES = 32 * 1024 * 1024
 # Below this much work, starting processes costs more than it saves.
-_PROCESS_MIN_FILES = 2000
-_PROCESS_MIN_BYTES = 64 * 1024 * 1024
+_PROCESS_MIN_FILES = 10000
+_PROCESS_MIN_BYTES = 256 * 1024 * 1024
 
 
 class Packed(NamedTuple):
