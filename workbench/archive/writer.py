@@ -40,7 +40,7 @@ class _Spool:
     """
 
     BLOCK = 4 * 1024 * 1024
-    DEPTH = 4  # blocks queued at most: bounds memory
+    DEPTH = 2  # blocks queued at most: bounds memory
 
     def __init__(self, f):
         self.f = f
