@@ -306,3 +306,83 @@ def test_server_gone_for_good(own_samba, fast_retries):
         t.list()
     assert "did not come back after 3 retries" in str(e.value)
     assert main(["sets", "--target", own_samba.url("backup")]) == TargetUnreachable.exit_code
+
+
+# -- round trips ------------------------------------------------------------------------------
+
+@pytest.fixture
+def share_dir(samba, smb_url):
+    """The server-side folder behind smb_url (to change files behind the client's back)."""
+    path = Path(samba.share_path("backup"), smb.parse_smb_url(smb_url)["path"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def requests_sent(monkeypatch):
+    """A list that gets one item per request or compound sent (each waits for its reply)."""
+    from smbprotocol.connection import Connection
+    sent = []
+    send, compound = Connection.send, Connection.send_compound
+    monkeypatch.setattr(Connection, "send", lambda self, m, *a, **k: (
+        sent.append([type(m).__name__]), send(self, m, *a, **k))[1])
+    monkeypatch.setattr(Connection, "send_compound", lambda self, ms, *a, **k: (
+        sent.append([type(m).__name__ for m in ms]), compound(self, ms, *a, **k))[1])
+    return sent
+
+
+def test_listing_and_header_reads_take_one_round_trip_each(smb_url, share_dir, requests_sent):
+    small, big = b'{"header": 1}\n' + b"x" * 1000, os.urandom(300_000)
+    (share_dir / "F1.manifest.json.gz").write_bytes(small)
+    (share_dir / "F1.zip").write_bytes(big)
+    t = open_target(smb_url)
+    t.ensure()
+    requests_sent.clear()
+    assert t.list() == {"F1.manifest.json.gz": len(small), "F1.zip": len(big)}
+    assert requests_sent == [["SMB2CreateRequest", "SMB2QueryDirectoryRequest",
+                              "SMB2QueryDirectoryRequest", "SMB2CloseRequest"]]
+    requests_sent.clear()
+    with t.open_read("F1.manifest.json.gz") as f:
+        assert f.readline() == b'{"header": 1}\n'
+    assert requests_sent == [["SMB2CreateRequest", "SMB2ReadRequest", "SMB2CloseRequest"]]
+    requests_sent.clear()
+    # Unchanged since the listing: its first bytes are not asked for again.
+    assert t.read_bytes("F1.manifest.json.gz") == small
+    assert requests_sent == []
+    assert t.read_bytes("F1.zip") == big  # past the first bytes: a handle of its own
+    assert requests_sent[0] == ["SMB2CreateRequest", "SMB2ReadRequest", "SMB2CloseRequest"]
+
+
+def test_reads_see_files_changed_behind_the_listing(smb_url, share_dir):
+    path = share_dir / "F1.manifest.json.gz"
+    old, new = os.urandom(200_000), os.urandom(200_000)
+    path.write_bytes(old)
+    t = open_target(smb_url)
+    assert t.list() == {path.name: len(old)}
+    assert t.read_bytes(path.name) == old
+    f = t.open_read(path.name)
+    assert f.read(10) == old[:10]
+    # The same size, another content (and a later time, as any rewrite gets).
+    path.write_bytes(new)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    with pytest.raises(OSError) as e:  # never bytes of two versions
+        f.seek(100_000)
+        f.read(10)
+    assert "changed" in str(e.value)
+    f.close()
+    assert t.list() == {path.name: len(new)}
+    assert t.read_bytes(path.name) == new
+    with t.open_read(path.name) as f:
+        assert f.read(10) == new[:10]
+
+
+def test_directory_bigger_than_one_query(smb_url, share_dir, monkeypatch, requests_sent):
+    monkeypatch.setattr(smb, "_LIST_BUFFER", 4096)  # a few dozen entries per query
+    expected = {f"{i:03d}-{'n' * 60}.zip": i for i in range(150)}
+    for name, size in expected.items():
+        (share_dir / name).write_bytes(b"z" * size)
+    (share_dir / "subdir").mkdir()
+    t = open_target(smb_url)
+    requests_sent.clear()
+    assert t.list() == expected
+    assert len(requests_sent) > 2  # the compound, then scandir batch by batch

@@ -150,3 +150,33 @@ def test_local_path_only_for_local(target):
     else:
         assert path is None
         assert not hasattr(target, "root")  # backup.py excludes only local targets from the walk
+
+
+def test_empty_file(target):
+    target.write_new("empty", b"")
+    assert target.list() == {"empty": 0}
+    assert target.read_bytes("empty") == b""
+    with target.open_read("empty") as f:
+        assert f.read() == b"" and f.read(10) == b""
+    # No handle was left open: the file can be replaced and removed.
+    with target.open_write("empty.partial") as f:
+        f.write(b"x")
+    target.remove("empty")
+    target.publish("empty.partial", "empty")
+    assert target.read_bytes("empty") == b"x"
+
+
+def test_reads_follow_rewrites(target):
+    old, new = _data(200_000, seed=2), _data(200_000, seed=3)
+    target.write_new("m", old)
+    assert target.list() == {"m": len(old)}
+    with target.open_read("m") as f:
+        assert f.read(10) == old[:10] and f.read() == old[10:]
+    target.remove("m")
+    target.write_new("m", new)
+    assert target.list() == {"m": len(new)}
+    with target.open_read("m") as f:
+        assert f.read(10) == new[:10]
+        f.seek(150_000)
+        assert f.read() == new[150_000:]
+    assert target.read_bytes("m") == new

@@ -23,8 +23,12 @@ import logging
 import os
 import socket
 import stat as stat_mod
+import struct
 import sys
+import threading
 import time
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
 # smbprotocol's debug log dumps every packet, file data included: `workbench -v` should show our
@@ -38,7 +42,11 @@ import smbclient  # noqa: E402
 from smbclient._pool import get_smb_tree  # noqa: E402
 from smbprotocol.exceptions import (SMBAuthenticationError, SMBConnectionClosed,  # noqa: E402
                                     SMBException, SMBOSError, SMBResponseException)
+from smbprotocol.file_info import FileAttributes, FileInformationClass  # noqa: E402
 from smbprotocol.header import NtStatus  # noqa: E402
+from smbprotocol.open import (CreateDisposition, CreateOptions,  # noqa: E402
+                              FilePipePrinterAccessMask, ImpersonationLevel, Open,
+                              QueryDirectoryFlags, ShareAccess)
 
 from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound,  # noqa: E402
                       TargetError, TargetUnreachable)
@@ -58,6 +66,30 @@ GIVE_UP_COOLDOWN = 30.0
 
 # Big requests: one SMB round trip per 4 MiB written or read instead of per 64 KiB.
 _BUFFER = 4 * 1024 * 1024
+# Bytes read in the same compound request as the open (one credit): all of a lock file, the
+# header line of a manifest, and ZIP signatures.
+_HEAD = 64 * 1024
+# Directory entries asked for in one QUERY_DIRECTORY (the server stops when the next entry would
+# not fit): about 6000 names, more than a backup directory holds.
+_LIST_BUFFER = 1024 * 1024
+_READ_ACCESS = (FilePipePrinterAccessMask.FILE_READ_DATA
+                | FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+                | FilePipePrinterAccessMask.FILE_READ_EA)
+_SYMLINK_TAG = 0xA000000C  # IO_REPARSE_TAG_SYMLINK
+_CREDIT = 64 * 1024        # bytes one SMB credit pays for
+# Replies, from the end of the SMB2 header (MS-SMB2 2.2.14, 2.2.20, 2.2.34; MS-FSCC 2.4.18):
+# CREATE: last write, change time, end of file, file id; READ and QUERY_DIRECTORY: where the
+# data is (offset from the start of the header) and its length; a directory entry: next entry
+# offset, last write, change time, end of file, attributes, name length, EA size (the reparse
+# tag of a reparse point).
+_CREATE_REPLY = struct.Struct("<24xQQ8xQ8x16s")
+_READ_REPLY = struct.Struct("<2xB1xI")
+_QUERY_REPLY = struct.Struct("<2xHI")
+_DIR_ENTRY = struct.Struct("<I20xQQQ8xIII")
+_FILETIME_1970 = 116444736000000000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_LIST_ENDS = {NtStatus.STATUS_NO_MORE_FILES, NtStatus.STATUS_NO_SUCH_FILE}
 
 _AUTH_STATUSES = {NtStatus.STATUS_LOGON_FAILURE, NtStatus.STATUS_WRONG_PASSWORD,
                   NtStatus.STATUS_PASSWORD_EXPIRED, 0xC0000072, 0xC000006E,  # disabled, restricted
@@ -73,6 +105,25 @@ _TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, e
 
 _password_prompt = None
 _CONNECTIONS = {}  # (host, port, user, password digest) -> smbclient connection cache
+
+# The first bytes of files read lately, with their version: (host, port, share, dir, name) ->
+# (version, bytes). A read serves them only while a listing of the same target object, made at
+# most _LISTING_FRESH seconds before, shows the file at that very version: the caller gets the
+# content of the file as the listing saw it (what the catalog reads manifest headers for), never
+# an older one. Writes through the object drop the names they touch.
+_HEADS = OrderedDict()
+_HEADS_LOCK = threading.Lock()
+_HEADS_BYTES = 16 * 1024 * 1024
+_heads_size = 0
+_LISTING_FRESH = 1.0
+
+
+def clear_cache():
+    """Forget the file heads kept for reads after a listing (the next reads go to the share)."""
+    global _heads_size
+    with _HEADS_LOCK:
+        _HEADS.clear()
+        _heads_size = 0
 
 
 def set_password_prompt(func):
@@ -232,6 +283,8 @@ class SMBTarget:
         self._connected = False
         self._generation = 0          # bumped at each reconnect; open files reopen their handles
         self._gave_up_at = None
+        self._key = (host.lower(), self.port, share, self.path)
+        self._listed, self._listed_at = {}, None   # name -> version from the last list()
 
     @classmethod
     def from_url(cls, url, *, username=None, password=None, port=None, smb_user_env=None,
@@ -362,6 +415,105 @@ class SMBTarget:
             raise ValueError(f"bad target file name {name!r}")
         return f"{self._dir_unc}\\{name}"
 
+    # -- compound requests: open, act and close in one round trip -----------------------------
+    #
+    # smbclient's own calls wait for each reply in turn: listing a directory costs CREATE, two
+    # QUERY_DIRECTORY and CLOSE, reading a file's start CREATE, READ and CLOSE, each a round
+    # trip. Sent as one related compound (the requests after the CREATE act on its handle) each
+    # costs one round trip. The replies are parsed here with struct: smbprotocol's structures
+    # take longer to parse a directory listing than the loopback round trip itself.
+
+    def _open_for(self, name=None):
+        """An unopened smbprotocol Open of *name* (None: the directory), or None on a DFS share,
+        whose referrals only smbclient's own calls follow."""
+        tree, path = get_smb_tree(self._unc(name) if name else self._dir_unc, **self._kwargs())
+        return None if tree.is_dfs_share else Open(tree, path)
+
+    def _compound(self, fd, create, *requests):
+        """Send fd's CREATE, *requests* on its handle and its CLOSE as one related compound.
+
+        Returns the reply data (bytes after the SMB2 header) of each request, or the
+        SMBResponseException it carried; the CREATE's reply is parsed into a :class:`_Opened`.
+        Every reply is received (smbprotocol keeps unclaimed ones). A server may fail the
+        requests after a failed one, CLOSE included: then the handle is closed on its own, so
+        that no open handle is left to block a later rename or delete.
+        """
+        conn = fd.connection
+        sid, tid = fd.tree_connect.session.session_id, fd.tree_connect.tree_connect_id
+        sent = conn.send_compound([create, *requests, fd.close(send=False)[0]], sid, tid,
+                                  related=True)
+        results = []
+        for request in sent:
+            try:
+                results.append(conn.receive(request)["data"].get_value())
+            except SMBResponseException as e:
+                results.append(e)
+        if not isinstance(results[0], Exception):
+            results[0] = _Opened(results[0])
+            if isinstance(results[-1], Exception):
+                close = fd.close(send=False)[0]
+                close["file_id"] = results[0].file_id
+                try:
+                    conn.receive(conn.send(close, sid, tid))
+                except SMBResponseException as e:
+                    log.debug("%s: closing %s failed (%s)", self.url, fd.file_name, _brief(e))
+        return results[:-1]
+
+    def _read_head(self, name, length=_HEAD):
+        """``(data, version)``: the first *length* bytes of *name* and its :func:`_version`,
+        opened, read and closed in one round trip."""
+        path = self._unc(name)
+        fd = self._open_for(name)
+        if fd is None:
+            with smbclient.open_file(path, "rb", buffering=0, share_access="r",
+                                     **self._kwargs()) as f:
+                return f.read(length), _version(f.fd)
+        length = min(length, fd.connection.max_read_size)
+        opened, data = self._compound(
+            fd, fd.create(ImpersonationLevel.Impersonation, _READ_ACCESS,
+                          FileAttributes.FILE_ATTRIBUTE_NORMAL, ShareAccess.FILE_SHARE_READ,
+                          CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE,
+                          send=False)[0],
+            fd.read(0, length, send=False)[0])
+        if isinstance(opened, Exception):
+            raise SMBOSError(opened.status, path)
+        if isinstance(data, Exception):
+            if data.status != NtStatus.STATUS_END_OF_FILE:  # what reading an empty file gives
+                raise SMBOSError(data.status, path)
+            return b"", opened.version
+        offset, size = _READ_REPLY.unpack_from(data)
+        return data[offset - 64:offset - 64 + size], opened.version
+
+    def _list_compound(self):
+        """``{name: version}`` of the directory's files in one round trip, or None if one query
+        did not hold them all (or the share is DFS): then scandir lists batch by batch."""
+        fd = self._open_for()
+        if fd is None:
+            return None
+        conn = fd.connection
+        credits = conn.sequence_window["high"] - conn.sequence_window["low"]
+        first = min(_LIST_BUFFER, conn.max_transact_size, (credits - 3) * _CREDIT)
+        if first <= 0:  # too few credits for four requests at once
+            return None
+        info = FileInformationClass.FILE_ID_FULL_DIRECTORY_INFORMATION
+        opened, entries, more = self._compound(
+            fd, fd.create(ImpersonationLevel.Impersonation, _READ_ACCESS,
+                          FileAttributes.FILE_ATTRIBUTE_DIRECTORY,
+                          ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE
+                          | ShareAccess.FILE_SHARE_DELETE,
+                          CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE,
+                          send=False)[0],
+            fd.query_directory("*", info, flags=QueryDirectoryFlags.SMB2_RESTART_SCANS,
+                               max_output=first, send=False)[0],
+            # The end of the listing shows only as a query that finds no more entries.
+            fd.query_directory("*", info, flags=0, max_output=_CREDIT, send=False)[0])
+        for result in (opened, entries, more):
+            if isinstance(result, Exception) and result.status not in _LIST_ENDS:
+                raise SMBOSError(result.status, self._dir_unc)
+        if not isinstance(more, Exception):
+            return None
+        return {} if isinstance(entries, Exception) else _parse_listing(entries)
+
     # -- the Target interface -----------------------------------------------------------------
 
     def exists(self):
@@ -389,10 +541,14 @@ class SMBTarget:
 
     def list(self):
         def op():
-            # One QUERY_DIRECTORY round trip per batch; sizes come from the directory entries.
-            with smbclient.scandir(self._dir_unc, **self._kwargs()) as it:
-                return {d.name: d.smb_info.end_of_file for d in it
-                        if d.is_file(follow_symlinks=False)}
+            # Sizes come from the directory entries: no request per file.
+            files = self._list_compound()
+            if files is None:  # a very big directory: one QUERY_DIRECTORY round trip per batch
+                with smbclient.scandir(self._dir_unc, **self._kwargs()) as it:
+                    files = {d.name: _version(d.smb_info) for d in it
+                             if d.is_file(follow_symlinks=False)}
+            self._listed, self._listed_at = files, time.monotonic()
+            return {name: v[0] for name, v in files.items()}
         try:
             return self._call("listing", op)
         except FileNotFoundError:
@@ -403,15 +559,45 @@ class SMBTarget:
     def open_read(self, name):
         return io.BufferedReader(_RemoteFile(self, name, "rb"), buffer_size=1024 * 1024)
 
+    def _head(self, name):
+        """``(first bytes, version)`` of *name*: from :data:`_HEADS` when this object's fresh
+        listing shows that version, else opened, read and closed in one round trip."""
+        global _heads_size
+        key = self._key + (name,)
+        listed = self._listed.get(name)
+        if listed is not None and time.monotonic() - self._listed_at <= _LISTING_FRESH:
+            with _HEADS_LOCK:
+                hit = _HEADS.get(key)
+                if hit is not None and hit[0] == listed:
+                    _HEADS.move_to_end(key)
+                    return hit[1], listed
+        head, version = self._call(f"opening {name}", lambda: self._read_head(name))
+        with _HEADS_LOCK:
+            old = _HEADS.pop(key, None)
+            _heads_size += len(head) - (len(old[1]) if old else 0)
+            _HEADS[key] = (version, head)
+            while _heads_size > _HEADS_BYTES:
+                _heads_size -= len(_HEADS.popitem(last=False)[1][1])
+        return head, version
+
+    def _forget(self, *names):
+        """Drop *names* from the listing and the head cache: this process is changing them."""
+        global _heads_size
+        with _HEADS_LOCK:
+            for name in names:
+                self._listed.pop(name, None)
+                old = _HEADS.pop(self._key + (name,), None)
+                if old is not None:
+                    _heads_size -= len(old[1])
+
     def open_write(self, name):
+        self._forget(name)
         return io.BufferedRandom(_RemoteFile(self, name, "w+b"), buffer_size=_BUFFER)
 
     def read_bytes(self, name):
-        def op():
-            with smbclient.open_file(self._unc(name), "rb", share_access="r",
-                                     **self._kwargs()) as f:
-                return f.read()
-        return self._call(f"reading {name}", op)
+        # A small file (the lock) in one round trip; a big one goes on in big reads.
+        with _RemoteFile(self, name, "rb") as f:
+            return f.readall()
 
     def write_new(self, name, data):
         tmp = name + ".partial"
@@ -420,6 +606,7 @@ class SMBTarget:
         self.publish(tmp, name)
 
     def publish(self, src, dst):
+        self._forget(src, dst)
         tries = 0
 
         def op():
@@ -439,6 +626,7 @@ class SMBTarget:
         return dst in names and src not in names
 
     def create_exclusive(self, name, data):
+        self._forget(name)
         tries = 0
 
         def op():
@@ -464,6 +652,8 @@ class SMBTarget:
         return self._call(f"creating {name}", op)
 
     def remove(self, name):
+        self._forget(name)
+
         def op():
             try:
                 smbclient.remove(self._unc(name), **self._kwargs())
@@ -487,6 +677,46 @@ class SMBTarget:
         return None
 
 
+def _us(t):
+    """Microseconds since 1970 of a FILETIME int or an smbprotocol datetime (same value)."""
+    if isinstance(t, int):
+        return (t - _FILETIME_1970) // 10
+    return (t - _EPOCH) // _MICROSECOND
+
+
+def _version(info):
+    """What tells one content of a file from another: ``(size, last write, change time)``, from
+    an smbprotocol Open or directory entry."""
+    return info.end_of_file, _us(info.last_write_time), _us(info.change_time)
+
+
+class _Opened:
+    """The fields of an SMB2 CREATE reply this module uses."""
+
+    __slots__ = ("file_id", "version")
+
+    def __init__(self, data):
+        write, change, size, self.file_id = _CREATE_REPLY.unpack_from(data)
+        self.version = (size, _us(write), _us(change))
+
+
+def _parse_listing(data):
+    """``{name: version}`` of the files in a QUERY_DIRECTORY reply of FileIdFullDirectoryInformation
+    entries; directories and symbolic links are left out (as scandir's ``is_file(False)``)."""
+    offset, length = _QUERY_REPLY.unpack_from(data)
+    buf = memoryview(data)[offset - 64:offset - 64 + length]
+    files, pos = {}, 0
+    while True:
+        step, write, change, size, attrs, name_len, tag = _DIR_ENTRY.unpack_from(buf, pos)
+        if not (attrs & FileAttributes.FILE_ATTRIBUTE_DIRECTORY or (
+                attrs & FileAttributes.FILE_ATTRIBUTE_REPARSE_POINT and tag == _SYMLINK_TAG)):
+            name = bytes(buf[pos + 80:pos + 80 + name_len]).decode("utf-16-le")
+            files[name] = (size, _us(write), _us(change))
+        if not step:
+            return files
+        pos += step
+
+
 def _rel(target, e):
     """The URL of the file an SMB error names (the UNC path without the server part)."""
     name = str(getattr(e, "filename", "") or "")
@@ -501,6 +731,9 @@ class _RemoteFile(io.RawIOBase):
     Reads and writes are positional, so a request repeated after a lost reply is harmless. A write
     handle is reopened without truncation; ``close()`` sends SMB2 FLUSH, so the server has the
     data on disk before the file is published.
+
+    Opening for reading opens, reads the first :data:`_HEAD` bytes and closes in one round trip;
+    a handle is opened only when reading goes past them, and refuses a file that changed since.
     """
 
     def __init__(self, target, name, mode):
@@ -511,7 +744,12 @@ class _RemoteFile(io.RawIOBase):
         self._fd = None
         self._gen = None
         self._size = 0
-        self._handle(first=True)
+        self._head, self._version = b"", None
+        if mode == "rb":
+            self._head, self._version = target._head(name)
+            self._size = self._version[0]
+        else:
+            self._handle(first=True)
 
     def _handle(self, first=False):
         if self._fd is not None and self._gen == self._t._generation:
@@ -527,8 +765,14 @@ class _RemoteFile(io.RawIOBase):
         else:
             self._fd = op()  # inside a _call already: its retry loop covers this
         self._gen = self._t._generation
-        if self._mode == "rb" or first:
+        if first:
             self._size = self._fd.fd.end_of_file
+        elif self._mode == "rb" and _version(self._fd.fd) != self._version:
+            # Published files never change; one that did would give bytes of two versions.
+            self._fd.close()
+            self._fd = None
+            raise OSError(errno.ESTALE, f"{self.name} changed on the share while being read",
+                          self._t.url + "/" + self.name)
         return self._fd
 
     def readable(self):
@@ -558,6 +802,15 @@ class _RemoteFile(io.RawIOBase):
         return pos
 
     def readinto(self, b):
+        if self._mode == "rb":
+            if self._pos >= self._size:
+                return 0
+            if self._pos < len(self._head):
+                n = min(len(b), len(self._head) - self._pos)
+                b[:n] = self._head[self._pos:self._pos + n]
+                self._pos += n
+                return n
+
         def op():
             fd = self._handle()
             fd.seek(self._pos)
@@ -565,6 +818,16 @@ class _RemoteFile(io.RawIOBase):
         n = self._t._call(f"reading {self.name}", op)
         self._pos += n
         return n
+
+    def readall(self):
+        # RawIOBase's would read 8 KiB per round trip.
+        parts = []
+        while True:
+            buf = bytearray(min(max(self._size - self._pos, _CREDIT), _BUFFER))
+            n = self.readinto(buf)
+            if not n:
+                return b"".join(parts)
+            parts.append(bytes(buf[:n]) if n < len(buf) else bytes(buf))
 
     def write(self, b):
         data = bytes(b)
