@@ -240,7 +240,7 @@ def _load_sets(target):
     which is all that base_of, rotation and the set table need.
     """
     files = target.list()
-    sets = list_sets(target, load=False)
+    sets = list_sets(target, load=False, files=files)
     for s in sets:
         if s.status != COMPLETE:
             continue

@@ -68,9 +68,12 @@ class SetInfo:
         return str(self.name)
 
 
-def list_sets(target, load=True):
-    """All sets on *target*, oldest first, with their status (and manifests when *load*)."""
-    files = target.list()
+def list_sets(target, load=True, files=None):
+    """All sets on *target*, oldest first, with their status (and manifest headers when *load*).
+
+    *files* is ``target.list()`` when the caller has it already (a round trip saved on SMB).
+    """
+    files = target.list() if files is None else files
     sets = {}
 
     def get(text):
