@@ -24,7 +24,8 @@ _held = set()  # tokens of the locks this process holds right now
 _held_lock = threading.Lock()
 
 
-def _alive(pid):
+def process_alive(pid):
+    """True if process *pid* exists on this host (it may belong to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -40,7 +41,7 @@ def _is_stale(owner, stale_after):
         if pid == os.getpid():
             with _held_lock:
                 return owner.get("token") not in _held
-        return not (isinstance(pid, int) and _alive(pid))
+        return not (isinstance(pid, int) and process_alive(pid))
     return time.time() - owner.get("time", 0) > stale_after
 
 

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from .config import Config, load_config
+from .lock import process_alive as _alive
 
 STATUS_NAME = "status.json"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
@@ -120,16 +121,6 @@ class BackupStatus:
 
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_status(cfg):
