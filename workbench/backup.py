@@ -195,7 +195,7 @@ class _Run:
             mine = [e for e in entries if e.stored_in == name]
             changed = {e.path: messages[e.path] for e in mine if e.path in messages}
             if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
-                                changed):
+                                changed, self.base_message_rows):
                 return
         write_index(self.target, index_name(name), name, entries, messages)
 
@@ -252,8 +252,12 @@ class _Run:
             entry = Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
             entries.append(entry)
             todo.append((entry, alone))
-        # Paths of the full that the store no longer holds: deleted from the differential's index.
+        # Paths of the full that the store no longer holds: deleted from the differential's index,
+        # with the Message-IDs under which the full's index lists them and the rewritten messages.
         self.base_gone = [p for p, i in row_of.items() if not seen[i]]
+        self.base_message_rows = [(base_headers[p][0], p)
+                                  for p in self.base_gone + [e.path for e, _ in todo]
+                                  if p in base_headers and base_headers[p][0] is not None]
         return entries, todo
 
     def _store(self, writer, todo):

@@ -23,6 +23,7 @@ import base64
 import gzip
 import json
 import sys
+from operator import attrgetter, itemgetter
 
 from ..model import Entry
 
@@ -62,9 +63,9 @@ def encode_column(name, values):
         kind = _INT_COLUMNS[name]
         return {kind: _packed(values, kind)}
     if name in _CODED_COLUMNS:
-        table = {}
-        codes = [table.setdefault(v, len(table)) for v in values]
-        return {"values": list(table), "codes": _packed(codes, "uint32")}
+        distinct = list(dict.fromkeys(values))
+        code_of = {v: i for i, v in enumerate(distinct)}
+        return {"values": distinct, "codes": _packed(map(code_of.__getitem__, values), "uint32")}
     return values
 
 
@@ -148,14 +149,15 @@ def write_body(f, entries, messages=None):
     """
     f.write(b'{"entries":{')
     for i, c in enumerate(COLUMNS):
-        value = encode_column(c, [getattr(e, c) for e in entries])
+        value = encode_column(c, list(map(attrgetter(c), entries)))
         f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps(value)))
     f.write(b"}}\n")
     if messages is not None:
         paths = list(messages)
         f.write(b'{"messages":{"path":' + _dumps(paths))
+        rows = list(messages.values())
         for i, c in enumerate(MESSAGE_COLUMNS[1:]):
-            f.write(b',"%s":%s' % (c.encode(), _dumps([messages[p][i] for p in paths])))
+            f.write(b',"%s":%s' % (c.encode(), _dumps(list(map(itemgetter(i), rows)))))
         f.write(b"}}\n")
 
 
