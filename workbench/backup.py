@@ -173,7 +173,7 @@ class _Run:
             mf.write_body(body, entries, messages)
             size = body.tell()
             body.seek(0)
-            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 3)
+            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
             volumes = writer.finish()
             self._write_index(entries, messages)
             body.seek(0)

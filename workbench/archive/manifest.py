@@ -6,9 +6,10 @@ volumes, skipped files, totals), so listing sets reads a few kilobytes. The seco
 kind, domain, user, folder, size, mtime_ns, crc32, and where the data lives (``stored_in`` set,
 ``volume``, ``offset``, ``csize``, ``method``). Files absent from a differential's manifest were
 deleted since its full. Integer columns are stored as ``{"int64": base64}`` (``uint32`` for
-crc32) of little-endian arrays and repetitive text columns as ``{"values": [...], "codes": base64
-of uint32}``, which load without parsing a number per row (version 2; version 1 had plain lists,
-and readers take both). A copy of it is also the last member of the
+crc32) of little-endian arrays, repetitive text columns as ``{"values": [...], "codes": base64
+of uint32}``, and other text (paths, headers) as Arrow lays strings out (``{"text", "lengths",
+"valid"}``: see _encode_text), so that they load without parsing anything per row (version 2; version 1 had plain
+lists, and readers take both). A copy of it is also the last member of the
 set's last volume (``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes
 alone.
 
@@ -39,7 +40,9 @@ MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", 
 _INT_COLUMNS = {"size": "int64", "mtime_ns": "int64", "crc32": "uint32", "volume": "int64",
                 "offset": "int64", "csize": "int64", "method": "int64"}
 _CODED_COLUMNS = ("kind", "domain", "user", "folder", "stored_in")
-_TYPECODES = {"int64": "q", "uint32": "I"}
+# Columns of distinct text, as Arrow lays strings out: UTF-8 bytes, offsets, validity bits.
+_TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject")
+_TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
 
 
 def _packed(values, kind):
@@ -57,8 +60,64 @@ def _unpacked(text, kind):
     return a
 
 
+def _b64(raw):
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _encode_text(values):
+    """``{"text", "lengths", "valid"?}``: the strings end to end, the length of each in UTF-8
+    bytes (``{"uint16": ...}``, or ``uint32`` if one is longer), and (only if some are None) a
+    validity bitmap, least significant bit first; what Arrow needs to build its strings.
+
+    Names that are not valid UTF-8 (``surrogateescape`` in Python) cannot travel in a JSON string;
+    such a column is stored as base64 of its bytes (``"utf8"``) instead.
+    """
+    texts = ["" if v is None else v for v in values]
+    parts = [t.encode("utf-8", "surrogateescape") for t in texts]
+    lengths = list(map(len, parts))
+    joined = "".join(texts)
+    try:
+        joined.encode("utf-8")
+        out = {"text": joined}
+    except UnicodeEncodeError:
+        out = {"utf8": _b64(b"".join(parts))}
+    kind = "uint16" if max(lengths, default=0) < 65536 else "uint32"
+    out["lengths"] = {kind: _packed(lengths, kind)}
+    if None in values:
+        valid = bytearray((len(values) + 7) // 8)
+        for i, v in enumerate(values):
+            if v is not None:
+                valid[i >> 3] |= 1 << (i & 7)
+        out["valid"] = _b64(bytes(valid))
+    return out
+
+
+def text_bytes(value):
+    """The UTF-8 bytes of a text column (see _encode_text)."""
+    if "text" in value:
+        return value["text"].encode("utf-8")
+    return base64.b64decode(value["utf8"])
+
+
+def _decode_text(value):
+    data = text_bytes(value)
+    (kind, packed), = value["lengths"].items()
+    out, pos = [], 0
+    for n in _unpacked(packed, kind):
+        out.append(data[pos:pos + n].decode("utf-8", "surrogateescape"))
+        pos += n
+    if "valid" in value:
+        valid = base64.b64decode(value["valid"])
+        for i in range(len(out)):
+            if not valid[i >> 3] >> (i & 7) & 1:
+                out[i] = None
+    return out
+
+
 def encode_column(name, values):
-    """The JSON value of one entry column: packed integers, coded text, or the plain list."""
+    """The JSON value of one column: packed integers, coded or Arrow-style text, or a plain list."""
+    if name in _TEXT_COLUMNS:
+        return _encode_text(values)
     if name in _INT_COLUMNS:
         kind = _INT_COLUMNS[name]
         return {kind: _packed(values, kind)}
@@ -73,6 +132,8 @@ def decode_column(value):
     """A column as a sequence (list or array) from its JSON value, whatever its encoding."""
     if isinstance(value, list):
         return value
+    if "lengths" in value:
+        return _decode_text(value)
     if "values" in value:
         values = value["values"]
         return [values[c] for c in _unpacked(value["codes"], "uint32")]
@@ -108,7 +169,8 @@ def messages_from_columns(columns):
     """``{path: headers tuple}`` from a manifest's ``messages`` block (empty if it has none)."""
     if not columns:
         return {}
-    return {row[0]: row[1:] for row in zip(*(columns[c] for c in MESSAGE_COLUMNS))}
+    cols = [decode_column(columns[c]) for c in MESSAGE_COLUMNS]
+    return {row[0]: row[1:] for row in zip(*cols)}
 
 
 def header_row(headers):
@@ -153,11 +215,11 @@ def write_body(f, entries, messages=None):
         f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps(value)))
     f.write(b"}}\n")
     if messages is not None:
-        paths = list(messages)
-        f.write(b'{"messages":{"path":' + _dumps(paths))
+        f.write(b'{"messages":{"path":' + _dumps(encode_column("path", list(messages))))
         rows = list(messages.values())
         for i, c in enumerate(MESSAGE_COLUMNS[1:]):
-            f.write(b',"%s":%s' % (c.encode(), _dumps(list(map(itemgetter(i), rows)))))
+            value = encode_column(c, list(map(itemgetter(i), rows)))
+            f.write(b',"%s":%s' % (c.encode(), _dumps(value)))
         f.write(b"}}\n")
 
 
