@@ -58,3 +58,19 @@ def test_missing_store_is_a_clear_error(tmp_path):
         list(walk_store(str(tmp_path / "nope")))
     with pytest.raises(StoreNotFound, match="neither store/ nor mailserver.cfg"):
         list(walk_store(str(tmp_path)))
+
+
+def test_names_that_are_not_utf8_are_reported_not_fatal(tmp_path):
+    import workbench
+
+    store = make_store(tmp_path / "server", messages=30, seed=3)
+    folder = os.path.join(store, "store", "mail", "example.com")
+    bad = os.path.join(os.fsencode(folder), b"caf\xe9.eml")
+    with open(bad, "wb") as f:
+        f.write(b"Subject: latin-1 name\r\n\r\nbody\r\n")
+    r = workbench.backup("full", store=store, target=str(tmp_path / "bk"), min_free=0)
+    [u] = r.unreadable
+    assert u["error"] == "file name is not valid UTF-8; not backed up"
+    assert u["path"].startswith("store/mail/example.com/caf")
+    workbench.restore(str(tmp_path / "out"), target=str(tmp_path / "bk"))
+    assert len(list(walk_store(str(tmp_path / "out")))) == r.files

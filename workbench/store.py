@@ -18,6 +18,7 @@ from .errors import StoreNotFound
 _TOP_DIRS = {"license": "license", "sslcert": "certificate", "sslca": "certificate", "store": None}
 # Directories under store/ that hold no data worth restoring (or are backups themselves).
 _SKIPPED_STORE_DIRS = {"backup", "logs", "tmp"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _VOLUME_FILE = re.compile(r"[FDC]\d{8}T\d{6}Z(\.\d+)?\.zip")
 
 
@@ -129,6 +130,10 @@ def walk_store(server_dir, exclude=(), on_error=None):
             stack.pop()
             continue
         child = f"{rel}/{d.name}" if rel else d.name
+        if not d.name.isascii() and _SURROGATE.search(d.name):
+            # Zip names, the manifest and the index all carry UTF-8: say so rather than crash.
+            report(child, "file name is not valid UTF-8; not backed up")
+            continue
         try:
             st = d.stat(follow_symlinks=False)
         except OSError as e:

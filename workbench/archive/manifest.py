@@ -23,6 +23,7 @@ import array
 import base64
 import gzip
 import json
+import re
 import sys
 from operator import attrgetter, itemgetter
 
@@ -64,6 +65,9 @@ def _b64(raw):
     return base64.b64encode(raw).decode("ascii")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _encode_text(values):
     """``{"text", "lengths", "valid"?}``: the strings end to end, the length of each in UTF-8
     bytes (``{"uint16": ...}``, or ``uint32`` if one is longer), and (only if some are None) a
@@ -73,14 +77,13 @@ def _encode_text(values):
     such a column is stored as base64 of its bytes (``"utf8"``) instead.
     """
     texts = ["" if v is None else v for v in values]
-    parts = [t.encode("utf-8", "surrogateescape") for t in texts]
-    lengths = list(map(len, parts))
+    # Byte lengths without keeping a bytes copy of every value around (memory stays flat).
+    lengths = [len(t) if t.isascii() else len(t.encode("utf-8", "surrogateescape")) for t in texts]
     joined = "".join(texts)
-    try:
-        joined.encode("utf-8")
+    if _SURROGATE.search(joined) is None:
         out = {"text": joined}
-    except UnicodeEncodeError:
-        out = {"utf8": _b64(b"".join(parts))}
+    else:
+        out = {"utf8": _b64(joined.encode("utf-8", "surrogateescape"))}
     kind = "uint16" if max(lengths, default=0) < 65536 else "uint32"
     out["lengths"] = {kind: _packed(lengths, kind)}
     if None in values:
@@ -227,7 +230,8 @@ def header_line(header):
     """The first line of a manifest: its header (format, version and the set's description)."""
     doc = {"format": FORMAT, "version": VERSION}
     doc.update(header)
-    return _dumps(doc) + b"\n"
+    # ASCII escapes: the header may name files whose names are not UTF-8 (reported as unreadable).
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
 
 
 def _check(header):
