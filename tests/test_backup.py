@@ -210,9 +210,17 @@ def test_differential_index_equals_one_built_from_its_manifest(store, tmp_path):
     samples.mutate(store, seed=4)
     d = run("differential", store, target, now=T0 + timedelta(days=1))
     doc = mf.decode((target / manifest_name(d.set_name)).read_bytes())
+    full = mf.decode((target / manifest_name(d.base)).read_bytes())
+    entries = mf.from_columns(doc["entries"])
+    # The differential's manifest holds the headers of the messages it stores; the others are
+    # its full's.
+    own = mf.messages_from_columns(doc["messages"])
+    inherited = mf.messages_from_columns(full["messages"])
+    messages = {e.path: own.get(e.path) or inherited[e.path] for e in entries
+                if e.path in own or e.path in inherited}
+    assert set(own) == {e.path for e in entries if e.stored_in == d.set_name} & set(messages)
     fresh = tmp_path / "fresh.sqlite"
-    build_index(str(fresh), d.set_name, mf.from_columns(doc["entries"]),
-                mf.messages_from_columns(doc["messages"]))
+    build_index(str(fresh), d.set_name, entries, messages)
 
     def rows(path):
         db = sqlite3.connect(path)

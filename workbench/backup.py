@@ -125,7 +125,9 @@ class _Run:
                 log.warning(self.note)
         self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
         self.skipped, self.unreadable = [], []
-        self.messages = {}  # path -> parsed headers (workbench.headers) of every message listed
+        # path -> parsed headers (manifest.header_row) of the messages this set stores; a
+        # differential's unchanged messages keep theirs in the full's manifest.
+        self.messages = {}
         self._last_report = 0.0
 
     def execute(self):
@@ -195,7 +197,7 @@ class _Run:
             mine = [e for e in entries if e.stored_in == name]
             changed = {e.path: messages[e.path] for e in mine if e.path in messages}
             if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
-                                changed, self.base_message_rows):
+                                changed):
                 return
         write_index(self.target, index_name(name), name, entries, messages)
 
@@ -213,13 +215,11 @@ class _Run:
     def _plan(self, files):
         """Entries for every file, and the ones whose data this set must store."""
         base = {}
-        base_headers = {}
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run.
             with self.target.open_read(manifest_name(str(self.base.name))) as f:
                 doc = mf.read_manifest(f)
             base = {c: mf.decode_column(doc["entries"].pop(c)) for c in mf.COLUMNS}
-            base_headers = mf.messages_from_columns(doc.get("messages"))
             del doc
         row_of = {p: i for i, p in enumerate(base.get("path", ()))}
         seen = bytearray(len(row_of))
@@ -239,9 +239,6 @@ class _Run:
                 entries.append(Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns,
                                      b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i],
                                      b_method[i]))
-                headers = base_headers.get(f.path)
-                if headers is not None:  # unchanged message: its headers are the base's
-                    self.messages[f.path] = headers
                 continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -252,12 +249,8 @@ class _Run:
             entry = Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
             entries.append(entry)
             todo.append((entry, alone))
-        # Paths of the full that the store no longer holds: deleted from the differential's index,
-        # with the Message-IDs under which the full's index lists them and the rewritten messages.
+        # Paths of the full that the store no longer holds: deleted from the differential's index.
         self.base_gone = [p for p, i in row_of.items() if not seen[i]]
-        self.base_message_rows = [(base_headers[p][0], p)
-                                  for p in self.base_gone + [e.path for e, _ in todo]
-                                  if p in base_headers and base_headers[p][0] is not None]
         return entries, todo
 
     def _store(self, writer, todo):
@@ -337,6 +330,9 @@ class _Run:
             "volume_size": self.cfg.volume_size, "oversize": self.cfg.oversize,
             "differentials": self.cfg.differentials, "volumes": volumes, "skipped": self.skipped,
             "unreadable": self.unreadable,
+            # The messages block holds the headers of the messages this set stores; those of a
+            # differential's unchanged messages are in its full's manifest.
+            "message_headers": "stored",
             "stats": {"files": len(entries), "stored": len(stored),
                       "bytes_in": sum(e.size for e in stored),
                       "bytes_out": sum(v["bytes"] for v in volumes)},

@@ -788,6 +788,12 @@ def _messages_frame(target, sets, info):
     sub = entries.loc[keep, ["set", "path", "domain", "user", "folder", "size", "stored_in"]]
     sub = sub.reset_index(drop=True)
     cols = m.columns("messages", _message_column) if m is not None else None
+    base = base_of(sets, info)
+    if (m is not None and info.header.get("message_headers") == "stored" and base is not None
+            and base is not info and base.header is not None):
+        # A differential lists the headers of the messages it stores; the unchanged ones are
+        # in its full's manifest. Its own come first, so a rewritten message's headers win.
+        cols = _stack(cols, _manifest(target, str(base.name)).columns("messages", _message_column))
     headers = _headers_frame(cols, sub["path"])
     attach = headers.pop("_attach").rename("has_attachments")
     df = pd.concat([sub[["set", "path", "domain", "user", "folder"]], headers, sub[["size"]],
@@ -809,6 +815,13 @@ def _message_column(name, values):
     if name == "has_attachments":
         return pd.Series(pd.array(values, dtype="boolean"))
     return pd.Series(values, dtype="str")
+
+
+def _stack(first, second):
+    """Message columns of two manifests one after the other (either may be None)."""
+    if not first or not second:
+        return first or second
+    return {k: pd.concat([first[k], second[k]], ignore_index=True) for k in first}
 
 
 def _headers_frame(cols, paths):

@@ -69,12 +69,11 @@ def write_index(target, name, set_name, entries, messages=None):
         os.unlink(tmp)
 
 
-def update_index(path, set_name, upserts, deletes, message_upserts, message_deletes):
+def update_index(path, set_name, upserts, deletes, message_upserts):
     """Turn a copy of a full's index (the local file *path*) into a differential's index.
 
-    *upserts* are the entries this set stores, *deletes* the paths gone since the full,
-    *message_upserts* the headers (``{path: tuple}``) of the messages among the upserts, and
-    *message_deletes* the ``(message_id, path)`` rows of the full for messages gone or rewritten.
+    *upserts* are the entries this set stores, *deletes* the paths gone since the full, and
+    *message_upserts* the headers (``{path: tuple}``) of the messages among the upserts.
     Copying the full's index and applying a day's changes costs a fraction of building it anew.
     """
     db = sqlite3.connect(path)
@@ -85,7 +84,11 @@ def update_index(path, set_name, upserts, deletes, message_upserts, message_dele
         db.executemany("DELETE FROM entries WHERE path = ?", gone)
         db.executemany(f"INSERT OR REPLACE INTO entries VALUES ({','.join('?' * len(COLUMNS))})",
                        ([getattr(e, c) for c in COLUMNS] for e in upserts))
-        db.executemany("DELETE FROM messages WHERE message_id = ? AND path = ?", message_deletes)
+        # The messages table is keyed by Message-ID: find the rows of changed paths in one pass.
+        db.execute("CREATE TEMP TABLE changed (path TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.executemany("INSERT OR IGNORE INTO changed VALUES (?)",
+                       gone + [(e.path,) for e in upserts])
+        db.execute("DELETE FROM messages WHERE path IN (SELECT path FROM changed)")
         db.executemany("INSERT OR REPLACE INTO messages VALUES (?, ?)",
                        _message_rows(message_upserts))
         db.commit()
@@ -93,8 +96,7 @@ def update_index(path, set_name, upserts, deletes, message_upserts, message_dele
         db.close()
 
 
-def write_index_from(target, name, set_name, base_name, upserts, deletes, message_upserts,
-                     message_deletes):
+def write_index_from(target, name, set_name, base_name, upserts, deletes, message_upserts):
     """Publish *name*: the index *base_name* on *target* with the changes applied (update_index).
 
     Returns False, having written nothing, if the base index is missing or unreadable; the
@@ -109,7 +111,7 @@ def write_index_from(target, name, set_name, base_name, upserts, deletes, messag
         else:
             with target.open_read(base_name) as src, open(work, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        update_index(work, set_name, upserts, deletes, message_upserts, message_deletes)
+        update_index(work, set_name, upserts, deletes, message_upserts)
     except (OSError, sqlite3.Error):
         if os.path.exists(work):
             os.unlink(work)

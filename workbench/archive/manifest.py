@@ -25,6 +25,7 @@ import gzip
 import json
 import re
 import sys
+from itertools import accumulate
 from operator import attrgetter, itemgetter
 
 from ..model import Entry
@@ -103,12 +104,15 @@ def text_bytes(value):
 
 
 def _decode_text(value):
-    data = text_bytes(value)
     (kind, packed), = value["lengths"].items()
-    out, pos = [], 0
-    for n in _unpacked(packed, kind):
-        out.append(data[pos:pos + n].decode("utf-8", "surrogateescape"))
-        pos += n
+    ends = list(accumulate(_unpacked(packed, kind)))
+    spans = list(map(slice, [0] + ends[:-1], ends))
+    text = value.get("text")
+    if text is not None and text.isascii():
+        out = list(map(text.__getitem__, spans))  # byte offsets are character offsets
+    else:
+        data = text_bytes(value)
+        out = [data[s].decode("utf-8", "surrogateescape") for s in spans]
     if "valid" in value:
         valid = base64.b64decode(value["valid"])
         for i in range(len(out)):
