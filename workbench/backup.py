@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from .archive import manifest as mf
 from .archive.compress import gzip_writer
 from .archive.index import write_index, write_index_from
+from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
 from .archive.writer import SetWriter
 from .config import Config, validate
@@ -125,9 +126,9 @@ class _Run:
                 log.warning(self.note)
         self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
         self.skipped, self.unreadable = [], []
-        # path -> parsed headers (manifest.header_row) of the messages this set stores; a
-        # differential's unchanged messages keep theirs in the full's manifest.
-        self.messages = {}
+        # Headers of the messages this set stores (a differential's unchanged messages keep theirs
+        # in the full's manifest), gathered into temporary files as they come.
+        self.messages = MessageBlock()
         self._last_report = 0.0
 
     def execute(self):
@@ -143,13 +144,13 @@ class _Run:
             del todo
             self.dropped = [e.path for e in entries if not e.stored_in]
             entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
-            messages = {e.path: self.messages[e.path] for e in entries if e.path in self.messages}
-            self.messages = None
-            volumes = self._commit(writer, entries, stored, messages)
+            volumes = self._commit(writer, entries, stored, self.messages)
         except BaseException:
             writer.abort()
             self._discard(name)
             raise
+        finally:
+            self.messages.close()
         finished = datetime.now(timezone.utc)
         result = BackupResult(
             set_name=name, kind=self.kind, requested=self.requested_letter, target=self.target.url,
@@ -195,9 +196,8 @@ class _Run:
             base_file = index_name(str(self.base.name))
             gone = self.base_gone + self.dropped
             mine = [e for e in entries if e.stored_in == name]
-            changed = {e.path: messages[e.path] for e in mine if e.path in messages}
             if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
-                                changed):
+                                messages):
                 return
         write_index(self.target, index_name(name), name, entries, messages)
 
@@ -271,7 +271,7 @@ class _Run:
                 ok = self._failed(entry, packed.reason, packed.error)
             else:
                 if packed.headers is not None:
-                    self.messages[entry.path] = packed.headers
+                    self.messages.add(entry.path, packed.headers)
                 entry.size, entry.mtime_ns, entry.crc32 = packed.size, packed.mtime_ns, packed.crc32
                 entry.method, entry.csize = packed.method, len(packed.payload)
                 entry.volume, entry.offset = writer.add(entry.path, packed.method, packed.payload,
@@ -298,7 +298,7 @@ class _Run:
         with src:
             st = os.fstat(src.fileno())
             if _is_message(entry):
-                self.messages[entry.path] = mf.header_row(parse_headers(src.read(_HEAD_BYTES)))
+                self.messages.add(entry.path, mf.header_row(parse_headers(src.read(_HEAD_BYTES))))
                 src.seek(0)
             entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
             entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \

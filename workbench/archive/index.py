@@ -24,7 +24,12 @@ CREATE TABLE messages (message_id TEXT, path TEXT, PRIMARY KEY (message_id, path
 
 
 def _message_rows(messages):
-    """``(message_id, path)`` rows, sorted so that they are inserted in key order."""
+    """``(message_id, path)`` rows, sorted so that they are inserted in key order.
+
+    *messages* is ``{path: headers tuple}`` or a messages.MessageBlock.
+    """
+    if hasattr(messages, "index_rows"):
+        return messages.index_rows()
     return sorted((h[0], p) for p, h in messages.items() if h[0] is not None)
 
 

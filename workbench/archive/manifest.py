@@ -221,7 +221,9 @@ def write_body(f, entries, messages=None):
         value = encode_column(c, list(map(attrgetter(c), entries)))
         f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps(value)))
     f.write(b"}}\n")
-    if messages is not None:
+    if hasattr(messages, "write_line"):  # a messages.MessageBlock gathered during the backup
+        messages.write_line(f)
+    elif messages is not None:
         f.write(b'{"messages":{"path":' + _dumps(encode_column("path", list(messages))))
         rows = list(messages.values())
         for i, c in enumerate(MESSAGE_COLUMNS[1:]):
