@@ -16,8 +16,10 @@ domain, user or folder without a mask means ``mask="mail"``; no selection at all
 (``store/archive`` and other files included).
 """
 
+import gc
 import logging
 import os
+import queue
 import stat
 import tempfile
 import threading
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from .archive import manifest as mf
+from .archive.compress import checksum
 from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
 from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
@@ -45,6 +48,10 @@ MASKS = ("cfg", "mail", "lists", "license", "sslca", "sslcert", "spam")
 CONFIG_FILES = ("mailserver.cfg", "users.cfg")
 REINDEX_SUFFIX = ".before-restore-"
 _MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
+# Restore hands members to its writer threads in batches of one directory's files: see _Pipeline.
+_RESTORE_INFLIGHT_BYTES = 24 * 1024 * 1024
+_BATCH_BYTES = 1024 * 1024
+_BATCH_FILES = 128
 _count_lock = threading.Lock()
 
 
@@ -807,18 +814,25 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None):
         by_volume[(item.entry.stored_in, item.entry.volume)].append(item)
     meter = _Meter(progress, len(plan.items), sum(i.entry.size for i in plan.items))
     touched = set()
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+
+    def fail(item, err, fname):
+        result.failures.append((item.entry.path, _reason(err, fname)))
+
+    # The plan's hundred thousand entries are long-lived: keep the cyclic collector from walking
+    # them again and again while the restore allocates payloads.
+    gc.freeze()
+    pipe = _Pipeline(writer, fail, meter, os.cpu_count() or 2)
+    try:
         for key in sorted(by_volume):
             fname = plan.volumes.get(key)
             if fname is None:
                 continue  # already refused in the plan
             items = sorted(by_volume[key], key=lambda i: i.entry.offset)
-
-            def fail(item, err, fname=fname):
-                result.failures.append((item.entry.path, _reason(err, fname)))
-
-            read_volume(target, fname, items, pool, writer.write, writer.stream, fail,
-                        meter.add, key=lambda i: i.entry)
+            _restore_volume(target, fname, items, pipe, writer)
+        pipe.drain()
+    finally:
+        pipe.close()
+        gc.unfreeze()
     for path, dest in result.placed:
         touched.add(os.path.dirname(os.path.dirname(dest)))
     if plan.into_live:
@@ -903,6 +917,144 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
         settle(-1)
 
 
+_READ_ERRORS = (OSError, ValueError, CorruptVolume, UnsafePath, zlib.error)
+
+
+def _restore_volume(target, fname, items, pipe, writer):
+    """Read the members of *items* (Items, in offset order) from volume *fname*, opening it once,
+    and hand them to *pipe* in batches of one directory's files; members over STREAM_THRESHOLD
+    are streamed here once the writers are idle."""
+    try:
+        f = target.open_read(fname)
+    except OSError as e:
+        for item in items:
+            pipe.fail(item, OSError(f"volume {fname} cannot be opened: {e.strerror or e}"), fname)
+        return
+    batch, nbytes, where = [], 0, None
+    with f:
+        for item in items:
+            entry = item.entry
+            here = (item.root, item.rel.rpartition("/")[0])
+            if batch and (here != where or nbytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES):
+                pipe.put(where, batch, nbytes, fname)
+                batch, nbytes = [], 0
+            where = here
+            try:
+                if entry.csize > STREAM_THRESHOLD:
+                    pipe.drain()
+                    writer.stream(f, item)
+                    pipe.count(item)
+                    continue
+                payload = read_payload(f, entry.offset, entry.csize)
+            except _READ_ERRORS as e:
+                pipe.fail(item, e, fname)
+                continue
+            batch.append((item, payload))
+            nbytes += entry.csize
+        if batch:
+            pipe.put(where, batch, nbytes, fname)
+
+
+class _Pipeline:
+    """Writer threads fed with batches of files, each batch from one directory.
+
+    Creating a file holds its directory's lock in the kernel for the whole inode allocation, so
+    two threads creating files in one directory take turns (and the waiter spins on the lock),
+    which is why more threads used to make no difference. Here a directory's batches go to the
+    thread that still holds one of its batches, a directory not queued anywhere to the least busy
+    thread, so the threads create files in different directories, in parallel. Compressed bytes
+    in flight are bounded.
+    """
+
+    def __init__(self, writer, fail, meter, workers, limit=None):
+        self.writer, self._fail, self.meter = writer, fail, meter
+        self.limit = _RESTORE_INFLIGHT_BYTES if limit is None else limit
+        self.cond = threading.Condition()
+        self.inflight = 0
+        self.load = [0] * workers  # queued work per thread, in files
+        self.busy = {}  # directory -> (its thread, batches queued there and not yet written)
+        self.aborted = False
+        self.files = self.bytes = 0
+        self.path = ""
+        self.queues = [queue.SimpleQueue() for _ in range(workers)]
+        self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True,
+                                         name=f"restore-writer-{n}") for n in range(workers)]
+        for t in self.threads:
+            t.start()
+
+    def put(self, where, batch, nbytes, fname):
+        with self.cond:
+            while self.inflight and self.inflight + nbytes > self.limit:
+                self.cond.wait(0.2)
+                self._report()
+            worker, queued = self.busy.get(where, (None, 0))
+            if worker is None:
+                worker = self.load.index(min(self.load))
+            self.busy[where] = (worker, queued + 1)
+            self.load[worker] += len(batch)
+            self.inflight += nbytes
+            self._report()
+        self.queues[worker].put((where, batch, nbytes, fname))
+
+    def _run(self, n):
+        q, write, fail = self.queues[n], self.writer.write, self._fail
+        while True:
+            job = q.get()
+            if job is None:
+                return
+            where, batch, nbytes, fname = job
+            size = 0
+            for item, payload in batch:
+                if self.aborted:
+                    break
+                try:
+                    write(item, payload)
+                except Exception as e:  # the entry fails, the restore goes on
+                    fail(item, e, fname)
+                size += item.entry.size
+            with self.cond:
+                self.load[n] -= len(batch)
+                worker, queued = self.busy.pop(where)
+                if queued > 1:
+                    self.busy[where] = (worker, queued - 1)
+                self.inflight -= nbytes
+                self.files += len(batch)
+                self.bytes += size
+                self.path = batch[-1][0].entry.path
+                self.cond.notify_all()
+
+    def count(self, item):
+        with self.cond:
+            self.files += 1
+            self.bytes += item.entry.size
+            self.path = item.entry.path
+
+    def fail(self, item, err, fname):
+        self._fail(item, err, fname)
+        self.count(item)
+
+    def _report(self):
+        self.meter.files, self.meter.bytes = self.files, self.bytes
+        self.meter.report(self.path)
+
+    def drain(self):
+        """Wait until every batch handed over is written."""
+        with self.cond:
+            while self.inflight:
+                self.cond.wait(0.2)
+                self._report()
+            self._report()
+
+    def close(self):
+        """Stop the threads (after the batches they hold, unless the restore is interrupted)."""
+        with self.cond:
+            self.aborted = bool(self.inflight)
+        for q in self.queues:
+            q.put(None)
+        for t in self.threads:
+            t.join()
+
+
 def _reason(err, fname):
     if isinstance(err, (CorruptVolume, UnsafePath)):
         return str(err)
@@ -948,11 +1100,16 @@ class _Writer:
     def __init__(self, conflict, result, live=False):
         self.conflict, self.result, self.live = conflict, result, live
         self._dirs = set()
+        self._parents = {}  # (root, relative directory) -> checked directory path
         self._token = f"{os.getpid()}-{threading.get_ident() % 10000}"
         self._n = 0
 
     def _ensure_dir(self, item):
         """Create the directories to the item's parent, refusing any link that leads outside."""
+        key = (item.root, item.rel.rpartition("/")[0])
+        done = self._parents.get(key)
+        if done is not None:
+            return done
         parts = item.rel.split("/")[:-1]
         path = item.root
         for part in parts:
@@ -976,6 +1133,7 @@ class _Writer:
             if not stat.S_ISDIR(st.st_mode):
                 raise UnsafePath(f"member {item.entry.path!r}: {path} is not a directory; refused")
             self._dirs.add(path)
+        self._parents[key] = path
         return path
 
     def _final_path(self, item, path=None):
@@ -1007,7 +1165,7 @@ class _Writer:
     def write(self, item, payload):
         entry = item.entry
         data = unpack(entry.method, payload)
-        if len(data) != entry.size or zlib.crc32(data) != entry.crc32:
+        if len(data) != entry.size or checksum(data) != entry.crc32:
             raise CorruptVolume(f"{entry.path}: CRC-32 or size does not match (volume damaged)")
         path = os.path.join(self._ensure_dir(item), item.rel.rsplit("/", 1)[-1])
         if not self.live and self._create(path, entry, data):
