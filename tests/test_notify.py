@@ -271,3 +271,30 @@ def test_bad_notify_settings_name_the_key(tmp_path, notify, key):
         load_config(path)
     assert e.value.key == key
     assert "hunter2-secret" not in str(e.value)   # a password in the config is never echoed
+
+
+def test_implicit_tls_ssl_security(tmp_path, store, cert, monkeypatch):
+    # security = "ssl": TLS from the first byte (SMTPS), as on port 465.
+    import ssl
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(*cert)
+    inbox, port = Inbox(), free_port()
+    # aiosmtpd only counts STARTTLS as TLS for AUTH; the whole connection is TLS here.
+    c = Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=ctx, authenticator=_auth,
+                   auth_require_tls=False)
+    c.start()
+    try:
+        monkeypatch.setenv("TEST_SMTP_PW", PASSWORD)
+        path = write_config(tmp_path, store, {"to": ["admin@example.com"],
+                                              "smtp_host": "127.0.0.1", "smtp_port": port,
+                                              "security": "ssl", "user": USER,
+                                              "password_env": "TEST_SMTP_PW", "ca_file": cert[0]})
+        r = run_backup("full", config=path)
+        # The listener speaks only TLS (aiosmtpd leaves session.ssl unset for implicit TLS), so a
+        # delivered message is one that came over TLS.
+        [(rcpts, msg, authenticated, _)] = inbox.wait(1)
+        assert rcpts == ["admin@example.com"] and authenticated
+        assert msg["Subject"].startswith(f"[workbench] OK: full backup {r.set_name}")
+        assert PASSWORD not in msg.as_string()
+    finally:
+        c.stop()
