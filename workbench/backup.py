@@ -130,6 +130,12 @@ class _Run:
         # in the full's manifest), gathered into temporary files as they come.
         self.messages = MessageBlock()
         self._last_report = 0.0
+        self.planned = [0, 0]  # files and bytes to store, as the walk finds them
+        self.walked = False
+        # The size of the job before the walk has told: the last set of this kind on the target.
+        similar = [s for s in sets if s.name.kind == self.kind and s.header]
+        stats = similar[-1].header.get("stats", {}) if similar else {}
+        self.expected = (stats.get("stored"), stats.get("bytes_in"))
 
     def execute(self):
         name = str(self.name)
@@ -137,11 +143,12 @@ class _Run:
                  self.target.url)
         files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
                            on_error=self._walk_error)
-        entries, todo = self._plan(files)
+        entries = []
         writer = SetWriter(self.target, name, self.cfg.volume_size)
         try:
-            stored = self._store(writer, todo)
-            del todo
+            # The walk feeds the compressors as it goes: workers start on the first files while
+            # the rest of the store is still being listed.
+            stored = self._store(writer, self._plan(files, entries))
             self.dropped = [e.path for e in entries if not e.stored_in]
             entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
             volumes = self._commit(writer, entries, stored, self.messages)
@@ -212,8 +219,10 @@ class _Run:
             log.warning("%s: %s", path, message)
             self.unreadable.append({"path": path, "error": message})
 
-    def _plan(self, files):
-        """Entries for every file, and the ones whose data this set must store."""
+    def _plan(self, files, entries):
+        """Yield ``(entry, alone)`` for each file whose data this set must store, appending an
+        entry for every file to *entries*; ``self.planned`` counts what was yielded so far and
+        ``self.walked`` is set once the store is listed."""
         base = {}
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run.
@@ -228,7 +237,6 @@ class _Run:
                                   "csize", "method"))
         probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
         intern = sys.intern  # domain, user, folder and kind repeat: share one string each
-        entries, todo = [], []
         for f in files:
             i = row_of.get(f.path)
             if i is not None:
@@ -248,42 +256,49 @@ class _Run:
                 continue
             entry = Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
             entries.append(entry)
-            todo.append((entry, alone))
+            self.planned[0] += 1
+            self.planned[1] += f.size
+            yield entry, alone
         # Paths of the full that the store no longer holds: deleted from the differential's index.
         self.base_gone = [p for p, i in row_of.items() if not seen[i]]
-        return entries, todo
+        self.walked = True
 
     def _store(self, writer, todo):
-        """Compress *todo* on every core and write it in order; return the entries stored."""
+        """Compress the ``(entry, alone)`` items of *todo* on every core and write them in order;
+        return the entries stored."""
         from .archive.pack import Failed, pack_files  # subprocess, pickle: only when backing up
         level = self.cfg.compression_level
-        total_bytes = sum(e.size for e, _ in todo)
         done_files = done_bytes = 0
         stored = []
         name = str(self.name)
         items = ((item, None if item[1] or item[0].size > STREAM_THRESHOLD else item[0].path,
                   _is_message(item[0]), item[0].size) for item in todo)
-        for (entry, alone), packed in pack_files(self.cfg.store, items, level, len(todo),
-                                                 total_bytes):
+        # Unknown before the walk: a first backup is taken to be big (processes are worth it).
+        files_hint, bytes_hint = self.expected
+        if files_hint is None:
+            files_hint = bytes_hint = float("inf")
+        for (entry, alone), packed in pack_files(self.cfg.store, items, level, files_hint,
+                                                 bytes_hint):
             if packed is None:
                 ok = self._stream_one(writer, entry, alone, level)
             elif isinstance(packed, Failed):
                 ok = self._failed(entry, packed.reason, packed.error)
             else:
                 if packed.headers is not None:
-                    self.messages.add(entry.path, packed.headers)
+                    self.messages.add_prepared(packed.headers)
                 entry.size, entry.mtime_ns, entry.crc32 = packed.size, packed.mtime_ns, packed.crc32
-                entry.method, entry.csize = packed.method, len(packed.payload)
-                entry.volume, entry.offset = writer.add(entry.path, packed.method, packed.payload,
-                                                        packed.crc32, packed.size, packed.mtime_ns)
+                entry.method, entry.csize = packed.method, packed.csize
+                entry.volume, entry.offset = writer.add_record(
+                    packed.member, packed.method, packed.record, packed.crc32, packed.csize,
+                    packed.size)
                 ok = True
             entry.stored_in = name if ok else None
             if ok:
                 stored.append(entry)
             done_files += 1
             done_bytes += entry.size
-            self._report(done_files, len(todo), done_bytes, total_bytes, entry.path)
-        self._report(done_files, len(todo), done_bytes, total_bytes, "", force=True)
+            self._report(done_files, done_bytes, entry.path)
+        self._report(done_files, done_bytes, "", force=True)
         return stored
 
     def _stream_one(self, writer, entry, alone, level):
@@ -313,12 +328,16 @@ class _Run:
             self.unreadable.append({"path": entry.path, "error": error})
         return False
 
-    def _report(self, files, files_total, nbytes, bytes_total, path, force=False):
+    def _report(self, files, nbytes, path, force=False):
         if self.progress is None:
             return
         now = time.monotonic()
         if force or now - self._last_report > 0.1:
             self._last_report = now
+            files_total, bytes_total = self.planned
+            if not self.walked:  # still listing: the last similar set's size, if bigger
+                files_total = max(files_total, self.expected[0] or 0)
+                bytes_total = max(bytes_total, self.expected[1] or 0)
             self.progress(Progress("backup", files, files_total, nbytes, bytes_total, path))
 
     def _header(self, volumes, entries, stored):

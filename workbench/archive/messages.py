@@ -7,14 +7,38 @@ array, so the block costs a few bytes per message in memory. The bytes written a
 """
 
 import array
-import json
 import re
 import tempfile
+from json.encoder import encode_basestring
 
 from .manifest import MESSAGE_COLUMNS, _b64, _dumps, _packed
 
 _TEXT = ("path", "message_id", "from", "to", "cc", "subject")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _field(value):
+    """``(JSON-escaped UTF-8 bytes, length in UTF-8 bytes)`` of one text value, or None."""
+    if value is None:
+        return None
+    try:
+        raw = value.encode("utf-8")
+    except UnicodeEncodeError:  # headers are informational: never fail on a stray byte
+        value = _SURROGATE.sub("\ufffd", value)
+        raw = value.encode("utf-8")
+    escaped = raw if value.isalnum() else encode_basestring(value)[1:-1].encode("utf-8")
+    return escaped, len(raw)
+
+
+def prepare(path, headers):
+    """A message's row as MessageBlock.add_prepared takes it: text fields already escaped.
+
+    Runs in the backup's worker processes, so the process writing the volumes only appends bytes.
+    *headers* is a manifest.header_row tuple.
+    """
+    message_id, sender, to, cc, subject, date, attachments = headers
+    return (tuple(map(_field, (path, message_id, sender, to, cc, subject))), date, attachments,
+            message_id, path)
 
 
 class _TextColumn:
@@ -24,18 +48,17 @@ class _TextColumn:
         self.valid = bytearray()
         self.nulls = 0
 
-    def add(self, i, value):
+    def add(self, i, field):
+        """Add row *i*: a _field pair, or None."""
         if i % 8 == 0:
             self.valid.append(0)
-        if value is None:
+        if field is None:
             self.nulls += 1
             self.lengths.append(0)
             return
-        if _SURROGATE.search(value):  # headers are informational: never fail on a stray byte
-            value = _SURROGATE.sub("\ufffd", value)
         self.valid[-1] |= 1 << (i % 8)
-        self.lengths.append(len(value.encode("utf-8")))
-        self.spool.write(json.dumps(value, ensure_ascii=False)[1:-1].encode("utf-8"))
+        self.spool.write(field[0])
+        self.lengths.append(field[1])
 
     def write_json(self, f):
         kind = "uint16" if max(self.lengths, default=0) < 65536 else "uint32"
@@ -58,19 +81,24 @@ class MessageBlock:
     def __init__(self):
         self.count = 0
         self.text = {c: _TextColumn() for c in _TEXT}
+        self._columns = [self.text[c] for c in _TEXT]
         self.dates = []
         self.attachments = []
         self.ids = []  # (message_id, path): the index's messages table
 
     def add(self, path, headers):
         """Add a message; *headers* is a manifest.header_row tuple."""
-        row = dict(zip(MESSAGE_COLUMNS, (path,) + tuple(headers)))
-        for name, column in self.text.items():
-            column.add(self.count, row[name])
-        self.dates.append(row["date"])
-        self.attachments.append(row["has_attachments"])
-        if row["message_id"] is not None:
-            self.ids.append((row["message_id"], path))
+        self.add_prepared(prepare(path, headers))
+
+    def add_prepared(self, row):
+        """Add a message row made by ``prepare``."""
+        fields, date, attachments, message_id, path = row
+        for column, field in zip(self._columns, fields):
+            column.add(self.count, field)
+        self.dates.append(date)
+        self.attachments.append(attachments)
+        if message_id is not None:
+            self.ids.append((message_id, path))
         self.count += 1
 
     def __len__(self):

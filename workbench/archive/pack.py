@@ -21,8 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
 from ..headers import parse_headers
+from . import zipformat as zf
 from .compress import checksum, compress_member
 from .manifest import header_row
+from .messages import prepare
 
 _BATCH_FILES = 64
 _BATCH_BYTES = 4 * 1024 * 1024
@@ -33,14 +35,20 @@ _PROCESS_MIN_BYTES = 256 * 1024 * 1024
 
 
 class Packed(NamedTuple):
-    """One file read and compressed: what the volume writer and the manifest need."""
+    """One file read and compressed: what the volume writer and the manifest need.
+
+    The worker also builds the member's local header (``record`` is header + payload), which
+    takes that work off the one process that writes the volumes.
+    """
 
     size: int
     mtime_ns: int
     crc32: int
     method: int
-    payload: bytes
-    headers: Optional[tuple]  # parsed message headers (manifest.header_row) for messages
+    csize: int
+    member: zf.Member
+    record: bytes
+    headers: Optional[tuple]  # a message's row for the manifest (messages.prepare)
 
 
 class Failed(NamedTuple):
@@ -50,8 +58,9 @@ class Failed(NamedTuple):
     error: str
 
 
-def pack_file(path, level, message):
-    """Read, checksum and compress one file; a Packed, or a Failed if it cannot be read."""
+def pack_file(path, level, message, name=None):
+    """Read, checksum and compress one file (member *name*, default *path*); a Packed, or a
+    Failed if it cannot be read."""
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
@@ -61,12 +70,16 @@ def pack_file(path, level, message):
     except OSError as e:
         return Failed("unreadable", str(e.strerror or e))
     method, payload = compress_member(data, level)
-    headers = header_row(parse_headers(data)) if message else None
-    return Packed(len(data), st.st_mtime_ns, checksum(data), method, payload, headers)
+    headers = prepare(name or path, header_row(parse_headers(data))) if message else None
+    crc = checksum(data)
+    member = zf.Member(name or path, st.st_mtime_ns)
+    record = zf.local_header(member, method, crc, len(payload), len(data),
+                             zip64=len(data) >= zf.MAX32) + payload
+    return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers)
 
 
 def _pack_batch(root, batch, level):
-    return [pack_file(os.path.join(root, rel), level, message) for rel, message, _ in batch]
+    return [pack_file(os.path.join(root, rel), level, message, rel) for rel, message, _ in batch]
 
 
 def _batches(items):

@@ -93,12 +93,15 @@ class VolumeWriter:
 
     def add(self, m, method, payload, crc, size):
         """Append a member (a zipformat.Member) whose payload is compressed; return its offset."""
-        offset = self.offset
         header = zf.local_header(m, method, crc, len(payload), size, zip64=size >= zf.MAX32)
-        self.out.write(header)
-        self.out.write(payload)
-        self.offset += len(header) + len(payload)
-        self._record(m, method, crc, len(payload), size, offset)
+        return self.add_record(m, method, header + payload, crc, len(payload), size)
+
+    def add_record(self, m, method, record, crc, csize, size):
+        """Append a member given as its local header and payload together; return its offset."""
+        offset = self.offset
+        self.out.write(record)
+        self.offset += len(record)
+        self._record(m, method, crc, csize, size, offset)
         return offset
 
     def add_stream(self, m, src, size, level):
@@ -211,6 +214,11 @@ class SetWriter:
         m = zf.Member(name, mtime_ns)
         vol = self._volume_for(m, len(payload))
         return self.current_index, vol.add(m, method, payload, crc, size)
+
+    def add_record(self, m, method, record, crc, csize, size):
+        """Add a member built by a packing worker (see VolumeWriter.add_record)."""
+        vol = self._volume_for(m, csize)
+        return self.current_index, vol.add_record(m, method, record, crc, csize, size)
 
     def add_stream(self, name, src, size, mtime_ns, level, alone=False):
         """Stream a large file into a volume with room for all of it uncompressed (or its own)."""

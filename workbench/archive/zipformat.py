@@ -55,6 +55,13 @@ class Member:
         self.date, self.time = dos_datetime(mtime_ns)
         self.ut = extended_timestamp(mtime_ns)
 
+    def __eq__(self, other):
+        return isinstance(other, Member) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return f"Member({self.name!r})"
+
 
 def local_header(m, method, crc, csize, size, zip64):
     """Local file header of Member *m*; with *zip64* both sizes move into the Zip64 extra."""
