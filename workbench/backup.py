@@ -13,6 +13,7 @@ import socket
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from .archive import manifest as mf
@@ -174,27 +175,43 @@ class _Run:
     def _commit(self, writer, entries, stored, messages):
         """Write the manifest into the last volume, the index, then the manifest file (the commit).
 
-        The column line is written once to a temporary file and streamed from there into both
+        The column lines are written once to a temporary file and streamed from there into both
         copies, so a 100k-entry manifest never sits in memory as one document.
         """
-        name = str(self.name)
-        with tempfile.TemporaryFile() as body:
-            body.write(mf.header_line(self._header(writer.volumes, entries, stored)))
-            mf.write_body(body, entries, messages)
-            size = body.tell()
-            body.seek(0)
-            writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
-            volumes = writer.finish()
-            self._write_index(entries, messages)
-            body.seek(0)
-            body.readline()  # the in-volume header, which lacks the last volume's size
-            tmp = manifest_name(name) + PARTIAL_SUFFIX
-            with self.target.open_write(tmp) as f:
-                with gzip_writer(f) as gz:
-                    gz.write(mf.header_line(self._header(volumes, entries, stored)))
-                    shutil.copyfileobj(body, gz, 1024 * 1024)
-            self.target.publish(tmp, manifest_name(name))
+        # SQLite does its work without the GIL: build the index while the manifest is written.
+        with ThreadPoolExecutor(1, thread_name_prefix="index") as pool:
+            index = pool.submit(self._write_index, entries, messages)
+            try:
+                with tempfile.TemporaryFile() as body:
+                    volumes = self._write_manifest(writer, body, entries, stored, messages)
+                    index.result()  # published before the manifest that commits the set
+                    self._publish_manifest(body, volumes, entries, stored)
+            except BaseException:
+                index.exception()  # let the index finish before the caller cleans up
+                raise
         return volumes
+
+    def _write_manifest(self, writer, body, entries, stored, messages):
+        """Write the manifest's text to *body* and into the last volume; return the volumes."""
+        name = str(self.name)
+        body.write(mf.header_line(self._header(writer.volumes, entries, stored)))
+        mf.write_body(body, entries, messages)
+        size = body.tell()
+        body.seek(0)
+        writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
+        return writer.finish()
+
+    def _publish_manifest(self, body, volumes, entries, stored):
+        """Publish the gzip manifest file: this commits the set."""
+        name = str(self.name)
+        body.seek(0)
+        body.readline()  # the in-volume header, which lacks the last volume's size
+        tmp = manifest_name(name) + PARTIAL_SUFFIX
+        with self.target.open_write(tmp) as f:
+            with gzip_writer(f) as gz:
+                gz.write(mf.header_line(self._header(volumes, entries, stored)))
+                shutil.copyfileobj(body, gz, 1024 * 1024)
+        self.target.publish(tmp, manifest_name(name))
 
     def _write_index(self, entries, messages):
         """The set's index: for a differential, the full's index with this set's changes."""

@@ -14,8 +14,10 @@ or stdin and repeats the work of a script without a ``__main__`` guard.
 
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
@@ -27,8 +29,8 @@ from .manifest import header_row
 from .messages import prepare
 
 _BATCH_FILES = 64
-_BATCH_BYTES = 4 * 1024 * 1024
-_MAX_INFLIGHT_BYTES = 24 * 1024 * 1024
+_BATCH_BYTES = 2 * 1024 * 1024
+_MAX_INFLIGHT_BYTES = 16 * 1024 * 1024
 # Below this much work, starting processes costs more than it saves.
 _PROCESS_MIN_FILES = 10000
 _PROCESS_MIN_BYTES = 256 * 1024 * 1024
@@ -114,26 +116,37 @@ _WORKER = ("import sys, types\n"
 
 
 class _ProcessPool:
-    """Worker subprocesses fed batches round-robin; results come back in submission order."""
+    """Worker subprocesses fed batches round-robin; results come back in submission order.
+
+    A thread per worker reads its answers as soon as they are written, so a worker never waits
+    on a full pipe while this process waits for another worker's older batch; the bytes in
+    flight (pack_files) bound what the threads hold.
+    """
 
     def __init__(self, count):
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.procs = [subprocess.Popen([sys.executable, "-c", _WORKER, package],
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
                       for _ in range(count)]
-        for proc in self.procs:
+        self.answers = [queue.SimpleQueue() for _ in self.procs]
+        self.readers = [threading.Thread(target=_read_answers, args=(proc, answers), daemon=True,
+                                         name="backup-worker-reader")
+                        for proc, answers in zip(self.procs, self.answers)]
+        for proc, reader in zip(self.procs, self.readers):
             _widen_pipe(proc.stdin)
+            reader.start()
         self.turn = 0
-        # Batches sent ahead per worker: their paths must fit in the stdin pipe, or this process
-        # could block writing to a worker that is itself blocked writing an answer not yet read.
-        self.depth = 2 * count
+        # Batches sent ahead per worker: their paths must fit in the stdin pipe, which a worker
+        # empties only between batches.
+        self.depth = 6 * count
 
     def submit(self, fn, root, batch, level):
-        proc = self.procs[self.turn % len(self.procs)]
+        i = self.turn % len(self.procs)
         self.turn += 1
+        proc = self.procs[i]
         pickle.dump((root, batch, level), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         proc.stdin.flush()
-        return _Answer(proc)
+        return _Answer(proc, self.answers[i])
 
     def __enter__(self):
         return self
@@ -148,7 +161,19 @@ class _ProcessPool:
             if exc[0] is not None:
                 proc.kill()
             proc.wait()
+        for reader in self.readers:
+            reader.join()
+        for proc in self.procs:
             proc.stdout.close()
+
+
+def _read_answers(proc, answers):
+    """Unpickle a worker's answers into *answers* until it ends (then put None)."""
+    try:
+        while True:
+            answers.put(pickle.load(proc.stdout))
+    except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+        answers.put(None)
 
 
 def _widen_pipe(f):
@@ -161,17 +186,18 @@ def _widen_pipe(f):
 
 
 class _Answer:
-    """The pending answer of one worker to one batch (read in the order the batches were sent)."""
+    """The pending answer of one worker to one batch (answers come in the order sent)."""
 
-    def __init__(self, proc):
-        self.proc = proc
+    def __init__(self, proc, answers):
+        self.proc, self.answers = proc, answers
 
     def result(self):
-        try:
-            return pickle.load(self.proc.stdout)
-        except EOFError:
+        answer = self.answers.get()
+        if answer is None:
+            self.answers.put(None)  # later batches of this worker fail the same way
             raise RuntimeError(f"backup worker process {self.proc.pid} died "
-                               f"(exit status {self.proc.wait()})") from None
+                               f"(exit status {self.proc.wait()})")
+        return answer
 
 
 def _executor(total_files, total_bytes):
