@@ -933,13 +933,19 @@ def mutate(server_dir: str | os.PathLike, seed: int = 0) -> dict:
 
 def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: int, mtime: int) -> list[str]:
     """Deliver ``n_add`` new messages to folders picked like existing mail (busy folders get
-    more), each under its folder's next free id."""
+    more), each under its folder's next unused id."""
     if not messages or not n_add:
         return []
     people = _read_people(root)
     factory = _MailFactory(rng, _DEFAULT_PROFILE)
     for person in people.values():
         factory.colleagues.setdefault(person.address.split("@")[1], []).append(person)
+    # Next ids come from the folder as it was before today's deletions: a server never gives a
+    # new message the name of one it deleted (a backup would see a change, not an addition).
+    highest: dict[str, int] = {}
+    for rel in messages:
+        folder_rel, name = rel.rsplit("/#msgs/", 1)
+        highest[folder_rel] = max(highest.get(folder_rel, 0), int(name[:8], 16))
     next_ids: dict[str, int] = {}
     added = []
     for _ in range(n_add):
@@ -947,7 +953,7 @@ def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: in
         if folder_rel not in next_ids:
             existing = [int(name[:8], 16) for name in os.listdir(root / folder_rel / "#msgs")
                         if name.endswith(".eml")]
-            next_ids[folder_rel] = max(existing, default=0) + 1
+            next_ids[folder_rel] = max(existing + [highest.get(folder_rel, 0)]) + 1
         msg_id = next_ids[folder_rel]
         next_ids[folder_rel] += 1
         folder = _folder_of(folder_rel, people)
