@@ -624,17 +624,22 @@ class _Listing:
         return os.path.basename(path) in self.names(os.path.dirname(path))
 
 
-def _plan_files(plan, layout):
-    listing = _Listing()
+def _plannable(plan):
+    """The plan's entries that may be written: unsafe ones are refused (and recorded), and
+    the ones already refused (a missing volume) are left out."""
     missing = {p for p, _ in plan.refused}
-    unplaced = []
     for e in plan.entries:
         reason = _unsafe(e)
         if reason:
             plan.refused.append((e.path, reason))
-            continue
-        if e.path in missing:
-            continue
+        elif e.path not in missing:
+            yield e
+
+
+def _plan_files(plan, layout):
+    listing = _Listing()
+    unplaced = []
+    for e in _plannable(plan):
         where = layout.place(e.path)
         if where is None:
             unplaced.append(e.path)
@@ -670,14 +675,7 @@ def _plan_live(plan, live, selection, to_user, to_folder):
     else:
         to_domain = None
     to_folder = to_folder.strip("/") if to_folder else None
-    missing = {p for p, _ in plan.refused}
-    for e in plan.entries:
-        reason = _unsafe(e)
-        if reason:
-            plan.refused.append((e.path, reason))
-            continue
-        if e.path in missing:
-            continue
+    for e in _plannable(plan):
         _, _, domain, owner, rest = e.path.split("/", 4)
         folder, _, _ = rest.rpartition("/#msgs/")
         if to_folder:
