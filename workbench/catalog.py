@@ -17,7 +17,6 @@ nullable ``Int64``; text is ``str``; flags are ``bool`` or the nullable ``boolea
 
 import base64
 import json
-import zlib
 import os
 import threading
 from collections import OrderedDict
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .archive import manifest as mf
+from .archive.compress import gzip_inflater
 from .archive.index import normalize_message_id
 from .config import Config
 from .naming import index_name, manifest_name
@@ -173,19 +173,10 @@ def _arrow_text(value):
                                        pa.py_buffer(mf.text_bytes(value)), valid)
 
 
-def _inflater():
-    """A gzip-stream inflater: ISA-L's (several times faster) when installed, else zlib's."""
-    try:
-        from isal import isal_zlib
-        return isal_zlib.decompressobj(31)
-    except ImportError:
-        return zlib.decompressobj(31)
-
-
 def _inflate_lines(data, lines=None):
     """The first *lines* lines of the gzip file *data* (inflating no further than needed), or
     all of it in one call (the fastest way) when *lines* is None."""
-    d = _inflater()
+    d = gzip_inflater()
     if lines is None:
         return d.decompress(data)
     out, view, step = [], memoryview(data), 1024 * 1024

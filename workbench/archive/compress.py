@@ -52,6 +52,21 @@ def gzip_writer(f):
     return gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0)
 
 
+def gzip_inflater():
+    """A streaming inflater of a gzip file (one member, as manifests are written)."""
+    return (_fast or zlib).decompressobj(31)
+
+
+def gunzip(data):
+    """The content of a one-member gzip file held in *data*."""
+    return gzip_inflater().decompress(data)
+
+
+def gzip_reader(f):
+    """A gzip stream reading from the binary file *f*."""
+    return (_fast_gzip or gzip).GzipFile(fileobj=f)
+
+
 def decompressor():
     """A streaming raw-inflate object."""
     if _fast is not None:

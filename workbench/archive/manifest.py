@@ -29,6 +29,7 @@ from itertools import accumulate
 from operator import attrgetter, itemgetter
 
 from ..model import Entry
+from .compress import gunzip, gzip_reader
 
 FORMAT = "workbench-manifest"
 VERSION = 2
@@ -248,18 +249,10 @@ def _check(header):
     return header
 
 
-def _gunzip(data):
-    try:
-        from isal import igzip  # several times faster, same format
-    except ImportError:
-        return gzip.decompress(data)
-    return igzip.decompress(data)
-
-
 def decode(data):
     """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
     if data[:2] == b"\x1f\x8b":
-        data = _gunzip(data)
+        data = gunzip(data)
     head, *body = data.split(b"\n")
     doc = _check(json.loads(head))
     for line in body:
@@ -276,11 +269,7 @@ def read_manifest(f):
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
-        try:
-            from isal import igzip as gz
-        except ImportError:
-            gz = gzip
-        f = gz.GzipFile(fileobj=f)
+        f = gzip_reader(f)
     doc = _check(json.loads(f.readline()))
     for line in f:
         if line.strip():
@@ -292,7 +281,7 @@ def decode_header(f):
     """Only the header of the manifest in the open binary file *f* (reads just its first line)."""
     magic = f.read(2)
     f.seek(0)
-    stream = gzip.GzipFile(fileobj=f) if magic == b"\x1f\x8b" else f
+    stream = gzip_reader(f) if magic == b"\x1f\x8b" else f
     try:
         return _check(json.loads(stream.readline()))
     except (OSError, EOFError) as e:

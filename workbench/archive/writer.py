@@ -209,12 +209,6 @@ class SetWriter:
         return self._probe.room_for(len(name.encode("utf-8")), size,
                                     zip64=size >= zf.MAX32 - _CHUNK)
 
-    def add(self, name, method, payload, crc, size, mtime_ns):
-        """Add a compressed member; return ``(volume index, offset)``."""
-        m = zf.Member(name, mtime_ns)
-        vol = self._volume_for(m, len(payload))
-        return self.current_index, vol.add(m, method, payload, crc, size)
-
     def add_record(self, m, method, record, crc, csize, size):
         """Add a member built by a packing worker (see VolumeWriter.add_record)."""
         vol = self._volume_for(m, csize)
