@@ -296,7 +296,9 @@ def test_disabled_runs_nothing(tmp_path, store, services):
 def test_default_schedule_for_enabled_empty_schedule(tmp_path, store, services):
     env = Env(tmp_path, store, [], default_time="03:30")
     svc = services(env)
-    assert "installed the default schedule" in env.log_text()
+    # The service logs that it started before it installs the schedule: wait for both steps.
+    assert wait_for(lambda: "installed the default schedule" in env.log_text(), 10)
+    assert wait_for(lambda: len(env.jobs()) == 2, 10)
     rows = [json.loads(x) for x in cli("schedule", "list", "--json", "--config",
                                        env.config).stdout.splitlines()]
     assert [(r["kind"], r["days"], r["time"], r["source"]) for r in rows] == [
