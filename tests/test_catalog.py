@@ -1,5 +1,7 @@
 """The catalog's frames, checked against the sample store, real backups and Kerio-made zips."""
 
+import base64
+import gzip
 import json
 import os
 import shutil
@@ -190,6 +192,61 @@ def test_readers_never_open_a_zip(history):
     assert len(catalog.read_entries(t, set=D_NAME)) > 400
     assert len(catalog.read_messages(t, set=F_NAME)) > 100
     assert len(catalog.recovery_plan(t).entries) > 400
+
+
+def _legacy_manifest(doc, version):
+    """*doc* (as mf.decode gives it) written the way workbench wrote manifests of *version*:
+    1 has plain lists in one body line; 2 has one line per block, with integer and code arrays
+    as base64 and text as a JSON string with base64 lengths."""
+    def b64(data):
+        return base64.b64encode(bytes(data)).decode("ascii")
+
+    def v2(name, value):
+        if isinstance(value, list):
+            return value
+        if "values" in value:
+            return {"values": value["values"], "codes": b64(value["codes"])}
+        if "lengths" in value:
+            out = {"text": bytes(value["utf8"]).decode("utf-8"),
+                   "lengths": {k: b64(v) for k, v in value["lengths"].items()}}
+            if "valid" in value:
+                out["valid"] = b64(value["valid"])
+            return out
+        (kind, data), = value.items()
+        return {kind: b64(data)}
+
+    header = {k: v for k, v in doc.items() if k not in ("entries", "messages")}
+    header["version"] = version
+    blocks = {b: {c: mf.decode_column(v) if version == 1 else v2(c, v)
+                  for c, v in doc[b].items()}
+              for b in ("entries", "messages") if b in doc}
+    for columns in blocks.values():
+        for c, values in columns.items():
+            if not isinstance(values, (list, dict)):
+                columns[c] = list(values)
+    lines = [header] + ([blocks] if version == 1 else [{b: v} for b, v in blocks.items()])
+    return gzip.compress(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_manifests_of_earlier_versions_read_the_same(history, tmp_path, version):
+    catalog.clear_cache()
+    want = {n: (catalog.read_entries(history["target"], set=n),
+                catalog.read_messages(history["target"], set=n)) for n in (F_NAME, D_NAME)}
+    target = tmp_path / "t"
+    shutil.copytree(history["target"], target)
+    for name in (F_NAME, D_NAME):
+        path = target / manifest_name(name)
+        path.write_bytes(_legacy_manifest(mf.decode(path.read_bytes()), version))
+        assert mf.decode_header(open(path, "rb"))["version"] == version
+    catalog.clear_cache()
+    for name, (entries, messages) in want.items():
+        pd.testing.assert_frame_equal(catalog.read_entries(str(target), set=name), entries)
+        pd.testing.assert_frame_equal(catalog.read_messages(str(target), set=name), messages)
+    # The engine reads them too: a restore of full + differential gives the store at D time.
+    workbench.restore(target=str(target), to=str(tmp_path / "out"))
+    restored = {f.path: f.size for f in walk_store(str(tmp_path / "out"))}
+    assert restored == {p: f.size for p, f in history["after"].items()}
 
 
 def test_cache_follows_a_changed_manifest(history, tmp_path):

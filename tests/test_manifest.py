@@ -18,10 +18,36 @@ HEADERS = {
 }
 
 
+def round_trip(name, values):
+    f = io.BytesIO()
+    mf.write_column(f, name, *mf.encode_column(name, values))
+    f.write(b"next")
+    f.seek(0)
+    got_name, value = mf.read_column(f)
+    assert got_name == name
+    assert f.read() == b"next"  # the column read exactly its own bytes
+    return list(mf.decode_column(value))
+
+
 @pytest.mark.parametrize("values", [[], [""], ["a", None, "čř", ""], [None] * 9 + ["x"],
-                                    ["x" * 70000, "y"], ["bad\udcff", None, "ž"]])
+                                    ["x" * 70000, "y"], ["bad\udcff", None, "ž"],
+                                    ["line\nbreak", "{\"json\": 1}\n"]])
 def test_text_columns_round_trip(values):
-    assert mf.decode_column(mf.encode_column("path", values)) == values
+    assert round_trip("path", values) == values
+
+
+@pytest.mark.parametrize("name, values", [("size", [0, -1, 2**63 - 1]), ("crc32", [0, 2**32 - 1]),
+                                          ("kind", ["message", "config", "message"]),
+                                          ("date", [1700000000, None]), ("kind", [])])
+def test_other_columns_round_trip(name, values):
+    assert round_trip(name, values) == values
+
+
+def test_truncated_column_is_a_value_error():
+    f = io.BytesIO()
+    mf.write_column(f, "size", *mf.encode_column("size", [1, 2, 3]))
+    with pytest.raises(ValueError, match="truncated"):
+        mf.read_column(io.BytesIO(f.getvalue()[:-1]))
 
 
 def test_message_block_writes_what_the_column_encoder_writes():
@@ -33,7 +59,7 @@ def test_message_block_writes_what_the_column_encoder_writes():
     mf.write_body(whole, [], HEADERS)
     block.close()
     assert streamed.getvalue() == whole.getvalue()
-    doc = mf.decode(b'{"format":"workbench-manifest","version":2}\n' + streamed.getvalue())
+    doc = mf.decode(b'{"format":"workbench-manifest","version":3}\n' + streamed.getvalue())
     assert mf.messages_from_columns(doc["messages"]) == HEADERS
     assert block.index_rows() == [("<1@x>", "store/mail/a/b/INBOX/#msgs/00000001.eml"),
                                   ("<3@x>", "store/mail/a/b/INBOX/#msgs/00000003.eml")]

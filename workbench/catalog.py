@@ -15,7 +15,7 @@ Dtypes: times are ``datetime64[ns, UTC]``; ``kind``, ``domain``, ``user``, ``fol
 nullable ``Int64``; text is ``str``; flags are ``bool`` or the nullable ``boolean``.
 """
 
-import base64
+import io
 import json
 import os
 import threading
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .archive import manifest as mf
-from .archive.compress import gzip_inflater
+from .archive.compress import gunzip, gzip_reader
 from .archive.index import normalize_message_id
 from .config import Config
 from .naming import index_name, manifest_name
@@ -153,9 +153,9 @@ def _column_values(value):
     if "lengths" in value:
         return _arrow_text(value)
     if "values" in value:
-        return _Coded(value["values"], np.frombuffer(base64.b64decode(value["codes"]), "<u4"))
-    (kind, text), = value.items()
-    return np.frombuffer(base64.b64decode(text), _DTYPES[kind]).astype(np.int64)
+        return _Coded(value["values"], np.frombuffer(mf.raw(value["codes"]), "<u4"))
+    (kind, data), = value.items()
+    return np.frombuffer(mf.raw(data), _DTYPES[kind]).astype(np.int64)
 
 
 def _arrow_text(value):
@@ -165,63 +165,33 @@ def _arrow_text(value):
     except ImportError:
         return mf.decode_column(value)
     (kind, packed), = value["lengths"].items()
-    lengths = np.frombuffer(base64.b64decode(packed), _DTYPES[kind])
+    lengths = np.frombuffer(mf.raw(packed), _DTYPES[kind])
     offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    valid = pa.py_buffer(base64.b64decode(value["valid"])) if "valid" in value else None
+    valid = pa.py_buffer(mf.raw(value["valid"])) if "valid" in value else None
     return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets),
                                        pa.py_buffer(mf.text_bytes(value)), valid)
 
 
-def _inflate_lines(data, lines=None):
-    """The first *lines* lines of the gzip file *data* (inflating no further than needed), or
-    all of it in one call (the fastest way) when *lines* is None."""
-    d = gzip_inflater()
-    if lines is None:
-        return d.decompress(data)
-    out, view, step = [], memoryview(data), 1024 * 1024
-    found = 0
-    for start in range(0, len(data), step):
-        chunk = d.decompress(view[start:start + step])
-        out.append(chunk)
-        found += chunk.count(b"\n")
-        if found >= lines:
-            break
-    return b"".join(out)
-
-
 def _read_block(target, fname, block, spare=None):
-    """The parsed ``entries`` or ``messages`` block of a manifest, or None if it has none.
+    """The ``entries`` or ``messages`` columns of a manifest, or None if it has none.
 
-    Each block is a line of its own (version 2): the file is inflated in one call (faster than
-    reading it line by line) and only the line asked for is parsed. A version 1 manifest has
-    both blocks in one line.
+    Entries come first: read alone, they are inflated and no further. Otherwise the file is
+    inflated in one call (the fastest way) and, when *spare* is a dict, the messages block is
+    kept in it for the next call.
     """
-    prefix = b'{"%s":' % block.encode()
     if spare and block in spare:
-        return json.loads(spare.pop(block))[block]
+        return spare.pop(block)
     data = target.read_bytes(fname)
+    alone = block == "entries" and spare is None
     if data[:2] == b"\x1f\x8b":
-        # Entries are the second line: a read of entries alone stops inflating after it.
-        data = _inflate_lines(data, 2 if block == "entries" and spare is None else None)
-    header_end = data.index(b"\n")
-    version = json.loads(data[:header_end]).get("version", 1)
-    start = header_end + 1
-    while start < len(data):
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end
-        if version < 2:
-            return json.loads(data[start:end]).get(block)
-        if data.startswith(prefix, start):
-            found = json.loads(data[start:end])[block]
-            if spare is not None and block == "entries":
-                rest = data.find(b'{"messages":', end)
-                if rest >= 0:
-                    stop = data.find(b"\n", rest)
-                    spare["messages"] = data[rest:stop if stop >= 0 else len(data)]
-            return found
-        start = end + 1
-    return None
+        f = gzip_reader(io.BytesIO(data)) if alone else io.BytesIO(gunzip(data))
+    else:
+        f = io.BytesIO(data)
+    doc = mf.read_body(f, json.loads(f.readline()), "entries" if alone else None)
+    if spare is not None and block == "entries" and "messages" in doc:
+        spare["messages"] = doc["messages"]
+    return doc.get(block)
 
 
 def _read_header(target, fname):

@@ -1,27 +1,38 @@
 """A set's manifest: its own description, written last to commit the set.
 
-The manifest is gzip-compressed JSON lines. The first line is the set's header (kind, base, times,
-volumes, skipped files, totals), so listing sets reads a few kilobytes. The second line,
-``{"entries": {...}}``, lists every store path present at backup time, column by column: path,
-kind, domain, user, folder, size, mtime_ns, crc32, and where the data lives (``stored_in`` set,
-``volume``, ``offset``, ``csize``, ``method``). Files absent from a differential's manifest were
-deleted since its full. Integer columns are stored as ``{"int64": base64}`` (``uint32`` for
-crc32) of little-endian arrays, repetitive text columns as ``{"values": [...], "codes": base64
-of uint32}``, and other text (paths, headers) as Arrow lays strings out (``{"text", "lengths",
-"valid"}``: see _encode_text), so that they load without parsing anything per row (version 2; version 1 had plain
-lists, and readers take both). A copy of it is also the last member of the
-set's last volume (``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes
-alone.
+The manifest is a gzip-compressed stream. Its first line is the set's header in JSON (kind, base,
+times, volumes, skipped files, totals), so listing sets reads a few kilobytes. Then come column
+blocks, each opened by a JSON line ``{"block": "entries", "columns": 13}`` and made of that many
+columns; a column is a JSON line describing it followed by its raw bytes (version 3):
 
-A third line, ``{"messages": {...}}``, column by column as plain lists, holds the headers parsed at backup time of
-every ``.eml`` message the set lists (its own and the inherited ones): path, message_id, from, to,
-cc, subject, date (UTC epoch seconds) and has_attachments, None where a header is missing or
-unreadable (see workbench.headers). Manifests written before it have no such block.
+- integers ``{"column": "size", "int64": N}``: N bytes of a little-endian array (``uint32`` for
+  crc32);
+- repetitive text ``{"column": "kind", "values": [...], "codes": N}``: N bytes of uint32 codes;
+- other text (paths, headers) as Arrow lays strings out, ``{"column": "path", "text": N,
+  "lengths": ["uint16", M], "valid": K}``: N bytes of UTF-8 end to end, M bytes of lengths
+  (``uint32`` if one is longer than 65535), and, only if some values are missing, K bytes of
+  validity bits (least significant first);
+- short lists ``{"column": "date", "list": [...]}``, no bytes.
+
+The bytes load as arrays without parsing anything per row. Version 2 had the same columns as
+base64 and JSON strings inside one line per block, version 1 plain lists; readers take all three.
+
+The ``entries`` block lists every store path present at backup time: path, kind, domain, user,
+folder, size, mtime_ns, crc32, and where the data lives (``stored_in`` set, ``volume``,
+``offset``, ``csize``, ``method``). Files absent from a differential's manifest were deleted since
+its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
+messages (all of a full's; a differential's header says ``message_headers = "stored"`` and lists
+only those it stores): path, message_id, from, to, cc, subject, date (UTC epoch seconds) and
+has_attachments, None where a header is missing or unreadable (see workbench.headers).
+
+A copy of the manifest (the stream before gzip) is also the last member of the set's last volume
+(``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes alone.
 """
 
 import array
 import base64
 import gzip
+import io
 import json
 import re
 import sys
@@ -32,76 +43,78 @@ from ..model import Entry
 from .compress import gunzip, gzip_reader
 
 FORMAT = "workbench-manifest"
-VERSION = 2
+VERSION = 3
 MEMBER_DIR = ".workbench/"
 COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc32", "stored_in",
            "volume", "offset", "csize", "method")
 MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments")
 
 
-# How entry columns are encoded (version 2); other columns are plain JSON lists.
+# How columns are encoded; others are plain lists.
 _INT_COLUMNS = {"size": "int64", "mtime_ns": "int64", "crc32": "uint32", "volume": "int64",
                 "offset": "int64", "csize": "int64", "method": "int64"}
 _CODED_COLUMNS = ("kind", "domain", "user", "folder", "stored_in")
-# Columns of distinct text, as Arrow lays strings out: UTF-8 bytes, offsets, validity bits.
 _TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject")
 _TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
 
 
 def _packed(values, kind):
+    """Little-endian bytes of *values* as the integer type *kind*."""
     a = array.array(_TYPECODES[kind], values)
     if sys.byteorder == "big":
         a.byteswap()
-    return base64.b64encode(a.tobytes()).decode("ascii")
+    return a.tobytes()
 
 
-def _unpacked(text, kind):
+def raw(value):
+    """The bytes of a binary field: version 3 holds them as read, version 2 as base64 text."""
+    return base64.b64decode(value) if isinstance(value, str) else value
+
+
+def _unpacked(data, kind):
     a = array.array(_TYPECODES[kind])
-    a.frombytes(base64.b64decode(text))
+    a.frombytes(raw(data))
     if sys.byteorder == "big":
         a.byteswap()
     return a
 
 
-def _b64(raw):
-    return base64.b64encode(raw).decode("ascii")
-
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _encode_text(values):
-    """``{"text", "lengths", "valid"?}``: the strings end to end, the length of each in UTF-8
-    bytes (``{"uint16": ...}``, or ``uint32`` if one is longer), and (only if some are None) a
-    validity bitmap, least significant bit first; what Arrow needs to build its strings.
+def _utf8(text):
+    # surrogateescape gives back the original bytes of names that are not UTF-8.
+    return text.encode("utf-8", "surrogateescape")
 
-    Names that are not valid UTF-8 (``surrogateescape`` in Python) cannot travel in a JSON string;
-    such a column is stored as base64 of its bytes (``"utf8"``) instead.
-    """
+
+def lengths_field(lengths):
+    """``("uint16" or "uint32", bytes)`` for the byte lengths of a text column."""
+    kind = "uint16" if max(lengths, default=0) < 65536 else "uint32"
+    return kind, _packed(lengths, kind)
+
+
+def _encode_text(values):
     texts = ["" if v is None else v for v in values]
     # Byte lengths without keeping a bytes copy of every value around (memory stays flat).
-    lengths = [len(t) if t.isascii() else len(t.encode("utf-8", "surrogateescape")) for t in texts]
-    joined = "".join(texts)
-    if _SURROGATE.search(joined) is None:
-        out = {"text": joined}
-    else:
-        out = {"utf8": _b64(joined.encode("utf-8", "surrogateescape"))}
-    kind = "uint16" if max(lengths, default=0) < 65536 else "uint32"
-    out["lengths"] = {kind: _packed(lengths, kind)}
+    lengths = [len(t) if t.isascii() else len(_utf8(t)) for t in texts]
+    kind, packed = lengths_field(lengths)
+    desc, parts = {"text": 0, "lengths": [kind, len(packed)]}, [_utf8("".join(texts)), packed]
+    desc["text"] = len(parts[0])
     if None in values:
         valid = bytearray((len(values) + 7) // 8)
         for i, v in enumerate(values):
             if v is not None:
                 valid[i >> 3] |= 1 << (i & 7)
-        out["valid"] = _b64(bytes(valid))
-    return out
+        desc["valid"] = len(valid)
+        parts.append(bytes(valid))
+    return desc, parts
 
 
 def text_bytes(value):
-    """The UTF-8 bytes of a text column (see _encode_text)."""
+    """The UTF-8 bytes of a text column as read (version 2 kept them as a JSON string)."""
     if "text" in value:
         return value["text"].encode("utf-8")
-    return base64.b64decode(value["utf8"])
+    return raw(value["utf8"])
 
 
 def _decode_text(value):
@@ -112,10 +125,14 @@ def _decode_text(value):
     if text is not None and text.isascii():
         out = list(map(text.__getitem__, spans))  # byte offsets are character offsets
     else:
-        data = text_bytes(value)
-        out = [data[s].decode("utf-8", "surrogateescape") for s in spans]
+        data = bytes(text_bytes(value))
+        if data.isascii():
+            text = data.decode("ascii")
+            out = list(map(text.__getitem__, spans))
+        else:
+            out = [data[s].decode("utf-8", "surrogateescape") for s in spans]
     if "valid" in value:
-        valid = base64.b64decode(value["valid"])
+        valid = raw(value["valid"])
         for i in range(len(out)):
             if not valid[i >> 3] >> (i & 7) & 1:
                 out[i] = None
@@ -123,21 +140,71 @@ def _decode_text(value):
 
 
 def encode_column(name, values):
-    """The JSON value of one column: packed integers, coded or Arrow-style text, or a plain list."""
+    """``(description, byte parts)`` of one column: packed integers, coded or Arrow-style text,
+    or a plain list (no parts)."""
     if name in _TEXT_COLUMNS:
         return _encode_text(values)
     if name in _INT_COLUMNS:
         kind = _INT_COLUMNS[name]
-        return {kind: _packed(values, kind)}
+        data = _packed(values, kind)
+        return {kind: len(data)}, [data]
     if name in _CODED_COLUMNS:
         distinct = list(dict.fromkeys(values))
         code_of = {v: i for i, v in enumerate(distinct)}
-        return {"values": distinct, "codes": _packed(map(code_of.__getitem__, values), "uint32")}
-    return values
+        codes = _packed(map(code_of.__getitem__, values), "uint32")
+        return {"values": distinct, "codes": len(codes)}, [codes]
+    return {"list": list(values)}, []
+
+
+def write_column(f, name, desc, parts):
+    """Write one column: its description line, then its bytes."""
+    f.write(_dumps({"column": name, **desc}) + b"\n")
+    for part in parts:
+        f.write(part)
+
+
+def _exact(f, n):
+    data = f.read(n)
+    if len(data) != n:
+        raise ValueError("manifest truncated")
+    return data
+
+
+def read_column(f):
+    """``(name, value)`` of the column starting at the current line of *f*. *value* is a list,
+    or a dict of the version 2 shape with bytes in place of base64 (see decode_column)."""
+    desc = json.loads(f.readline())
+    name = desc.pop("column")
+    if "list" in desc:
+        return name, desc["list"]
+    if "values" in desc:
+        return name, {"values": desc["values"], "codes": _exact(f, desc["codes"])}
+    if "text" in desc:
+        value = {"utf8": _exact(f, desc["text"])}
+        kind, n = desc["lengths"]
+        value["lengths"] = {kind: _exact(f, n)}
+        if "valid" in desc:
+            value["valid"] = _exact(f, desc["valid"])
+        return name, value
+    (kind, n), = desc.items()
+    return name, {kind: _exact(f, n)}
+
+
+def read_blocks(f, stop_after=None):
+    """Yield ``(block name, {column: value})`` for each block from the current position of *f*
+    (a version 3 body), stopping after the block named *stop_after*."""
+    while line := f.readline():
+        if not line.strip():
+            continue
+        opening = json.loads(line)
+        block = opening["block"]
+        yield block, dict(read_column(f) for _ in range(opening["columns"]))
+        if block == stop_after:
+            return
 
 
 def decode_column(value):
-    """A column as a sequence (list or array) from its JSON value, whatever its encoding."""
+    """A column as a sequence (list or array) from its value as read, whatever its version."""
     if isinstance(value, list):
         return value
     if "lengths" in value:
@@ -145,8 +212,8 @@ def decode_column(value):
     if "values" in value:
         values = value["values"]
         return [values[c] for c in _unpacked(value["codes"], "uint32")]
-    (kind, text), = value.items()
-    return _unpacked(text, kind)
+    (kind, data), = value.items()
+    return _unpacked(data, kind)
 
 
 def member_name(set_name):
@@ -159,7 +226,7 @@ def to_columns(entries):
 
 
 def from_columns(columns):
-    """Entries from the columns of a manifest (lists, or version 2's encoded columns)."""
+    """Entries from the columns of a manifest (lists, or encoded columns as read)."""
     cols = [decode_column(columns[c]) for c in COLUMNS]
     return [Entry(*row) for row in zip(*cols)]
 
@@ -200,11 +267,22 @@ _BODY_KEYS = ("entries", "messages")
 
 
 def encode(doc, compress=True):
-    """Bytes of a manifest document: the header line, then one line per column block."""
+    """Bytes of a manifest document (columns as lists or as read): header line, then blocks."""
     header = {k: v for k, v in doc.items() if k not in _BODY_KEYS}
-    raw = _dumps(header) + b"\n" + b"".join(
-        _dumps({k: doc[k]}) + b"\n" for k in _BODY_KEYS if k in doc)
-    return gzip.compress(raw, 6, mtime=0) if compress else raw
+    header["version"] = VERSION
+    f = io.BytesIO()
+    f.write(_dumps(header) + b"\n")
+    for block in _BODY_KEYS:
+        if block in doc:
+            columns = doc[block]
+            _write_block(f, block, {c: list(decode_column(v)) for c, v in columns.items()})
+    return gzip.compress(f.getvalue(), 6, mtime=0) if compress else f.getvalue()
+
+
+def _write_block(f, block, columns):
+    f.write(_dumps({"block": block, "columns": len(columns)}) + b"\n")
+    for name, values in columns.items():
+        write_column(f, name, *encode_column(name, values))
 
 
 def _dumps(value):
@@ -212,25 +290,20 @@ def _dumps(value):
 
 
 def write_body(f, entries, messages=None):
-    """Write the column lines of a manifest to the binary file *f*, one column at a time.
+    """Write the column blocks of a manifest to the binary file *f*, one column at a time.
 
-    Only one column's list and text are alive at a time, which keeps a 100k-entry backup's
-    memory flat. Each line ends with a newline.
+    Only one column's list and bytes are alive at a time, which keeps a 100k-entry backup's
+    memory flat.
     """
-    f.write(b'{"entries":{')
-    for i, c in enumerate(COLUMNS):
-        value = encode_column(c, list(map(attrgetter(c), entries)))
-        f.write(b'%s"%s":%s' % (b"," if i else b"", c.encode(), _dumps(value)))
-    f.write(b"}}\n")
-    if hasattr(messages, "write_line"):  # a messages.MessageBlock gathered during the backup
-        messages.write_line(f)
+    f.write(_dumps({"block": "entries", "columns": len(COLUMNS)}) + b"\n")
+    for c in COLUMNS:
+        write_column(f, c, *encode_column(c, list(map(attrgetter(c), entries))))
+    if hasattr(messages, "write_block"):  # a messages.MessageBlock gathered during the backup
+        messages.write_block(f)
     elif messages is not None:
-        f.write(b'{"messages":{"path":' + _dumps(encode_column("path", list(messages))))
         rows = list(messages.values())
-        for i, c in enumerate(MESSAGE_COLUMNS[1:]):
-            value = encode_column(c, list(map(itemgetter(i), rows)))
-            f.write(b',"%s":%s' % (c.encode(), _dumps(value)))
-        f.write(b"}}\n")
+        _write_block(f, "messages", {"path": list(messages), **{
+            c: list(map(itemgetter(i), rows)) for i, c in enumerate(MESSAGE_COLUMNS[1:])}})
 
 
 def header_line(header):
@@ -249,32 +322,40 @@ def _check(header):
     return header
 
 
+def read_body(f, doc, stop_after=None):
+    """Add the column blocks after the header line in *f* to *doc* (any version)."""
+    if doc.get("version", 1) >= 3:
+        try:
+            doc.update(read_blocks(f, stop_after))
+        except (KeyError, TypeError, json.JSONDecodeError) as e:
+            raise ValueError(f"manifest damaged: {e!r}") from None
+        return doc
+    for line in f:  # versions 1 and 2: one JSON line per block
+        if line.strip():
+            doc.update(json.loads(line))
+            if stop_after in doc:
+                break
+    return doc
+
+
 def decode(data):
     """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
     if data[:2] == b"\x1f\x8b":
         data = gunzip(data)
-    head, *body = data.split(b"\n")
-    doc = _check(json.loads(head))
-    for line in body:
-        if line.strip():
-            doc.update(json.loads(line))
-    return doc
+    f = io.BytesIO(data)
+    return read_body(f, _check(json.loads(f.readline())))
 
 
 def read_manifest(f):
-    """The whole manifest from the open binary file *f*, parsed a line at a time.
+    """The whole manifest from the open binary file *f*, read a column at a time.
 
-    Unlike ``decode(f.read())`` it never holds the whole inflated text, nor a copy of it.
+    Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it.
     """
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         f = gzip_reader(f)
-    doc = _check(json.loads(f.readline()))
-    for line in f:
-        if line.strip():
-            doc.update(json.loads(line))
-    return doc
+    return read_body(f, _check(json.loads(f.readline())))
 
 
 def decode_header(f):

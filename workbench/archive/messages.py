@@ -1,33 +1,29 @@
 """The ``messages`` block of a manifest, gathered as a backup stores messages.
 
 Holding 100k messages' headers as Python strings until the commit took about 55 MB; here each
-text column goes to a temporary file as JSON-escaped text, with one length per message kept in an
-array, so the block costs a few bytes per message in memory. The bytes written are the same as
+text column goes to a temporary file as UTF-8, with one length per message kept in an array, so
+the block costs a few bytes per message in memory. The bytes written are the same as
 ``manifest.encode_column`` gives for the whole column at once.
 """
 
 import array
 import re
 import tempfile
-from json.encoder import encode_basestring
 
-from .manifest import MESSAGE_COLUMNS, _b64, _dumps, _packed
+from .manifest import MESSAGE_COLUMNS, _dumps, encode_column, lengths_field, write_column
 
 _TEXT = ("path", "message_id", "from", "to", "cc", "subject")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _field(value):
-    """``(JSON-escaped UTF-8 bytes, length in UTF-8 bytes)`` of one text value, or None."""
+    """The UTF-8 bytes of one text value, or None."""
     if value is None:
         return None
     try:
-        raw = value.encode("utf-8")
+        return value.encode("utf-8")
     except UnicodeEncodeError:  # headers are informational: never fail on a stray byte
-        value = _SURROGATE.sub("\ufffd", value)
-        raw = value.encode("utf-8")
-    escaped = raw if value.isalnum() else encode_basestring(value)[1:-1].encode("utf-8")
-    return escaped, len(raw)
+        return _SURROGATE.sub("\ufffd", value).encode("utf-8")
 
 
 def prepare(path, headers):
@@ -49,7 +45,7 @@ class _TextColumn:
         self.nulls = 0
 
     def add(self, i, field):
-        """Add row *i*: a _field pair, or None."""
+        """Add row *i*: _field bytes, or None."""
         if i % 8 == 0:
             self.valid.append(0)
         if field is None:
@@ -57,19 +53,21 @@ class _TextColumn:
             self.lengths.append(0)
             return
         self.valid[-1] |= 1 << (i % 8)
-        self.spool.write(field[0])
-        self.lengths.append(field[1])
+        self.spool.write(field)
+        self.lengths.append(len(field))
 
-    def write_json(self, f):
-        kind = "uint16" if max(self.lengths, default=0) < 65536 else "uint32"
-        f.write(b'{"text":"')
+    def write(self, f, name):
+        kind, lengths = lengths_field(self.lengths)
+        desc = {"text": self.spool.tell(), "lengths": [kind, len(lengths)]}
+        if self.nulls:
+            desc["valid"] = len(self.valid)
+        f.write(_dumps({"column": name, **desc}) + b"\n")
         self.spool.seek(0)
         while chunk := self.spool.read(1024 * 1024):
             f.write(chunk)
-        f.write(b'","lengths":{"%s":"%s"}' % (kind.encode(), _packed(self.lengths, kind).encode()))
+        f.write(lengths)
         if self.nulls:
-            f.write(b',"valid":"%s"' % _b64(bytes(self.valid)).encode())
-        f.write(b"}")
+            f.write(bytes(self.valid))
 
     def close(self):
         self.spool.close()
@@ -108,16 +106,15 @@ class MessageBlock:
         """``(message_id, path)`` rows sorted by key, for the SQLite index."""
         return sorted(self.ids)
 
-    def write_line(self, f):
-        """Write the ``{"messages": {...}}`` line, newline included."""
-        f.write(b'{"messages":{')
-        for i, name in enumerate(MESSAGE_COLUMNS):
-            f.write(b'%s"%s":' % (b"," if i else b"", name.encode()))
+    def write_block(self, f):
+        """Write the manifest's ``messages`` block."""
+        f.write(_dumps({"block": "messages", "columns": len(MESSAGE_COLUMNS)}) + b"\n")
+        for name in MESSAGE_COLUMNS:
             if name in self.text:
-                self.text[name].write_json(f)
+                self.text[name].write(f, name)
             else:
-                f.write(_dumps(self.dates if name == "date" else self.attachments))
-        f.write(b"}}\n")
+                values = self.dates if name == "date" else self.attachments
+                write_column(f, name, *encode_column(name, values))
 
     def close(self):
         for column in self.text.values():
