@@ -1,7 +1,6 @@
 """Backup engine: full, differential and copy sets, round trips, kinds and names."""
 
 import json
-import logging
 import os
 import subprocess
 import sys

@@ -3,8 +3,6 @@
 import json
 import os
 
-import pytest
-
 import workbench.errors as errors
 from workbench.cli import main
 

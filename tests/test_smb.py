@@ -17,7 +17,7 @@ import pytest
 from workbench import samples
 from workbench.backup import backup
 from workbench.cli import main
-from workbench.config import Config, validate
+from workbench.config import validate
 from workbench.errors import (AuthenticationFailed, ConfigError, CredentialsMissing, NotEnoughSpace,
                               ShareNotFound, TargetError, TargetUnreachable)
 from workbench.naming import LOCK_NAME, index_name, manifest_name

@@ -1,7 +1,6 @@
 """Zip volumes: standalone, standard (Info-ZIP unzip, 7-Zip, zipfile), within the size limit,
 Zip64 where needed, and both oversize policies."""
 
-import io
 import os
 import random
 import subprocess

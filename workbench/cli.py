@@ -10,7 +10,6 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from .backup import backup
 from .config import load_config
 from .errors import WorkbenchError
 from .lock import target_lock
