@@ -5,6 +5,8 @@ names only when complete; the caller publishes the manifest after the last one (
 """
 
 import json
+import shutil
+import tempfile
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,13 +83,16 @@ class VolumeWriter:
         self.out = _Spool(f) if f is not None else None
         self.comment = volume_comment(set_name, index)
         self.offset = 0
-        self.central = bytearray()
+        # The central directory grows by about 130 bytes a member: kept in a temporary file, not
+        # in memory, until the volume is finished.
+        self.central = tempfile.TemporaryFile() if f is not None else None
+        self.central_size = 0
         self.members = 0
 
     def room_for(self, name_len, csize, zip64=False):
         """True if a member with a name of *name_len* bytes and *csize* payload bytes still fits."""
         need = (self.offset + zf.LOCAL_FMT.size + name_len + 9 + (20 if zip64 else 0) + csize
-                + len(self.central) + zf.CENTRAL_FMT.size + name_len + 37 + zf.END_RESERVE
+                + self.central_size + zf.CENTRAL_FMT.size + name_len + 37 + zf.END_RESERVE
                 + len(self.comment))
         return need <= self.limit
 
@@ -148,18 +153,27 @@ class VolumeWriter:
         return offset, csize, crc, method
 
     def _record(self, m, method, crc, csize, size, offset):
-        self.central += zf.central_record(m, method, crc, csize, size, offset)
+        self.central_size += self.central.write(
+            zf.central_record(m, method, crc, csize, size, offset))
         self.members += 1
 
     def finish(self):
         """Write the central directory and end records; return the volume's size in bytes."""
-        cd_offset, cd_size = self.offset, len(self.central)
+        cd_offset, cd_size = self.offset, self.central_size
         end = zf.end_records(self.members, cd_offset, cd_size, self.comment)
-        self.out.write(self.central)
-        self.out.write(end)
-        self.out.close()
-        self.central = bytearray()
+        self.out.drain()
+        self.central.seek(0)
+        shutil.copyfileobj(self.central, self.f, _CHUNK)
+        self.f.write(end)
+        self.close()
         return cd_offset + cd_size + len(end)
+
+    def close(self):
+        """Stop the background writer and drop the central directory (done or abandoned)."""
+        try:
+            self.out.close()
+        finally:
+            self.central.close()
 
 
 class SetWriter:
@@ -235,7 +249,7 @@ class SetWriter:
         """Drop the volume being written (after an error); published volumes stay for cleanup."""
         if self._file is not None:
             try:
-                self._vol.out.close()
+                self._vol.close()
             except OSError:
                 pass
             try:
