@@ -54,12 +54,30 @@ def test_message_block_writes_what_the_column_encoder_writes():
     block = MessageBlock()
     for path, headers in HEADERS.items():
         block.add(path, headers)
+    block.flush()
     streamed, whole = io.BytesIO(), io.BytesIO()
     mf.write_body(streamed, [], block)
     mf.write_body(whole, [], HEADERS)
-    block.close()
     assert streamed.getvalue() == whole.getvalue()
     doc = mf.decode(b'{"format":"workbench-manifest","version":3}\n' + streamed.getvalue())
     assert mf.messages_from_columns(doc["messages"]) == HEADERS
-    assert block.index_rows() == [("<1@x>", "store/mail/a/b/INBOX/#msgs/00000001.eml"),
-                                  ("<3@x>", "store/mail/a/b/INBOX/#msgs/00000003.eml")]
+    assert list(block.index_rows()) == [("<1@x>", "store/mail/a/b/INBOX/#msgs/00000001.eml"),
+                                        ("<3@x>", "store/mail/a/b/INBOX/#msgs/00000003.eml")]
+    block.close()
+
+
+def test_index_rows_read_back_across_read_chunks():
+    """The spools are read back a megabyte at a time: values straddling a chunk come out whole."""
+    block = MessageBlock()
+    want = []
+    for i in range(40000):
+        path = f"store/mail/d/u/INBOX/#msgs/{i:08x}.eml"
+        message_id = None if i % 7 == 0 else f"<{i}.{'ž' * (i % 50)}@example.com>"
+        block.add(path, (message_id, None, None, None, None, None, None))
+        if message_id is not None:
+            want.append((message_id, path))
+    block.add("store/x.eml", ("<big@x>" + "y" * 3_000_000, None, None, None, None, None, None))
+    want.append(("<big@x>" + "y" * 3_000_000, "store/x.eml"))
+    block.flush()
+    assert list(block.index_rows()) == want
+    block.close()

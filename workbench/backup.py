@@ -21,12 +21,13 @@ from .archive.compress import gzip_writer
 from .archive.index import write_index, write_index_from
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
+from .archive.table import EntryTable
 from .archive.writer import SetWriter
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, WorkbenchError
 from .headers import parse_headers
 from .lock import target_lock
-from .model import BackupResult, Entry, Progress
+from .model import BackupResult, Progress
 from .naming import (KIND_LETTERS, PARTIAL_SUFFIX, index_name, make_set_name, manifest_name,
                      next_free_name)
 from .rotation import apply_rotation
@@ -144,14 +145,14 @@ class _Run:
                  self.target.url)
         files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
                            on_error=self._walk_error)
-        entries = []
+        entries = EntryTable()
         writer = SetWriter(self.target, name, self.cfg.volume_size)
         try:
             # The walk feeds the compressors as it goes: workers start on the first files while
             # the rest of the store is still being listed.
-            stored = self._store(writer, self._plan(files, entries))
-            self.dropped = [e.path for e in entries if not e.stored_in]
-            entries = [e for e in entries if e.stored_in]  # drop files that vanished or failed
+            self._store(writer, entries, self._plan(files, entries))
+            self.dropped = entries.drop_unstored()  # files that vanished or failed
+            stored = entries.count(name)  # (files, bytes) whose data this set holds
             volumes = self._commit(writer, entries, stored, self.messages)
         except BaseException:
             writer.abort()
@@ -163,8 +164,8 @@ class _Run:
         result = BackupResult(
             set_name=name, kind=self.kind, requested=self.requested_letter, target=self.target.url,
             base=str(self.base.name) if self.base else None, started=self.started,
-            finished=finished, files=len(entries), stored=len(stored),
-            bytes_in=sum(e.size for e in stored), bytes_out=sum(v["bytes"] for v in volumes),
+            finished=finished, files=len(entries), stored=stored[0],
+            bytes_in=stored[1], bytes_out=sum(v["bytes"] for v in volumes),
             volumes=[v["name"] for v in volumes], skipped=self.skipped,
             unreadable=self.unreadable, note=self.note)
         log.info("backup %s committed: %d files, %d stored, %d bytes in, %d bytes out, %d volumes, "
@@ -179,6 +180,7 @@ class _Run:
         copies, so a 100k-entry manifest never sits in memory as one document.
         """
         # SQLite does its work without the GIL: build the index while the manifest is written.
+        messages.flush()  # both read the message spools
         with ThreadPoolExecutor(1, thread_name_prefix="index") as pool:
             index = pool.submit(self._write_index, entries, messages)
             try:
@@ -219,7 +221,7 @@ class _Run:
         if self.base is not None:
             base_file = index_name(str(self.base.name))
             gone = self.base_gone + self.dropped
-            mine = [e for e in entries if e.stored_in == name]
+            mine = list(entries.entries(stored_in=name))
             if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
                                 messages):
                 return
@@ -237,9 +239,9 @@ class _Run:
             self.unreadable.append({"path": path, "error": message})
 
     def _plan(self, files, entries):
-        """Yield ``(entry, alone)`` for each file whose data this set must store, appending an
-        entry for every file to *entries*; ``self.planned`` counts what was yielded so far and
-        ``self.walked`` is set once the store is listed."""
+        """Yield ``(row, alone)`` for each file whose data this set must store, appending a row
+        for every file to the EntryTable *entries*; ``self.planned`` counts what was yielded so
+        far and ``self.walked`` is set once the store is listed."""
         base = {}
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run.
@@ -261,9 +263,8 @@ class _Run:
             domain, user, folder = (f.domain and intern(f.domain), f.user and intern(f.user),
                                     f.folder and intern(f.folder))
             if i is not None and b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
-                entries.append(Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns,
-                                     b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i],
-                                     b_method[i]))
+                entries.append(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns,
+                               b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i], b_method[i])
                 continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -271,78 +272,81 @@ class _Run:
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            entry = Entry(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
-            entries.append(entry)
+            row = entries.append(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
             self.planned[0] += 1
             self.planned[1] += f.size
-            yield entry, alone
+            yield row, alone
         # Paths of the full that the store no longer holds: deleted from the differential's index.
         self.base_gone = [p for p, i in row_of.items() if not seen[i]]
         self.walked = True
 
-    def _store(self, writer, todo):
-        """Compress the ``(entry, alone)`` items of *todo* on every core and write them in order;
-        return the entries stored."""
+    def _store(self, writer, entries, todo):
+        """Compress the ``(row, alone)`` items of *todo* on every core, write them in order and
+        fill in their rows of *entries*; rows that could not be stored keep ``stored_in`` ""."""
         from .archive.pack import Failed, pack_files  # subprocess, pickle: only when backing up
         level = self.cfg.compression_level
         done_files = done_bytes = 0
-        stored = []
         name = str(self.name)
-        items = ((item, None if item[1] or item[0].size > STREAM_THRESHOLD else item[0].path,
-                  _is_message(item[0]), item[0].size) for item in todo)
+
+        def items():
+            for row, alone in todo:
+                path, size = entries.path[row], entries.get(row, "size")
+                yield ((row, alone), None if alone or size > STREAM_THRESHOLD else path,
+                       _is_message(entries.get(row, "kind"), path), size)
+
         # Unknown before the walk: a first backup is taken to be big (processes are worth it).
         files_hint, bytes_hint = self.expected
         if files_hint is None:
             files_hint = bytes_hint = float("inf")
-        for (entry, alone), packed in pack_files(self.cfg.store, items, level, files_hint,
-                                                 bytes_hint):
+        for (row, alone), packed in pack_files(self.cfg.store, items(), level, files_hint,
+                                               bytes_hint):
+            path = entries.path[row]
             if packed is None:
-                ok = self._stream_one(writer, entry, alone, level)
+                ok = self._stream_one(writer, entries, row, alone, level)
             elif isinstance(packed, Failed):
-                ok = self._failed(entry, packed.reason, packed.error)
+                ok = self._failed(path, packed.reason, packed.error)
             else:
                 if packed.headers is not None:
                     self.messages.add_prepared(packed.headers)
-                entry.size, entry.mtime_ns, entry.crc32 = packed.size, packed.mtime_ns, packed.crc32
-                entry.method, entry.csize = packed.method, packed.csize
-                entry.volume, entry.offset = writer.add_record(
-                    packed.member, packed.method, packed.record, packed.crc32, packed.csize,
-                    packed.size)
+                volume, offset = writer.add_record(packed.member, packed.method, packed.record,
+                                                   packed.crc32, packed.csize, packed.size)
+                entries.update(row, size=packed.size, mtime_ns=packed.mtime_ns,
+                               crc32=packed.crc32, method=packed.method, csize=packed.csize,
+                               volume=volume, offset=offset)
                 ok = True
-            entry.stored_in = name if ok else None
             if ok:
-                stored.append(entry)
+                entries.update(row, stored_in=name)
             done_files += 1
-            done_bytes += entry.size
-            self._report(done_files, done_bytes, entry.path)
+            done_bytes += entries.get(row, "size")
+            self._report(done_files, done_bytes, path)
         self._report(done_files, done_bytes, "", force=True)
-        return stored
 
-    def _stream_one(self, writer, entry, alone, level):
+    def _stream_one(self, writer, entries, row, alone, level):
         """Stream a large (or own-volume) file into the set; False if it cannot be read."""
-        path = os.path.join(self.cfg.store, entry.path)
+        name = entries.path[row]
         try:
-            src = open(path, "rb")
+            src = open(os.path.join(self.cfg.store, name), "rb")
         except FileNotFoundError:
-            return self._failed(entry, "vanished", "deleted during the backup")
+            return self._failed(name, "vanished", "deleted during the backup")
         except OSError as e:
-            return self._failed(entry, "unreadable", str(e.strerror or e))
+            return self._failed(name, "unreadable", str(e.strerror or e))
         with src:
             st = os.fstat(src.fileno())
-            if _is_message(entry):
-                self.messages.add(entry.path, mf.header_row(parse_headers(src.read(_HEAD_BYTES))))
+            if _is_message(entries.get(row, "kind"), name):
+                self.messages.add(name, mf.header_row(parse_headers(src.read(_HEAD_BYTES))))
                 src.seek(0)
-            entry.size, entry.mtime_ns = st.st_size, st.st_mtime_ns
-            entry.volume, entry.offset, entry.csize, entry.crc32, entry.method = \
-                writer.add_stream(entry.path, src, st.st_size, st.st_mtime_ns, level, alone)
+            volume, offset, csize, crc, method = writer.add_stream(
+                name, src, st.st_size, st.st_mtime_ns, level, alone)
+            entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
+                           offset=offset, csize=csize, crc32=crc, method=method)
         return True
 
-    def _failed(self, entry, reason, error):
+    def _failed(self, path, reason, error):
         if reason == "vanished":
-            log.info("%s vanished during the backup (deleted by the server)", entry.path)
+            log.info("%s vanished during the backup (deleted by the server)", path)
         else:
-            log.warning("%s cannot be read: %s", entry.path, error)
-            self.unreadable.append({"path": entry.path, "error": error})
+            log.warning("%s cannot be read: %s", path, error)
+            self.unreadable.append({"path": path, "error": error})
         return False
 
     def _report(self, files, nbytes, path, force=False):
@@ -369,8 +373,7 @@ class _Run:
             # The messages block holds the headers of the messages this set stores; those of a
             # differential's unchanged messages are in its full's manifest.
             "message_headers": "stored",
-            "stats": {"files": len(entries), "stored": len(stored),
-                      "bytes_in": sum(e.size for e in stored),
+            "stats": {"files": len(entries), "stored": stored[0], "bytes_in": stored[1],
                       "bytes_out": sum(v["bytes"] for v in volumes)},
         }
 
@@ -381,6 +384,6 @@ class _Run:
                 remove_set(self.target, s)
 
 
-def _is_message(entry):
+def _is_message(kind, path):
     """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
-    return entry.kind in ("message", "public") and entry.path.endswith(".eml")
+    return kind in ("message", "public") and path.endswith(".eml")

@@ -24,17 +24,16 @@ CREATE TABLE messages (message_id TEXT, path TEXT, PRIMARY KEY (message_id, path
 
 
 def _message_rows(messages):
-    """``(message_id, path)`` rows, sorted so that they are inserted in key order.
-
-    *messages* is ``{path: headers tuple}`` or a messages.MessageBlock.
-    """
+    """``(message_id, path)`` rows of *messages*, ``{path: headers tuple}`` or a
+    messages.MessageBlock (whose rows are read back from disk as they are inserted)."""
     if hasattr(messages, "index_rows"):
         return messages.index_rows()
     return sorted((h[0], p) for p, h in messages.items() if h[0] is not None)
 
 
 def build_index(path, set_name, entries, messages=None):
-    """Write the index of *entries* (and *messages*, ``{path: headers tuple}``) to the file *path*.
+    """Write the index of *entries* (Entry objects or a table.EntryTable) and *messages*
+    (``{path: headers tuple}`` or a messages.MessageBlock) to the file *path*.
 
     The file is replaced if present.
     """
@@ -46,8 +45,11 @@ def build_index(path, set_name, entries, messages=None):
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;")
         db.executescript(_SCHEMA)
         db.execute("INSERT INTO meta VALUES ('set', ?)", (str(set_name),))
-        db.executemany(f"INSERT INTO entries VALUES ({','.join('?' * len(COLUMNS))})",
-                       ([getattr(e, c) for c in COLUMNS] for e in entries))
+        if hasattr(entries, "rows"):  # a table.EntryTable gives its rows as tuples
+            rows = entries.rows()
+        else:
+            rows = ([getattr(e, c) for c in COLUMNS] for e in entries)
+        db.executemany(f"INSERT INTO entries VALUES ({','.join('?' * len(COLUMNS))})", rows)
         if messages:
             db.executemany("INSERT INTO messages VALUES (?, ?)", _message_rows(messages))
         db.commit()

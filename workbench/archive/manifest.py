@@ -60,8 +60,11 @@ _TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
 
 def _packed(values, kind):
     """Little-endian bytes of *values* as the integer type *kind*."""
-    a = array.array(_TYPECODES[kind], values)
+    code = _TYPECODES[kind]
+    a = values if isinstance(values, array.array) and values.typecode == code else \
+        array.array(code, values)
     if sys.byteorder == "big":
+        a = array.array(code, a)
         a.byteswap()
     return a.tobytes()
 
@@ -292,12 +295,18 @@ def _dumps(value):
 def write_body(f, entries, messages=None):
     """Write the column blocks of a manifest to the binary file *f*, one column at a time.
 
-    Only one column's list and bytes are alive at a time, which keeps a 100k-entry backup's
-    memory flat.
+    *entries* is a list of Entry or a table.EntryTable; *messages* ``{path: headers tuple}`` or
+    a messages.MessageBlock. Only one column's list and bytes are alive at a time, which keeps a
+    100k-entry backup's memory flat.
     """
+    if hasattr(entries, "column"):  # a table.EntryTable
+        column = entries.column
+    else:
+        def column(name):
+            return list(map(attrgetter(name), entries))
     f.write(_dumps({"block": "entries", "columns": len(COLUMNS)}) + b"\n")
     for c in COLUMNS:
-        write_column(f, c, *encode_column(c, list(map(attrgetter(c), entries))))
+        write_column(f, c, *encode_column(c, column(c)))
     if hasattr(messages, "write_block"):  # a messages.MessageBlock gathered during the backup
         messages.write_block(f)
     elif messages is not None:

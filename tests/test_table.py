@@ -1,0 +1,43 @@
+"""The column-wise entry table a backup fills: rows in, the same rows out."""
+
+from array import array
+
+from workbench.archive.table import EntryTable
+from workbench.model import Entry
+
+ROWS = [
+    ("store/mail/a/u/INBOX/#msgs/1.eml", "message", "a", "u", "INBOX", 10, 1_700_000_000 * 10**9),
+    ("mailserver.cfg", "config", None, None, None, 2**40, 1),
+    ("store/mail/a/v/Sent Items/#msgs/2.eml", "message", "a", "v", "Sent Items", 0, 2),
+]
+
+
+def filled():
+    t = EntryTable()
+    for row in ROWS:
+        t.append(*row)
+    t.update(0, stored_in="F1", crc32=2**32 - 1, volume=1, offset=2**33, csize=7, method=0)
+    t.update(2, stored_in="F0", offset=5)
+    return t
+
+
+def test_rows_come_back_as_entries():
+    t = filled()
+    assert list(t.entries()) == [
+        Entry(*ROWS[0], 2**32 - 1, "F1", 1, 2**33, 7, 0),
+        Entry(*ROWS[1]),
+        Entry(*ROWS[2], 0, "F0", 0, 5, 0, 8)]
+    assert [e.path for e in t.entries(stored_in="F1")] == [ROWS[0][0]]
+    assert list(t.entries(stored_in="nowhere")) == []
+    assert t.count("F1") == (1, 10) and t.count("F0") == (1, 0) and t.count("x") == (0, 0)
+    assert t.column("domain") == ["a", None, "a"]
+    assert t.column("size") == array("q", [10, 2**40, 0])
+
+
+def test_drop_unstored_removes_only_rows_stored_nowhere():
+    t = filled()
+    assert t.drop_unstored() == ["mailserver.cfg"]
+    assert [e.path for e in t.entries()] == [ROWS[0][0], ROWS[2][0]]
+    assert t.column("size") == array("q", [10, 0]) and t.column("user") == ["u", "v"]
+    assert t.drop_unstored() == []
+    assert len(t) == 2
