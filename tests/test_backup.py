@@ -198,16 +198,21 @@ def test_sets_are_complete_after_backup(store, tmp_path):
     assert s.status == COMPLETE
 
 
-def test_differential_index_equals_one_built_from_its_manifest(store, tmp_path):
-    # A differential's index is its full's index with the day's changes applied: it must hold
-    # exactly what an index built from all of the differential's entries would.
+@pytest.mark.parametrize("full_index", ["present", "missing"])
+def test_differential_index_equals_one_built_from_its_manifest(store, tmp_path, full_index):
+    # A differential's index is its full's index with the day's changes applied (or, without
+    # one, built anew): it must hold exactly what an index built from all of the differential's
+    # entries would.
     import sqlite3
     from workbench.archive.index import build_index
 
     target = tmp_path / "bk"
-    run("full", store, target, now=T0)
+    f = run("full", store, target, now=T0)
+    if full_index == "missing":
+        (target / index_name(f.set_name)).unlink()
     samples.mutate(store, seed=4)
     d = run("differential", store, target, now=T0 + timedelta(days=1))
+    assert not [n for n in os.listdir(target) if n.endswith(".partial")]
     doc = mf.decode((target / manifest_name(d.set_name)).read_bytes())
     full = mf.decode((target / manifest_name(d.base)).read_bytes())
     entries = mf.from_columns(doc["entries"])

@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +17,7 @@ from datetime import datetime, timezone
 
 from .archive import manifest as mf
 from .archive.compress import gzip_writer
-from .archive.index import write_index, write_index_from
+from .archive.index import copy_index, discard_copy, publish_index_from, write_index
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
 from .archive.table import EntryTable
@@ -36,6 +35,10 @@ from .store import walk_store
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
+
+# What a differential takes from its full's manifest for the files that did not change.
+_BASE_COLUMNS = ("path", "size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize",
+                 "method")
 
 # How much of a message too big to read whole is parsed for its headers (and attachment check).
 _HEAD_BYTES = 1024 * 1024
@@ -138,6 +141,8 @@ class _Run:
         similar = [s for s in sets if s.name.kind == self.kind and s.header]
         stats = similar[-1].header.get("stats", {}) if similar else {}
         self.expected = (stats.get("stored"), stats.get("bytes_in"))
+        # Files the walk will list: it runs in this process beside the compressors.
+        self.listed = stats.get("files")
 
     def execute(self):
         name = str(self.name)
@@ -147,6 +152,12 @@ class _Run:
                            on_error=self._walk_error)
         entries = EntryTable()
         writer = SetWriter(self.target, name, self.cfg.volume_size)
+        # SQLite works without the GIL: the index is made in this thread while the rest runs.
+        self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="index")
+        self.index_copy = None
+        if self.base is not None:  # a differential's index starts as a copy of its full's
+            self.index_copy = self.index_pool.submit(copy_index, self.target, index_name(name),
+                                                     index_name(str(self.base.name)))
         try:
             # The walk feeds the compressors as it goes: workers start on the first files while
             # the rest of the store is still being listed.
@@ -156,9 +167,12 @@ class _Run:
             volumes = self._commit(writer, entries, stored, self.messages)
         except BaseException:
             writer.abort()
+            if self.index_copy is not None and not self.index_copy.cancel():
+                discard_copy(self.index_copy.result())
             self._discard(name)
             raise
         finally:
+            self.index_pool.shutdown()
             self.messages.close()
         finished = datetime.now(timezone.utc)
         result = BackupResult(
@@ -179,18 +193,16 @@ class _Run:
         The column lines are written once to a temporary file and streamed from there into both
         copies, so a 100k-entry manifest never sits in memory as one document.
         """
-        # SQLite does its work without the GIL: build the index while the manifest is written.
-        messages.flush()  # both read the message spools
-        with ThreadPoolExecutor(1, thread_name_prefix="index") as pool:
-            index = pool.submit(self._write_index, entries, messages)
-            try:
-                with tempfile.TemporaryFile() as body:
-                    volumes = self._write_manifest(writer, body, entries, stored, messages)
-                    index.result()  # published before the manifest that commits the set
-                    self._publish_manifest(body, volumes, entries, stored)
-            except BaseException:
-                index.exception()  # let the index finish before the caller cleans up
-                raise
+        messages.flush()  # the index and the manifest both read the message spools
+        index = self.index_pool.submit(self._write_index, entries, messages)
+        try:
+            with tempfile.TemporaryFile() as body:
+                volumes = self._write_manifest(writer, body, entries, stored, messages)
+                index.result()  # published before the manifest that commits the set
+                self._publish_manifest(body, volumes, entries, stored)
+        except BaseException:
+            index.exception()  # let the index finish before the caller cleans up
+            raise
         return volumes
 
     def _write_manifest(self, writer, body, entries, stored, messages):
@@ -218,14 +230,28 @@ class _Run:
     def _write_index(self, entries, messages):
         """The set's index: for a differential, the full's index with this set's changes."""
         name = str(self.name)
-        if self.base is not None:
-            base_file = index_name(str(self.base.name))
+        work = self.index_copy.result() if self.index_copy is not None else None
+        self.index_copy = None  # from here on this job owns the copy
+        if work is not None:
             gone = self.base_gone + self.dropped
             mine = list(entries.entries(stored_in=name))
-            if write_index_from(self.target, index_name(name), name, base_file, mine, gone,
-                                messages):
+            if publish_index_from(self.target, index_name(name), name, work, mine, gone,
+                                  messages):
                 return
+        if self.base is not None:  # no usable copy: the unchanged messages' IDs are the full's
+            messages = list(messages.index_rows()) + self._inherited_message_ids(entries)
         write_index(self.target, index_name(name), name, entries, messages)
+
+    def _inherited_message_ids(self, entries):
+        """``(message_id, path)`` of the messages this differential takes from its full."""
+        base = str(self.base.name)
+        inherited = {row[0] for row in entries.rows(stored_in=base)}
+        with self.target.open_read(manifest_name(base)) as f:
+            columns = mf.read_manifest(f).get("messages") or {}
+        if not columns:
+            return []
+        ids, paths = (mf.decode_column(columns[c]) for c in ("message_id", "path"))
+        return [(i, p) for i, p in zip(ids, paths) if i is not None and p in inherited]
 
     @property
     def requested_letter(self):
@@ -246,33 +272,31 @@ class _Run:
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run.
             with self.target.open_read(manifest_name(str(self.base.name))) as f:
-                doc = mf.read_manifest(f)
-            base = {c: mf.decode_column(doc["entries"].pop(c)) for c in mf.COLUMNS}
-            del doc
+                columns = mf.read_manifest(f, stop_after="entries")["entries"]
+            # The walk classifies every file itself: the full's kind and place are not needed.
+            base = {c: mf.decode_column(columns.pop(c)) for c in _BASE_COLUMNS}
+            del columns
         row_of = {p: i for i, p in enumerate(base.get("path", ()))}
         seen = bytearray(len(row_of))
         b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
-            base.get(c) for c in ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset",
-                                  "csize", "method"))
+            base.get(c) for c in _BASE_COLUMNS[1:])
         probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
-        intern = sys.intern  # domain, user, folder and kind repeat: share one string each
         for f in files:
             i = row_of.get(f.path)
             if i is not None:
                 seen[i] = 1
-            domain, user, folder = (f.domain and intern(f.domain), f.user and intern(f.user),
-                                    f.folder and intern(f.folder))
-            if i is not None and b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
-                entries.append(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns,
-                               b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i], b_method[i])
-                continue
+                if b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
+                    entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size,
+                                   f.mtime_ns, b_crc[i], b_set[i], b_vol[i], b_off[i],
+                                   b_csize[i], b_method[i])
+                    continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
                 log.warning("%s skipped: %d bytes is more than the volume size %d", f.path, f.size,
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            row = entries.append(f.path, f.kind, domain, user, folder, f.size, f.mtime_ns)
+            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns)
             self.planned[0] += 1
             self.planned[1] += f.size
             yield row, alone
@@ -295,8 +319,10 @@ class _Run:
                        _is_message(entries.get(row, "kind"), path), size)
 
         # Unknown before the walk: a first backup is taken to be big (processes are worth it).
-        files_hint, bytes_hint = self.expected
-        if files_hint is None:
+        # A differential stores few files but walks the whole store: compressing in threads
+        # would slow the walk down (every stat gives up the GIL), so its walk counts too.
+        files_hint, bytes_hint = max(self.expected[0] or 0, self.listed or 0), self.expected[1]
+        if self.expected[0] is None:
             files_hint = bytes_hint = float("inf")
         for (row, alone), packed in pack_files(self.cfg.store, items(), level, files_hint,
                                                bytes_hint):

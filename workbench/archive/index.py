@@ -12,6 +12,7 @@ import sqlite3
 import tempfile
 
 from ..model import Entry
+from ..naming import PARTIAL_SUFFIX
 from .manifest import COLUMNS
 
 _SCHEMA = """
@@ -24,8 +25,10 @@ CREATE TABLE messages (message_id TEXT, path TEXT, PRIMARY KEY (message_id, path
 
 
 def _message_rows(messages):
-    """``(message_id, path)`` rows of *messages*, ``{path: headers tuple}`` or a
-    messages.MessageBlock (whose rows are read back from disk as they are inserted)."""
+    """``(message_id, path)`` rows of *messages*: such rows in a list, ``{path: headers tuple}``
+    or a messages.MessageBlock (whose rows are read back from disk as they are inserted)."""
+    if isinstance(messages, list):
+        return messages
     if hasattr(messages, "index_rows"):
         return messages.index_rows()
     return sorted((h[0], p) for p, h in messages.items() if h[0] is not None)
@@ -59,12 +62,12 @@ def build_index(path, set_name, entries, messages=None):
 
 def write_index(target, name, set_name, entries, messages=None):
     """Build the index and publish it on *target* as *name* (through a local temp file if remote)."""
-    local = target.local_path(name + ".partial")
+    local = target.local_path(name + PARTIAL_SUFFIX)
     if local is not None:
         build_index(local, set_name, entries, messages)
         with open(local, "rb+") as f:
             os.fsync(f.fileno())
-        target.publish(name + ".partial", name)
+        target.publish(name + PARTIAL_SUFFIX, name)
         return
     fd, tmp = tempfile.mkstemp(suffix=".sqlite")
     os.close(fd)
@@ -103,13 +106,14 @@ def update_index(path, set_name, upserts, deletes, message_upserts):
         db.close()
 
 
-def write_index_from(target, name, set_name, base_name, upserts, deletes, message_upserts):
-    """Publish *name*: the index *base_name* on *target* with the changes applied (update_index).
+def copy_index(target, name, base_name):
+    """Copy the index *base_name* on *target* to a local file for the index *name*, fsynced.
 
-    Returns False, having written nothing, if the base index is missing or unreadable; the
-    caller then builds the index from all entries.
+    Returns the file's path (``<name>.partial`` on a local target, a temporary file otherwise),
+    or None, leaving nothing behind, if the base index is missing or unreadable. A differential
+    starts this as the run begins, so the copy is done by the time its changes are known.
     """
-    local = target.local_path(name + ".partial")
+    local = target.local_path(name + PARTIAL_SUFFIX)
     work = local if local is not None else tempfile.mkstemp(suffix=".sqlite")[1]
     try:
         base_local = target.local_path(base_name)
@@ -118,22 +122,42 @@ def write_index_from(target, name, set_name, base_name, upserts, deletes, messag
         else:
             with target.open_read(base_name) as src, open(work, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
+        with open(work, "rb+") as f:
+            os.fsync(f.fileno())  # most pages reach the disk now, not at the commit
+    except OSError:
+        discard_copy(work)
+        return None
+    return work
+
+
+def discard_copy(work):
+    """Remove a copy made by copy_index that will not be published."""
+    if work is not None and os.path.exists(work):
+        os.unlink(work)
+
+
+def publish_index_from(target, name, set_name, work, upserts, deletes, message_upserts):
+    """Apply a differential's changes (update_index) to the copy *work* and publish it as *name*.
+
+    Returns False, having published nothing and removed the copy, if the copy is unreadable;
+    the caller then builds the index from all entries.
+    """
+    try:
         update_index(work, set_name, upserts, deletes, message_upserts)
-    except (OSError, sqlite3.Error):
-        if os.path.exists(work):
-            os.unlink(work)
+    except sqlite3.Error:
+        discard_copy(work)
         return False
     try:
-        if local is not None:
-            with open(local, "rb+") as f:
-                os.fsync(f.fileno())
-            target.publish(name + ".partial", name)
+        with open(work, "rb+") as f:
+            os.fsync(f.fileno())
+        if work == target.local_path(name + PARTIAL_SUFFIX):
+            target.publish(name + PARTIAL_SUFFIX, name)
         else:
             with open(work, "rb") as src:
                 target.write_new(name, src.read())
     finally:
-        if local is None:
-            os.unlink(work)
+        if work != target.local_path(name + PARTIAL_SUFFIX):
+            discard_copy(work)
     return True
 
 

@@ -355,8 +355,9 @@ def decode(data):
     return read_body(f, _check(json.loads(f.readline())))
 
 
-def read_manifest(f):
-    """The whole manifest from the open binary file *f*, read a column at a time.
+def read_manifest(f, stop_after=None):
+    """The manifest from the open binary file *f*, read a column at a time, up to the block
+    *stop_after* if given (``"entries"`` skips inflating the messages).
 
     Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it.
     """
@@ -364,7 +365,7 @@ def read_manifest(f):
     f.seek(0)
     if magic == b"\x1f\x8b":
         f = gzip_reader(f)
-    return read_body(f, _check(json.loads(f.readline())))
+    return read_body(f, _check(json.loads(f.readline())), stop_after)
 
 
 def decode_header(f):

@@ -220,7 +220,8 @@ def pack_files(root, items, level, total_files, total_bytes):
     level : int
         Compression level.
     total_files, total_bytes : int
-        Size of the job, to choose threads or processes.
+        Size of the job (files the caller handles, bytes compressed), to choose threads or
+        processes: threads share the GIL with the caller.
     """
     with _executor(total_files, total_bytes) as pool:
         pending = deque()

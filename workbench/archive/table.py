@@ -10,16 +10,16 @@ from array import array
 from itertools import compress
 
 from ..model import Entry
-from .manifest import COLUMNS
 
 # The manifest's integer types (see manifest._INT_COLUMNS), so they are written as they are.
 _INTS = {"size": "q", "mtime_ns": "q", "crc32": "I", "volume": "q", "offset": "q", "csize": "q",
          "method": "q"}
-_CODED = ("kind", "domain", "user", "folder", "stored_in")
+# Every file of a directory has the same kind, domain, user and folder: one code for the four.
+_PLACE = ("kind", "domain", "user", "folder")
 
 
 class _Coded:
-    """Repetitive text (kind, domain, user, folder, set name): distinct values and a code per row."""
+    """Repetitive values (a place, a set name): the distinct values and a code per row."""
 
     def __init__(self):
         self.values, self.code_of, self.codes = [], {}, array("I")
@@ -37,9 +37,6 @@ class _Coded:
     def __setitem__(self, row, value):
         self.codes[row] = self.code(value)
 
-    def append(self, value):
-        self.codes.append(self.code(value))
-
     def to_list(self):
         return list(map(self.values.__getitem__, self.codes))
 
@@ -50,47 +47,73 @@ class EntryTable:
 
     def __init__(self):
         self.path = []
-        self._columns = {"path": self.path}
-        for name in _CODED:
-            self._columns[name] = _Coded()
-        for name, code in _INTS.items():
-            self._columns[name] = array(code)
+        self._place = _Coded()
+        self._set = _Coded()
+        self._ints = {name: array(code) for name, code in _INTS.items()}
 
     def __len__(self):
         return len(self.path)
 
     def append(self, path, kind, domain, user, folder, size, mtime_ns, crc32=0, stored_in="",
                volume=0, offset=0, csize=0, method=8):
-        """Add a row; return its number."""
-        for name, value in zip(COLUMNS, (path, kind, domain, user, folder, size, mtime_ns, crc32,
-                                         stored_in, volume, offset, csize, method)):
-            self._columns[name].append(value)
+        """Add a row; return its number. (Called once per file: kept to plain statements.)"""
+        place, st, ints = self._place, self._set, self._ints
+        key = (kind, domain, user, folder)
+        code = place.code_of.get(key)
+        place.codes.append(place.code(key) if code is None else code)
+        code = st.code_of.get(stored_in)
+        st.codes.append(st.code(stored_in) if code is None else code)
+        ints["size"].append(size)
+        ints["mtime_ns"].append(mtime_ns)
+        ints["crc32"].append(crc32)
+        ints["volume"].append(volume)
+        ints["offset"].append(offset)
+        ints["csize"].append(csize)
+        ints["method"].append(method)
+        self.path.append(path)
         return len(self.path) - 1
 
     def get(self, row, name):
-        return self._columns[name][row]
+        if name in _PLACE:
+            return self._place[row][_PLACE.index(name)]
+        if name == "stored_in":
+            return self._set[row]
+        return self.path[row] if name == "path" else self._ints[name][row]
 
     def update(self, row, **values):
+        """Set fields of a row (not its path or place)."""
         for name, value in values.items():
-            self._columns[name][row] = value
+            if name == "stored_in":
+                self._set[row] = value
+            else:
+                self._ints[name][row] = value
 
     def column(self, name):
         """The values of one column: a list, or an array for the integer columns."""
-        col = self._columns[name]
-        return col.to_list() if isinstance(col, _Coded) else col
+        if name in _PLACE:
+            i = _PLACE.index(name)
+            values = [v[i] for v in self._place.values]
+            return list(map(values.__getitem__, self._place.codes))
+        if name == "stored_in":
+            return self._set.to_list()
+        return self.path if name == "path" else self._ints[name]
 
     def rows(self, stored_in=None):
-        """Each row as a tuple in COLUMNS order (only those stored in *stored_in* if given)."""
-        cols = [self._columns[name] for name in COLUMNS]
+        """Each row as a tuple in manifest.COLUMNS order (only those stored in *stored_in* if given)."""
         wanted = None
         if stored_in is not None:
-            wanted = self._columns["stored_in"].code_of.get(stored_in)
+            wanted = self._set.code_of.get(stored_in)
             if wanted is None:
                 return
-        codes = self._columns["stored_in"].codes
-        for row in range(len(self.path)):
-            if wanted is None or codes[row] == wanted:
-                yield tuple(col[row] for col in cols)
+        places, sets = self._place.values, self._set.values
+        ints = self._ints
+        for (path, place, code, size, mtime_ns, crc32, volume, offset, csize,
+             method) in zip(self.path, self._place.codes, self._set.codes, ints["size"],
+                            ints["mtime_ns"], ints["crc32"], ints["volume"], ints["offset"],
+                            ints["csize"], ints["method"]):
+            if wanted is None or code == wanted:
+                yield (path, *places[place], size, mtime_ns, crc32, sets[code], volume, offset,
+                       csize, method)
 
     def entries(self, stored_in=None):
         """Rows as Entry objects, made one at a time."""
@@ -98,27 +121,23 @@ class EntryTable:
 
     def count(self, stored_in):
         """How many rows are stored in *stored_in*, and their bytes."""
-        code = self._columns["stored_in"].code_of.get(stored_in)
+        code = self._set.code_of.get(stored_in)
         if code is None:
             return 0, 0
-        mine = [c == code for c in self._columns["stored_in"].codes]
-        return sum(mine), sum(compress(self._columns["size"], mine))
+        mine = [c == code for c in self._set.codes]
+        return sum(mine), sum(compress(self._ints["size"], mine))
 
     def drop_unstored(self):
         """Remove the rows stored nowhere (files that vanished or could not be read); return
         their paths."""
-        missing = self._columns["stored_in"].code_of.get("")
-        codes = self._columns["stored_in"].codes
-        if missing is None or missing not in codes:
+        missing = self._set.code_of.get("")
+        if missing is None or missing not in self._set.codes:
             return []
-        keep = [c != missing for c in codes]
+        keep = [c != missing for c in self._set.codes]
         dropped = [p for p, k in zip(self.path, keep) if not k]
-        for name, col in list(self._columns.items()):
-            if isinstance(col, _Coded):
-                col.codes = array(col.codes.typecode, compress(col.codes, keep))
-            elif isinstance(col, array):
-                self._columns[name] = array(col.typecode, compress(col, keep))
-            else:
-                self._columns[name] = list(compress(col, keep))
-        self.path = self._columns["path"]
+        self.path = list(compress(self.path, keep))
+        for coded in (self._place, self._set):
+            coded.codes = array("I", compress(coded.codes, keep))
+        for name, col in self._ints.items():
+            self._ints[name] = array(col.typecode, compress(col, keep))
         return dropped
