@@ -1,6 +1,7 @@
 """Parallel packing: worker processes give the same results as threads, in order, whatever the
 caller's main module is (a script piped on stdin, a notebook)."""
 
+import os
 import subprocess
 import sys
 
@@ -39,3 +40,14 @@ def test_workers_run_when_main_is_stdin(tmp_path):
     out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == len(store_snapshot(store))
+
+
+def test_workers_run_at_a_lower_priority():
+    # The process that walks the store and writes the volumes must not wait for the CPU behind
+    # its own compressors (nor should the mail server).
+    assert pack._WORKER_NICE > 0
+    with pack._ProcessPool(1) as pool:
+        [proc] = pool.procs
+        pool.submit(None, "/", [], 1).result()  # the worker has started and answered
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, mine + pack._WORKER_NICE)

@@ -8,13 +8,33 @@ from ..errors import TargetError
 
 
 class _SyncedFile:
-    """A buffered file whose close() also fsyncs, so a published volume is on disk."""
+    """A buffered file whose close() also fsyncs, so a published volume is on disk.
+
+    Every 32 MB written, the kernel is asked to start writing them out (posix_fadvise DONTNEED
+    starts writeback without waiting for it): the fsync at close then finds little left to do,
+    instead of all of a volume (0.4 s of a 100k-message backup's commit).
+    """
+
+    HINT = 32 * 1024 * 1024
 
     def __init__(self, path):
         self._f = open(path, "wb", buffering=1024 * 1024)
+        self._hinted = self._written = 0
 
     def __getattr__(self, name):
         return getattr(self._f, name)
+
+    def write(self, data):
+        n = self._f.write(data)
+        self._written += n
+        if self._written - self._hinted >= self.HINT and hasattr(os, "posix_fadvise"):
+            self._f.flush()
+            end = self._f.tell()
+            if end > self._hinted:
+                os.posix_fadvise(self._f.fileno(), self._hinted, end - self._hinted,
+                                 os.POSIX_FADV_DONTNEED)
+            self._hinted = self._written = end
+        return n
 
     def close(self):
         if not self._f.closed:
