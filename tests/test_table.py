@@ -41,3 +41,13 @@ def test_drop_unstored_removes_only_rows_stored_nowhere():
     assert t.column("size") == array("q", [10, 0]) and t.column("user") == ["u", "v"]
     assert t.drop_unstored() == []
     assert len(t) == 2
+
+
+def test_coded_columns_match_the_plain_ones():
+    t = filled()
+    for name in ("kind", "domain", "user", "folder", "stored_in"):
+        values, codes = t.coded(name)
+        assert [values[c] for c in codes] == t.column(name)
+        assert len(set(values)) == len(values)
+    t.drop_unstored()  # no value is left that no row uses
+    assert t.coded("stored_in")[0] == ["F1", "F0"] and t.coded("domain")[0] == ["a"]

@@ -299,14 +299,16 @@ def write_body(f, entries, messages=None):
     a messages.MessageBlock. Only one column's list and bytes are alive at a time, which keeps a
     100k-entry backup's memory flat.
     """
-    if hasattr(entries, "column"):  # a table.EntryTable
-        column = entries.column
-    else:
-        def column(name):
-            return list(map(attrgetter(name), entries))
     f.write(_dumps({"block": "entries", "columns": len(COLUMNS)}) + b"\n")
     for c in COLUMNS:
-        write_column(f, c, *encode_column(c, column(c)))
+        if not hasattr(entries, "column"):  # a list of Entry
+            write_column(f, c, *encode_column(c, list(map(attrgetter(c), entries))))
+        elif c in _CODED_COLUMNS:  # a table.EntryTable has them coded already
+            values, codes = entries.coded(c)
+            data = _packed(codes, "uint32")
+            write_column(f, c, {"values": values, "codes": len(data)}, [data])
+        else:
+            write_column(f, c, *encode_column(c, entries.column(c)))
     if hasattr(messages, "write_block"):  # a messages.MessageBlock gathered during the backup
         messages.write_block(f)
     elif messages is not None:

@@ -41,6 +41,16 @@ class _Coded:
         return list(map(self.values.__getitem__, self.codes))
 
 
+def _used(values, codes):
+    """*values* and *codes* without the values no row uses (those of dropped rows)."""
+    used = sorted(set(codes))
+    if len(used) == len(values):
+        return values, codes
+    new = dict(zip(used, range(len(used))))
+    translate = [new.get(c, 0) for c in range(len(values))]
+    return [values[c] for c in used], array("I", map(translate.__getitem__, codes))
+
+
 class EntryTable:
     """Rows of Entry fields (see model.Entry), appended by the walk and filled in as files are
     stored. ``stored_in`` is "" for a row whose data is not (yet) in any set."""
@@ -98,22 +108,33 @@ class EntryTable:
             return self._set.to_list()
         return self.path if name == "path" else self._ints[name]
 
+    def coded(self, name):
+        """``(distinct values, uint32 code per row)`` of a repetitive column (kind, domain, user,
+        folder, stored_in), as the manifest stores it, without a list of every row's value."""
+        if name == "stored_in":
+            return _used(self._set.values, self._set.codes)
+        i = _PLACE.index(name)
+        values, codes = _used(self._place.values, self._place.codes)
+        distinct = list(dict.fromkeys(v[i] for v in values))
+        code_of = {v: c for c, v in enumerate(distinct)}
+        translate = [code_of[v[i]] for v in values]
+        return distinct, array("I", map(translate.__getitem__, codes))
+
     def rows(self, stored_in=None):
         """Each row as a tuple in manifest.COLUMNS order (only those stored in *stored_in* if given)."""
-        wanted = None
-        if stored_in is not None:
+        places, sets, ints = self._place.values, self._set.values, self._ints
+        columns = (self.path, self._place.codes, self._set.codes, ints["size"], ints["mtime_ns"],
+                   ints["crc32"], ints["volume"], ints["offset"], ints["csize"], ints["method"])
+        if stored_in is None:
+            selected = zip(*columns)
+        else:
             wanted = self._set.code_of.get(stored_in)
-            if wanted is None:
-                return
-        places, sets = self._place.values, self._set.values
-        ints = self._ints
+            rows = [r for r, c in enumerate(self._set.codes) if c == wanted]
+            selected = (tuple(col[r] for col in columns) for r in rows)
         for (path, place, code, size, mtime_ns, crc32, volume, offset, csize,
-             method) in zip(self.path, self._place.codes, self._set.codes, ints["size"],
-                            ints["mtime_ns"], ints["crc32"], ints["volume"], ints["offset"],
-                            ints["csize"], ints["method"]):
-            if wanted is None or code == wanted:
-                yield (path, *places[place], size, mtime_ns, crc32, sets[code], volume, offset,
-                       csize, method)
+             method) in selected:
+            yield (path, *places[place], size, mtime_ns, crc32, sets[code], volume, offset, csize,
+                   method)
 
     def entries(self, stored_in=None):
         """Rows as Entry objects, made one at a time."""
