@@ -1,7 +1,10 @@
 """Manifest encoding: every column round-trips, and the message block gathered during a backup
 writes the same bytes as the whole-column encoder."""
 
+import gzip
 import io
+import json
+import os
 
 import pytest
 
@@ -81,3 +84,23 @@ def test_index_rows_read_back_across_read_chunks():
     block.flush()
     assert list(block.index_rows()) == want
     block.close()
+
+
+@pytest.mark.parametrize("pad", [0, 300_000])
+@pytest.mark.parametrize("compressed", [True, False])
+def test_header_is_read_from_the_first_64k_or_beyond(pad, compressed):
+    # A random pad does not compress: past 64 KiB the header is read on from the stream.
+    header = {"format": mf.FORMAT, "version": mf.VERSION, "set": "F20261101T000000Z",
+              "pad": os.urandom(pad // 2).hex()}
+    data = json.dumps(header).encode() + b"\n" + os.urandom(200_000)
+    if compressed:
+        data = gzip.compress(data)
+    for f in (io.BytesIO(data), io.BufferedReader(io.BytesIO(data), 1 << 20)):
+        assert mf.decode_header(f) == header
+
+
+@pytest.mark.parametrize("data", [b"", b"\x1f\x8b\x08\x00junk", b'{"format": "workbench-manif',
+                                  gzip.compress(b'{"format": "other"}\n')])
+def test_unreadable_header_is_a_value_error(data):
+    with pytest.raises(ValueError):
+        mf.decode_header(io.BytesIO(data))

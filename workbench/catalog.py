@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .archive import manifest as mf
-from .archive.compress import gunzip, gzip_reader
+from .archive.compress import gunzip
 from .archive.index import normalize_message_id
 from .config import Config
 from .naming import index_name, manifest_name
@@ -176,19 +176,19 @@ def _arrow_text(value):
 def _read_block(target, fname, block, spare=None):
     """The ``entries`` or ``messages`` columns of a manifest, or None if it has none.
 
-    Entries come first: read alone, they are inflated and no further. Otherwise the file is
+    Entries read alone are read and inflated no further than their end. Otherwise the file is
     inflated in one call (the fastest way) and, when *spare* is a dict, the messages block is
     kept in it for the next call.
     """
     if spare and block in spare:
         return spare.pop(block)
+    if block == "entries" and spare is None:
+        # Entries come first: stop reading the file (a third of it) where they end.
+        with target.open_read(fname) as f:
+            return mf.read_manifest(f, stop_after="entries").get("entries")
     data = target.read_bytes(fname)
-    alone = block == "entries" and spare is None
-    if data[:2] == b"\x1f\x8b":
-        f = gzip_reader(io.BytesIO(data)) if alone else io.BytesIO(gunzip(data))
-    else:
-        f = io.BytesIO(data)
-    doc = mf.read_body(f, json.loads(f.readline()), "entries" if alone else None)
+    f = io.BytesIO(gunzip(data) if data[:2] == b"\x1f\x8b" else data)
+    doc = mf.read_body(f, json.loads(f.readline()))
     if spare is not None and block == "entries" and "messages" in doc:
         spare["messages"] = doc["messages"]
     return doc.get(block)

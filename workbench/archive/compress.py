@@ -52,6 +52,10 @@ def gzip_writer(f):
     return gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0)
 
 
+# What a damaged gzip stream raises, whichever library inflates it.
+INFLATE_ERRORS = (zlib.error,) + ((_fast.error,) if _fast is not None else ())
+
+
 def gzip_inflater():
     """A streaming inflater of a gzip file (one member, as manifests are written)."""
     return (_fast or zlib).decompressobj(31)

@@ -40,7 +40,7 @@ from itertools import accumulate
 from operator import attrgetter, itemgetter
 
 from ..model import Entry
-from .compress import gunzip, gzip_reader
+from .compress import INFLATE_ERRORS, gunzip, gzip_inflater, gzip_reader
 
 FORMAT = "workbench-manifest"
 VERSION = 3
@@ -370,12 +370,27 @@ def read_manifest(f, stop_after=None):
     return read_body(f, _check(json.loads(f.readline())), stop_after)
 
 
+# A header nearly always fits in the first 64 KiB (an SMB target serves them from its first read).
+_HEAD_BYTES = 64 * 1024
+
+
 def decode_header(f):
-    """Only the header of the manifest in the open binary file *f* (reads just its first line)."""
-    magic = f.read(2)
-    f.seek(0)
-    stream = gzip_reader(f) if magic == b"\x1f\x8b" else f
+    """Only the header of the manifest in the open binary file *f* (reads just its first line).
+
+    The first read is a single one of at most 64 KiB: a buffered file would otherwise fill its
+    whole buffer, a network round trip more on SMB for a few kilobytes of header.
+    """
+    start = f.read1(_HEAD_BYTES) if hasattr(f, "read1") else f.read(_HEAD_BYTES)
     try:
-        return _check(json.loads(stream.readline()))
-    except (OSError, EOFError) as e:
+        if start[:2] == b"\x1f\x8b":
+            text = gzip_inflater().decompress(start)  # as much as these bytes give
+        else:
+            text = start
+        end = text.find(b"\n")
+        if end < 0 and len(start) >= _HEAD_BYTES:  # a longer header: read on
+            f.seek(0)
+            stream = gzip_reader(f) if start[:2] == b"\x1f\x8b" else f
+            return _check(json.loads(stream.readline()))
+        return _check(json.loads(text[:end] if end >= 0 else text))
+    except (OSError, EOFError, *INFLATE_ERRORS) as e:
         raise ValueError(f"manifest unreadable: {e}") from None
