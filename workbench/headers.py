@@ -22,7 +22,6 @@ _WANTED = {"message-id": "message_id", "from": "from", "to": "to", "cc": "cc", "
 _HEADER_RE = re.compile(
     r"^(message-id|from|to|cc|subject|date|content-type|content-disposition)[ \t]*:"
     r"([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M)
-_WS_RE = re.compile(r"\s+")
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BOUNDARY_RE = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.I)
 _PART_TYPE_RE = re.compile(rb"^content-type[ \t]*:[ \t]*([^\s;]+)", re.I | re.M)
@@ -91,7 +90,7 @@ def _parse(raw):
     for key in ("from", "to", "cc", "subject"):
         value = found.get(key)
         if value is not None:
-            value = _decode_words(_WS_RE.sub(" ", value).strip())
+            value = _decode_words(" ".join(value.split()))  # unfolded, whitespace collapsed
             out[key] = value or None
     date = found.get("date")
     if date is not None:
@@ -125,7 +124,7 @@ def _message_id(value):
     if left >= 0:
         right = value.find(">", left)
         if right > left + 1:
-            return _WS_RE.sub("", value[left:right + 1])
+            return "".join(value[left:right + 1].split())
         return None
     value = value.split()[0] if value.split() else ""
     return value or None
