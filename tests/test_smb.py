@@ -386,3 +386,22 @@ def test_directory_bigger_than_one_query(smb_url, share_dir, monkeypatch, reques
     requests_sent.clear()
     assert t.list() == expected
     assert len(requests_sent) > 2  # the compound, then scandir batch by batch
+
+
+def test_sequential_reads_fetch_ahead_and_seeks_stay_exact(smb_url, share_dir, requests_sent):
+    data = os.urandom(5 * 1024 * 1024 + 12345)
+    (share_dir / "F1.zip").write_bytes(data)
+    t = open_target(smb_url)
+    t.list()
+    with t.open_read("F1.zip") as f:
+        assert f.read() == data
+    reads = sum(r.count("SMB2ReadRequest") for r in requests_sent)
+    assert reads <= 8  # the head, then 1 MiB chunks: no chunk asked for twice
+    with t.open_read("F1.zip") as f:
+        got = [f.read(1 << 20), f.read(300_000)]
+        f.seek(100)  # backwards, past what was fetched ahead
+        got.append(f.read(2 << 20))
+        f.seek(4 << 20)
+        got.append(f.read())
+    assert got == [data[:1 << 20], data[1 << 20:(1 << 20) + 300_000], data[100:100 + (2 << 20)],
+                   data[4 << 20:]]

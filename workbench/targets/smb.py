@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
@@ -69,6 +70,8 @@ _BUFFER = 4 * 1024 * 1024
 # Bytes read in the same compound request as the open (one credit): all of a lock file, the
 # header line of a manifest, and ZIP signatures.
 _HEAD = 64 * 1024
+# Reads at least this big are taken for sequential: the next chunk is fetched ahead.
+_READ_AHEAD_MIN = 256 * 1024
 # Directory entries asked for in one QUERY_DIRECTORY (the server stops when the next entry would
 # not fit): about 6000 names, more than a backup directory holds.
 _LIST_BUFFER = 1024 * 1024
@@ -745,6 +748,7 @@ class _RemoteFile(io.RawIOBase):
         self._gen = None
         self._size = 0
         self._head, self._version = b"", None
+        self._ahead_pool = self._ahead = None
         if mode == "rb":
             self._head, self._version = target._head(name)
             self._size = self._version[0]
@@ -810,6 +814,8 @@ class _RemoteFile(io.RawIOBase):
                 b[:n] = self._head[self._pos:self._pos + n]
                 self._pos += n
                 return n
+            if len(b) >= _READ_AHEAD_MIN:
+                return self._read_ahead(b)
 
         def op():
             fd = self._handle()
@@ -817,6 +823,35 @@ class _RemoteFile(io.RawIOBase):
             return fd.readinto(b)
         n = self._t._call(f"reading {self.name}", op)
         self._pos += n
+        return n
+
+    def _fetch(self, pos, length):
+        def op():
+            fd = self._handle()
+            fd.seek(pos)
+            buf = bytearray(length)
+            return memoryview(buf)[:fd.readinto(buf)]
+        return self._t._call(f"reading {self.name}", op)
+
+    def _read_ahead(self, b):
+        """Big sequential reads: the next chunk is requested while the caller works on this one
+        (inflating a manifest, say), which hides much of each round trip. Every read of the
+        handle happens in the one read-ahead thread."""
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(1, thread_name_prefix="smb-read-ahead")
+        pos, want = self._pos, len(b)
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != pos or ahead[1] < want:
+            if ahead is not None:
+                ahead[2].cancel()
+            ahead = (pos, want, self._ahead_pool.submit(self._fetch, pos, want))
+        data = ahead[2].result()[:want]
+        n = len(data)
+        b[:n] = data
+        self._pos = pos + n
+        if n and self._pos < self._size:
+            self._ahead = (self._pos, want,
+                           self._ahead_pool.submit(self._fetch, self._pos, want))
         return n
 
     def readall(self):
@@ -858,6 +893,9 @@ class _RemoteFile(io.RawIOBase):
     def close(self):
         if self.closed:
             return
+        if self._ahead_pool is not None:
+            self._ahead_pool.shutdown(cancel_futures=True)  # waits for a read under way
+            self._ahead_pool = self._ahead = None
         try:
             if self._mode != "rb" and self._fd is not None:
                 def op():
