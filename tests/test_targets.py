@@ -180,3 +180,35 @@ def test_reads_follow_rewrites(target):
         f.seek(150_000)
         assert f.read() == new[150_000:]
     assert target.read_bytes("m") == new
+
+
+@pytest.mark.parametrize("advice", ["works", "refused"])
+def test_local_volume_file_keeps_every_byte_with_writeback_hints(tmp_path, monkeypatch, advice):
+    # Every HINT bytes the file asks the kernel to start writing back; a seek back to patch a
+    # header (as streamed members do) and a filesystem that refuses the advice change nothing.
+    from workbench.targets import local
+    monkeypatch.setattr(local._SyncedFile, "HINT", 1000)
+    calls, real = [], os.posix_fadvise
+
+    def advise(*args):
+        calls.append(args)
+        if advice == "refused":
+            raise OSError(22, "Invalid argument")
+        return real(*args)
+    monkeypatch.setattr(local.os, "posix_fadvise", advise)
+    chunks = [os.urandom(n) for n in (10, 999, 5000, 1, 70000, 3)]
+    t = LocalTarget(tmp_path)
+    with t.open_write("v.zip.partial") as f:
+        for c in chunks:
+            f.write(c)
+        f.seek(5)
+        f.write(b"PATCH")
+        f.seek(0, os.SEEK_END)
+        f.write(b"end")
+    want = bytearray(b"".join(chunks) + b"end")
+    want[5:10] = b"PATCH"
+    assert (tmp_path / "v.zip.partial").read_bytes() == bytes(want)
+    if advice == "refused":
+        assert len(calls) == 1  # refused once, then not asked again
+    else:
+        assert [c[1:3] for c in calls] == [(0, 1009), (1009, 5000), (6009, 70001)]  # each 1000+ bytes

@@ -20,6 +20,7 @@ class _SyncedFile:
     def __init__(self, path):
         self._f = open(path, "wb", buffering=1024 * 1024)
         self._hinted = self._written = 0
+        self._hints = hasattr(os, "posix_fadvise")
 
     def __getattr__(self, name):
         return getattr(self._f, name)
@@ -27,12 +28,15 @@ class _SyncedFile:
     def write(self, data):
         n = self._f.write(data)
         self._written += n
-        if self._written - self._hinted >= self.HINT and hasattr(os, "posix_fadvise"):
+        if self._written - self._hinted >= self.HINT and self._hints:
             self._f.flush()
             end = self._f.tell()
             if end > self._hinted:
-                os.posix_fadvise(self._f.fileno(), self._hinted, end - self._hinted,
-                                 os.POSIX_FADV_DONTNEED)
+                try:
+                    os.posix_fadvise(self._f.fileno(), self._hinted, end - self._hinted,
+                                     os.POSIX_FADV_DONTNEED)
+                except OSError:  # only advice: a filesystem that refuses it loses nothing
+                    self._hints = False
             self._hinted = self._written = end
         return n
 
