@@ -112,7 +112,7 @@ def _batches(items):
 # with every core compressing, that process lost its turns and the pipeline stalled behind it
 # (a differential's walk took 1.0 s instead of 0.5 s). The mail server keeps its priority too.
 _WORKER_NICE = 10
-_WORKER = (f"import os, sys, types\nos.nice({_WORKER_NICE})\n"
+_WORKER = (f"import os, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
            "pkg = types.ModuleType('workbench')\n"
            "pkg.__path__ = [sys.argv[1]]\n"
            "sys.modules['workbench'] = pkg\n"
