@@ -274,6 +274,28 @@ def test_incomplete_set_raises(history, tmp_path):
     assert catalog.read_entries(str(target))["set"].unique().tolist() == [F_NAME]
 
 
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
+def test_damaged_manifest_is_an_incomplete_set_error(history, tmp_path, capsys, cut):
+    # Truncated in its entries, in its messages or at its very end: every reader that needs
+    # the lost part says which set cannot be used, with the error class and exit code of an
+    # incomplete set. Entries come first: they still read when only messages are lost.
+    target = tmp_path / "t"
+    shutil.copytree(history["target"], target)
+    path = target / manifest_name(F_NAME)
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * cut)])
+    catalog.clear_cache()
+    if cut < 0.5:
+        with pytest.raises(IncompleteSet, match=f"set {F_NAME}: manifest unreadable"):
+            catalog.read_entries(str(target), set=F_NAME)
+    else:
+        assert len(catalog.read_entries(str(target), set=F_NAME)) == len(history["before"])
+    with pytest.raises(IncompleteSet, match=f"set {F_NAME}: manifest unreadable"):
+        catalog.read_messages(str(target), set=F_NAME)
+    assert main(["ls", F_NAME, "--target", str(target)]) == IncompleteSet.exit_code
+    assert f"set {F_NAME}: manifest unreadable" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------
 # Messages
 

@@ -32,8 +32,8 @@ from .archive.index import normalize_message_id
 from .config import Config
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
-from .sets import (COMPLETE, FOREIGN, INCOMPLETE, base_of, choose_set, entries_of, find_set,
-                   list_sets)
+from .sets import (COMPLETE, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of, choose_set,
+                   entries_of, find_set, list_sets, unreadable_manifest)
 from .targets import open_target
 
 __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
@@ -110,7 +110,10 @@ class _Manifest:
         """
         convert = convert or (lambda name, values: values)
         keep = self.spare if block != "entries" or self.expect_messages else None
-        cols = _read_block(self.target, manifest_name(self.set_name), block, keep)
+        try:
+            cols = _read_block(self.target, manifest_name(self.set_name), block, keep)
+        except MANIFEST_ERRORS as e:
+            raise unreadable_manifest(self.set_name, e) from None
         if cols is None:
             return None
         names = mf.COLUMNS if block == "entries" else mf.MESSAGE_COLUMNS

@@ -38,7 +38,8 @@ from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreInco
                      SelectionError, SetNotFound, UnsafePath, WorkbenchError)
 from .model import Entry, Progress, RestoreResult
 from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
-from .sets import COMPLETE, base_of, entries_of, find_set, list_sets
+from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
+                   unreadable_manifest)
 from .targets import open_target
 
 log = logging.getLogger("workbench.restore")
@@ -388,8 +389,8 @@ def _load_manifest(target, sets, info):
         return
     try:
         info.manifest = mf.decode(target.read_bytes(manifest_name(str(info.name))))
-    except (ValueError, OSError, EOFError) as e:
-        raise IncompleteSet(f"set {info.name}: manifest unreadable ({e}); it cannot be used") from None
+    except MANIFEST_ERRORS as e:
+        raise unreadable_manifest(info.name, e) from None
     if base_of(sets, info) is None:
         raise NoCompleteBackup(f"set {info.name} is a differential whose full backup "
                                f"{info.manifest.get('base')} is gone; it cannot be restored")

@@ -12,6 +12,7 @@ from datetime import timezone
 from typing import Optional
 
 from .archive import manifest as mf
+from .archive.compress import INFLATE_ERRORS
 from .archive.reader import list_zip
 from .archive.writer import read_marker
 from .errors import IncompleteSet, NoCompleteBackup, SetNotFound, TargetError
@@ -19,6 +20,15 @@ from .naming import (LOCK_NAME, PARTIAL_SUFFIX, SetName, index_name, manifest_na
                      parse_set_name, parse_volume_name)
 
 COMPLETE, INCOMPLETE, FOREIGN = "complete", "incomplete", "foreign"
+
+
+# What reading a damaged manifest raises: bad JSON or columns, a truncated or corrupt gzip.
+MANIFEST_ERRORS = (ValueError, OSError, EOFError, *INFLATE_ERRORS)
+
+
+def unreadable_manifest(set_name, error):
+    """The IncompleteSet error for a set whose manifest cannot be read (*error* says why)."""
+    return IncompleteSet(f"set {set_name}: manifest unreadable ({error}); it cannot be used")
 
 
 @dataclass
@@ -44,7 +54,10 @@ class SetInfo:
         if self.header is None:
             return None
         if self._doc is None:
-            self._doc = mf.decode(self.target.read_bytes(manifest_name(str(self.name))))
+            try:
+                self._doc = mf.decode(self.target.read_bytes(manifest_name(str(self.name))))
+            except MANIFEST_ERRORS as e:
+                raise unreadable_manifest(self.name, e) from None
         return self._doc
 
     @manifest.setter
