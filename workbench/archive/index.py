@@ -62,21 +62,42 @@ def build_index(path, set_name, entries, messages=None):
 
 def write_index(target, name, set_name, entries, messages=None):
     """Build the index and publish it on *target* as *name* (through a local temp file if remote)."""
+    work = _work_file(target, name)
+    try:
+        build_index(work, set_name, entries, messages)
+    except BaseException:
+        if work != target.local_path(name + PARTIAL_SUFFIX):
+            discard_copy(work)
+        raise
+    _publish(target, name, work)
+
+
+def _work_file(target, name):
+    """Where the index *name* is written before it is published: ``<name>.partial`` on a local
+    target, else a local temporary file."""
     local = target.local_path(name + PARTIAL_SUFFIX)
     if local is not None:
-        build_index(local, set_name, entries, messages)
-        with open(local, "rb+") as f:
-            os.fsync(f.fileno())
-        target.publish(name + PARTIAL_SUFFIX, name)
-        return
+        return local
     fd, tmp = tempfile.mkstemp(suffix=".sqlite")
     os.close(fd)
+    return tmp
+
+
+def _publish(target, name, work):
+    """Publish the finished file *work* (see _work_file) as *name*: fsynced and renamed on a
+    local target, else uploaded and removed."""
+    local = work == target.local_path(name + PARTIAL_SUFFIX)
     try:
-        build_index(tmp, set_name, entries, messages)
-        with open(tmp, "rb") as src:
-            target.write_new(name, src.read())
+        if local:
+            with open(work, "rb+") as f:
+                os.fsync(f.fileno())
+            target.publish(name + PARTIAL_SUFFIX, name)
+        else:
+            with open(work, "rb") as src:
+                target.write_new(name, src.read())
     finally:
-        os.unlink(tmp)
+        if not local:
+            discard_copy(work)
 
 
 def update_index(path, set_name, upserts, deletes, message_upserts):
@@ -113,8 +134,7 @@ def copy_index(target, name, base_name):
     or None, leaving nothing behind, if the base index is missing or unreadable. A differential
     starts this as the run begins, so the copy is done by the time its changes are known.
     """
-    local = target.local_path(name + PARTIAL_SUFFIX)
-    work = local if local is not None else tempfile.mkstemp(suffix=".sqlite")[1]
+    work = _work_file(target, name)
     try:
         base_local = target.local_path(base_name)
         if base_local is not None:
@@ -147,17 +167,7 @@ def publish_index_from(target, name, set_name, work, upserts, deletes, message_u
     except sqlite3.Error:
         discard_copy(work)
         return False
-    try:
-        with open(work, "rb+") as f:
-            os.fsync(f.fileno())
-        if work == target.local_path(name + PARTIAL_SUFFIX):
-            target.publish(name + PARTIAL_SUFFIX, name)
-        else:
-            with open(work, "rb") as src:
-                target.write_new(name, src.read())
-    finally:
-        if work != target.local_path(name + PARTIAL_SUFFIX):
-            discard_copy(work)
+    _publish(target, name, work)
     return True
 
 
