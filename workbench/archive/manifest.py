@@ -34,7 +34,6 @@ import base64
 import gzip
 import io
 import json
-import re
 import sys
 from itertools import accumulate
 from operator import attrgetter, itemgetter
@@ -82,9 +81,6 @@ def _unpacked(data, kind):
     return a
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _utf8(text):
     # surrogateescape gives back the original bytes of names that are not UTF-8.
     return text.encode("utf-8", "surrogateescape")
@@ -101,8 +97,8 @@ def _encode_text(values):
     # Byte lengths without keeping a bytes copy of every value around (memory stays flat).
     lengths = [len(t) if t.isascii() else len(_utf8(t)) for t in texts]
     kind, packed = lengths_field(lengths)
-    desc, parts = {"text": 0, "lengths": [kind, len(packed)]}, [_utf8("".join(texts)), packed]
-    desc["text"] = len(parts[0])
+    data = _utf8("".join(texts))
+    desc, parts = {"text": len(data), "lengths": [kind, len(packed)]}, [data, packed]
     if None in values:
         valid = bytearray((len(values) + 7) // 8)
         for i, v in enumerate(values):
@@ -128,7 +124,7 @@ def _decode_text(value):
     if text is not None and text.isascii():
         out = list(map(text.__getitem__, spans))  # byte offsets are character offsets
     else:
-        data = bytes(text_bytes(value))
+        data = text_bytes(value)
         if data.isascii():
             text = data.decode("ascii")
             out = list(map(text.__getitem__, spans))
@@ -154,9 +150,20 @@ def encode_column(name, values):
     if name in _CODED_COLUMNS:
         distinct = list(dict.fromkeys(values))
         code_of = {v: i for i, v in enumerate(distinct)}
-        codes = _packed(map(code_of.__getitem__, values), "uint32")
-        return {"values": distinct, "codes": len(codes)}, [codes]
+        return coded_column(distinct, map(code_of.__getitem__, values))
     return {"list": list(values)}, []
+
+
+def coded_column(values, codes):
+    """``(description, byte parts)`` of a column given as its distinct *values* and one code
+    (index into them) per row."""
+    data = _packed(codes, "uint32")
+    return {"values": values, "codes": len(data)}, [data]
+
+
+def open_block(f, block, columns):
+    """Write the line that opens a block of *columns* columns."""
+    f.write(_dumps({"block": block, "columns": columns}) + b"\n")
 
 
 def write_column(f, name, desc, parts):
@@ -283,7 +290,7 @@ def encode(doc, compress=True):
 
 
 def _write_block(f, block, columns):
-    f.write(_dumps({"block": block, "columns": len(columns)}) + b"\n")
+    open_block(f, block, len(columns))
     for name, values in columns.items():
         write_column(f, name, *encode_column(name, values))
 
@@ -299,14 +306,12 @@ def write_body(f, entries, messages=None):
     a messages.MessageBlock. Only one column's list and bytes are alive at a time, which keeps a
     100k-entry backup's memory flat.
     """
-    f.write(_dumps({"block": "entries", "columns": len(COLUMNS)}) + b"\n")
+    open_block(f, "entries", len(COLUMNS))
     for c in COLUMNS:
         if not hasattr(entries, "column"):  # a list of Entry
             write_column(f, c, *encode_column(c, list(map(attrgetter(c), entries))))
         elif c in _CODED_COLUMNS:  # a table.EntryTable has them coded already
-            values, codes = entries.coded(c)
-            data = _packed(codes, "uint32")
-            write_column(f, c, {"values": values, "codes": len(data)}, [data])
+            write_column(f, c, *coded_column(*entries.coded(c)))
         else:
             write_column(f, c, *encode_column(c, entries.column(c)))
     if hasattr(messages, "write_block"):  # a messages.MessageBlock gathered during the backup
@@ -387,10 +392,10 @@ def decode_header(f):
         else:
             text = start
         end = text.find(b"\n")
-        if end < 0 and len(start) >= _HEAD_BYTES:  # a longer header: read on
+        if end < 0:  # a longer header (or a short read): read on from the start
             f.seek(0)
             stream = gzip_reader(f) if start[:2] == b"\x1f\x8b" else f
             return _check(json.loads(stream.readline()))
-        return _check(json.loads(text[:end] if end >= 0 else text))
+        return _check(json.loads(text[:end]))
     except (OSError, EOFError, *INFLATE_ERRORS) as e:
         raise ValueError(f"manifest unreadable: {e}") from None

@@ -10,8 +10,9 @@ import array
 import os
 import re
 import tempfile
+from itertools import chain
 
-from .manifest import MESSAGE_COLUMNS, _dumps, encode_column, lengths_field, write_column
+from .manifest import MESSAGE_COLUMNS, encode_column, lengths_field, open_block, write_column
 
 _TEXT = ("path", "message_id", "from", "to", "cc", "subject")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -80,15 +81,12 @@ class _TextColumn:
     def write(self, f, name):
         kind, lengths = lengths_field(self.lengths)
         desc = {"text": self.spool.tell(), "lengths": [kind, len(lengths)]}
+        parts = [lengths]
         if self.nulls:
             desc["valid"] = len(self.valid)
-        f.write(_dumps({"column": name, **desc}) + b"\n")
+            parts.append(bytes(self.valid))
         self.spool.seek(0)
-        while chunk := self.spool.read(1024 * 1024):
-            f.write(chunk)
-        f.write(lengths)
-        if self.nulls:
-            f.write(bytes(self.valid))
+        write_column(f, name, desc, chain(iter(lambda: self.spool.read(1024 * 1024), b""), parts))
 
     def close(self):
         self.spool.close()
@@ -134,7 +132,7 @@ class MessageBlock:
 
     def write_block(self, f):
         """Write the manifest's ``messages`` block."""
-        f.write(_dumps({"block": "messages", "columns": len(MESSAGE_COLUMNS)}) + b"\n")
+        open_block(f, "messages", len(MESSAGE_COLUMNS))
         for name in MESSAGE_COLUMNS:
             if name in self.text:
                 self.text[name].write(f, name)
