@@ -816,22 +816,21 @@ class _RemoteFile(io.RawIOBase):
                 return n
             if len(b) >= _READ_AHEAD_MIN:
                 return self._read_ahead(b)
-
-        def op():
-            fd = self._handle()
-            fd.seek(self._pos)
-            return fd.readinto(b)
-        n = self._t._call(f"reading {self.name}", op)
+        n = self._read_at(self._pos, b)
         self._pos += n
         return n
 
-    def _fetch(self, pos, length):
+    def _read_at(self, pos, b):
+        """Read into *b* from offset *pos* of the file; the number of bytes read."""
         def op():
             fd = self._handle()
             fd.seek(pos)
-            buf = bytearray(length)
-            return memoryview(buf)[:fd.readinto(buf)]
+            return fd.readinto(b)
         return self._t._call(f"reading {self.name}", op)
+
+    def _fetch(self, pos, length):
+        buf = bytearray(length)
+        return memoryview(buf)[:self._read_at(pos, buf)]
 
     def _read_ahead(self, b):
         """Big sequential reads: the next chunk is requested while the caller works on this one
