@@ -12,6 +12,7 @@ which would be the test run itself. A missing smbd is an error, not a skip: CI i
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -160,10 +161,28 @@ class SambaServer:
         self.stop()
         raise RuntimeError(f"smbd did not listen on port {self.port} within {timeout} s")
 
+    def pids(self):
+        """PIDs of this server's smbd processes: the parent and its per-connection children."""
+        return _pids_using(self.conf)
+
+    def pause(self):
+        """Stall the server: SIGSTOP every smbd process of it. Connections stay open and the
+        kernel still accepts new ones, but nothing answers until :meth:`resume`."""
+        if self.proc is not None:
+            os.kill(self.proc.pid, signal.SIGSTOP)  # first, so that it forks no new children
+        for pid in self.pids():
+            _signal(pid, signal.SIGSTOP)
+
+    def resume(self):
+        """SIGCONT every smbd process of this server (harmless if none is stopped)."""
+        for pid in self.pids():
+            _signal(pid, signal.SIGCONT)
+
     def stop(self):
         """SIGTERM smbd (it takes its per-connection children with it) and wait for it to exit."""
         if self.proc is None:
             return
+        self.resume()  # a stopped process would not act on SIGTERM
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -182,6 +201,13 @@ class SambaServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _pids_using(conf):
