@@ -23,7 +23,7 @@ from .archive.reader import STREAM_THRESHOLD
 from .archive.table import EntryTable
 from .archive.writer import SetWriter
 from .config import Config, validate
-from .errors import ConfigError, NotEnoughSpace, WorkbenchError
+from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchError
 from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult, Progress
@@ -84,17 +84,27 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
         raise ConfigError("store", None, "no store given: set 'store' or pass --store")
     requested = _kind_letter(kind)
     target = open_target(cfg.target_or_default, **cfg.target_options)
-    check_free_space(target, cfg.min_free)  # before anything is written, even the directory
-    target.ensure()
-    with target_lock(target):
-        sets = list_sets(target)
-        for fname in leftover_files(sets):
-            log.warning("removing %s, left by an interrupted run", fname)
-            target.remove(fname)
-        sets = [s for s in sets if s.usable]
-        run = _Run(cfg, target, requested, sets, progress, now)
-        result = run.execute()
-        result.removed = _after_commit(cfg, target, result)
+    # What a lost target means for the backup, by how far the run got: said in its error.
+    outcome = "nothing was written"
+    try:
+        check_free_space(target, cfg.min_free)  # before anything is written, even the directory
+        target.ensure()
+        outcome = "no backup set was started (a lock file left behind is taken over by the next run)"
+        with target_lock(target):
+            sets = list_sets(target)
+            for fname in leftover_files(sets):
+                log.warning("removing %s, left by an interrupted run", fname)
+                target.remove(fname)
+            sets = [s for s in sets if s.usable]
+            run = _Run(cfg, target, requested, sets, progress, now)
+            outcome = (f"the backup set {run.name} being written stays incomplete; the next run "
+                       f"removes it")
+            result = run.execute()
+            outcome = (f"the backup set {result.set_name} is complete, but what follows it "
+                       f"(removing replaced or rotated sets, the lock) may not have finished")
+            result.removed = _after_commit(cfg, target, result)
+    except TargetUnreachable as e:
+        raise type(e)(f"{e}; {outcome}") from None
     return result
 
 

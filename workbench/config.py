@@ -5,7 +5,8 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
-target's credentials; the password itself is never a config key).
+target's credentials; the password itself is never a config key),
+``network_timeout`` (seconds one SMB operation may take, retries included, default 60).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -73,6 +74,14 @@ def _path(key, value):
     return value
 
 
+def _seconds(lo, hi):
+    def check(key, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ConfigError(key, value, f"expected seconds, from {lo} to {hi}")
+        return float(value)
+    return check
+
+
 def _env_name(key, value):
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
         raise ConfigError(key, value, "expected the name of an environment variable, such as "
@@ -104,6 +113,7 @@ class Config:
     compression_level: int = 3
     smb_user_env: str = "WORKBENCH_SMB_USER"
     smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
+    network_timeout: float = 60.0           # seconds an SMB operation may take, retries included
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
@@ -118,8 +128,9 @@ class Config:
 
     @property
     def target_options(self):
-        """Keyword options for ``open_target`` (credential sources of SMB targets)."""
-        return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env}
+        """Keyword options for ``open_target`` (credential sources and timeout of SMB targets)."""
+        return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env,
+                "network_timeout": self.network_timeout}
 
     @property
     def target_or_default(self):
@@ -144,6 +155,7 @@ _CHECKS = {
     "compression_level": _int_range(1, 9),
     "smb_user_env": _env_name,
     "smb_password_env": _env_name,
+    "network_timeout": _seconds(1, 3600),
     "timezone": check_timezone,
     "schedule_db": _path,
     "schedule": check_schedule,

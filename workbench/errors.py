@@ -126,6 +126,12 @@ class TargetUnreachable(TargetError):
     exit_code = 34
 
 
+class TargetStalled(TargetUnreachable):
+    """The network target stopped answering: a request got no reply within ``network_timeout``."""
+
+    exit_code = 35
+
+
 class BackupsDisabled(WorkbenchError):
     """Backups are turned off (``enabled = false``): a scheduled run was refused."""
 

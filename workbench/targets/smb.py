@@ -13,12 +13,24 @@ Network errors (connection reset or refused, timeouts, a lost session) are retri
 exponential backoff (:data:`RETRY_DELAYS`), reconnecting each time; open files reopen their handle
 and resume at their position. When the retries are spent the operation raises
 ``TargetUnreachable``.
+
+Every operation, retries included, ends within ``network_timeout`` seconds (default
+:data:`DEFAULT_NETWORK_TIMEOUT`). smbprotocol bounds only the TCP connect and the NEGOTIATE
+exchange; every later request (session setup, tree connect, create, read, write, flush, query,
+close) waits for its reply for ever. So each operation runs under a deadline kept by one watchdog
+thread: when it passes, the watchdog shuts the connection's socket down, which wakes the waiting
+or sending thread with an error, and the operation raises ``TargetStalled`` (the server stopped
+answering). After giving up, the target tries once more, briefly, on the next call (the cleanup of
+a failed run, the removal of its lock) and then fails at once for :data:`GIVE_UP_COOLDOWN` seconds
+with the same error, so that a dead server costs a run about ``network_timeout`` seconds in all.
 """
 
 import errno
 import getpass
 import hashlib
+import heapq
 import io
+import itertools
 import logging
 import os
 import socket
@@ -50,7 +62,8 @@ from smbprotocol.open import (CreateDisposition, CreateOptions,  # noqa: E402
                               QueryDirectoryFlags, ShareAccess)
 
 from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound,  # noqa: E402
-                      TargetError, TargetUnreachable)
+                      TargetError, TargetStalled, TargetUnreachable)
+from ..secrets import mask_url  # noqa: E402
 
 log = logging.getLogger("workbench.targets.smb")
 
@@ -61,8 +74,13 @@ KEYRING_SERVICE = "workbench-smb"
 
 # Seconds to wait before each retry: about 15 s of outage is ridden out, then the run fails.
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-# After the retries are spent, further calls try once (no backoff) for this long, so that the
-# cleanup steps of a failed run do not each wait out the whole schedule again.
+# The longest one operation may take, retries included (the config key network_timeout). Windows
+# clients give a silent server 60 s too; a stalled server fails a run in about this long.
+DEFAULT_NETWORK_TIMEOUT = 60.0
+# After giving up, the next call tries once, for at most this long (the server may be back), and
+# the calls after it fail at once for GIVE_UP_COOLDOWN seconds: the cleanup steps of a failed run
+# (closing files, removing temporary files and the lock) must not each wait out the timeout again.
+PROBE_TIMEOUT = 5.0
 GIVE_UP_COOLDOWN = 30.0
 
 # Big requests: one SMB round trip per 4 MiB written or read instead of per 64 KiB.
@@ -108,6 +126,9 @@ _TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNREFUSED, errno.ECONNABORTED, e
 
 _password_prompt = None
 _CONNECTIONS = {}  # (host, port, user, password digest) -> smbclient connection cache
+# Same keys -> how many times the watchdog hung those connections up: an attempt that fails
+# because another thread's request went unanswered failed for the same silence.
+_HANG_UPS = {}
 
 # The first bytes of files read lately, with their version: (host, port, share, dir, name) ->
 # (version, bytes). A read serves them only while a listing of the same target object, made at
@@ -158,9 +179,8 @@ def parse_smb_url(url):
         parts = urlsplit(text)
         if parts.password is not None:
             # Name the URL without its secret: the error text may end up in logs and e-mails.
-            shown = f"smb://{parts.username}:***@{parts.hostname}"
-            raise TargetError(f"{shown}...: a password in the target URL would be stored in plain "
-                              f"text; remove it and set {PASSWORD_ENV} or use keyring")
+            raise TargetError(f"{mask_url(text)}: a password in the target URL would be stored "
+                              f"in plain text; remove it and set {PASSWORD_ENV} or use keyring")
         try:
             port = parts.port
         except ValueError:
@@ -244,6 +264,102 @@ def _brief(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
+class _Watchdog:
+    """Runs a callback when its deadline passes, unless disarmed first; one daemon thread for all.
+
+    Arming and disarming cost a lock and a heap operation: cheap enough for every SMB request.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._heap = []       # (deadline, token); disarmed tokens are dropped when they surface
+        self._armed = {}      # token -> callback
+        self._tokens = itertools.count()
+        self._thread = None
+
+    def arm(self, deadline, callback):
+        """Call *callback()* in the watchdog thread at *deadline* (time.monotonic); a token."""
+        with self._cond:
+            token = next(self._tokens)
+            self._armed[token] = callback
+            heapq.heappush(self._heap, (deadline, token))
+            if len(self._heap) > 2 * len(self._armed) + 64:  # many disarmed: drop them now
+                self._heap = [e for e in self._heap if e[1] in self._armed]
+                heapq.heapify(self._heap)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="smb-watchdog", daemon=True)
+                self._thread.start()
+            elif self._heap[0][1] == token:
+                self._cond.notify()
+        return token
+
+    def disarm(self, token):
+        with self._cond:
+            self._armed.pop(token, None)
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][1] not in self._armed:
+                        heapq.heappop(self._heap)
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    wait = self._heap[0][0] - time.monotonic()
+                    if wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                callback = self._armed.pop(heapq.heappop(self._heap)[1])
+            try:
+                callback()
+            except Exception as e:  # the watchdog must outlive any one callback
+                log.debug("watchdog callback failed: %s", _brief(e))
+
+    def _after_fork(self):
+        # The thread does not survive fork(); the child starts its own when it needs one.
+        self._cond = threading.Condition()
+        self._heap, self._armed, self._thread = [], {}, None
+
+
+_WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG._after_fork)
+
+# The deadline of the operation running in this thread: nested calls (publish listing the
+# directory to check a retried rename) stay inside their caller's, and a connection made inside
+# an operation waits for its NEGOTIATE at most until then.
+_deadline = threading.local()
+
+
+def _hang_up(conn):
+    """Shut *conn*'s socket down without taking its locks.
+
+    A thread blocked in ``sendall`` on a server that stopped reading holds the transport's lock,
+    so smbprotocol's own ``disconnect`` would wait for it for ever; ``shutdown`` wakes that thread
+    (EPIPE) and the receiving thread (end of stream), which then fails every pending request.
+    """
+    sock = getattr(getattr(conn, "transport", None), "_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class _NoReply(Exception):
+    """An attempt was cut off at its deadline: the server did not answer in time."""
+
+
+class _Down:
+    """What the last give-up of a target said, and whether a later call has tried again since."""
+
+    __slots__ = ("since", "error", "probed")
+
+    def __init__(self, error):
+        self.since, self.error, self.probed = time.monotonic(), error, False
+
+
 class SMBTarget:
     """A directory on an SMB share, reached with smbprotocol over TCP (any OS, no mount).
 
@@ -259,13 +375,16 @@ class SMBTarget:
         Require SMB3 encryption (None: as the server asks).
     retry_delays : sequence of float, optional
         Backoff schedule; default :data:`RETRY_DELAYS`.
+    network_timeout : float, optional
+        Seconds one operation may take, retries included (default
+        :data:`DEFAULT_NETWORK_TIMEOUT`); a server silent for that long raises TargetStalled.
     """
 
     #: SMB refuses rename-over: ``publish`` can never replace a file.
     rename_overwrites = False
 
     def __init__(self, host, share, path="", port=DEFAULT_PORT, username=None, password=None, *,
-                 encrypt=None, retry_delays=None, connection_timeout=30):
+                 encrypt=None, retry_delays=None, network_timeout=None):
         self.host, self.share, self.port, self.username = host, share, int(port), username
         self.path = "/".join(p for p in str(path).replace("\\", "/").split("/") if p)
         self.url = (f"smb://{username + '@' if username else ''}{host}"
@@ -278,14 +397,17 @@ class SMBTarget:
         key = (host.lower(), self.port, username,
                hashlib.sha256((password or "").encode()).hexdigest())
         self._cache = _CONNECTIONS.setdefault(key, {})
+        self._cache_key = key
+        self._timeout = float(DEFAULT_NETWORK_TIMEOUT if network_timeout is None
+                              else network_timeout)
         # A closure keeps the password out of vars(self) and out of any repr of this object.
         self._kwargs = lambda: {"username": username, "password": password, "port": self.port,
-                                "encrypt": encrypt, "connection_timeout": connection_timeout,
+                                "encrypt": encrypt, "connection_timeout": self._connect_timeout(),
                                 "connection_cache": self._cache}
         self._delays = tuple(RETRY_DELAYS if retry_delays is None else retry_delays)
         self._connected = False
         self._generation = 0          # bumped at each reconnect; open files reopen their handles
-        self._gave_up_at = None
+        self._down = None             # a _Down after giving up
         self._key = (host.lower(), self.port, share, self.path)
         self._listed, self._listed_at = {}, None   # name -> version from the last list()
 
@@ -307,7 +429,7 @@ class SMBTarget:
         interactive : bool, optional
             False never prompts; True prompts even without a terminal; None decides.
         **options
-            ``encrypt``, ``retry_delays``, ``connection_timeout`` (see the class).
+            ``encrypt``, ``retry_delays``, ``network_timeout`` (see the class).
 
         Raises
         ------
@@ -351,11 +473,31 @@ class SMBTarget:
         self._connected = False
         self._generation += 1
         for key in list(self._cache):
-            conn = self._cache.pop(key)
+            conn = self._cache.pop(key, None)
+            if conn is None:
+                continue
+            _hang_up(conn)  # first: disconnect() would wait for a sender blocked on the socket
             try:
                 conn.disconnect(close=False)  # no logoff: the session is likely gone already
             except Exception:
                 pass
+
+    def _hang_up_all(self):
+        """The watchdog's answer to a request without reply: drop every connection to the
+        server (they share its silence)."""
+        _HANG_UPS[self._cache_key] = _HANG_UPS.get(self._cache_key, 0) + 1
+        for conn in list(self._cache.values()):
+            _hang_up(conn)
+
+    def _connect_timeout(self):
+        """Seconds a new connection may wait for TCP and NEGOTIATE: what the operation has left
+        (smbprotocol bounds these two itself; the watchdog cannot reach a connection yet). One
+        second more, as smbprotocol rounds down to whole seconds: the deadline passes first, so
+        a silent server is reported as one, not retried."""
+        deadline = getattr(_deadline, "at", None)
+        if deadline is None:
+            return self._timeout
+        return max(deadline - time.monotonic(), 0.0) + 1.0
 
     def close(self):
         """Close the connections of this target (they reopen when it is used again)."""
@@ -368,36 +510,96 @@ class SMBTarget:
         self.close()
 
     def _call(self, what, op):
-        """Run *op()*, retrying network failures with backoff; translate errors for callers."""
-        delays = self._delays
-        if self._gave_up_at is not None and time.monotonic() - self._gave_up_at < GIVE_UP_COOLDOWN:
-            delays = ()
-        attempt = 0
-        while True:
-            try:
-                self._connect()
-                result = op()
-                self._gave_up_at = None
-                return result
-            except TargetError:
-                raise
-            except Exception as e:
-                if not _is_transient(e):
-                    raise self._translate(e) from None
-                if attempt >= len(delays):
-                    self._reset()
-                    self._gave_up_at = time.monotonic()
-                    raise TargetUnreachable(
+        """Run *op()* within the network timeout, retrying network failures with backoff.
+
+        Errors are translated for callers; when the time or the retries are spent (or the target
+        gave up a moment ago) the call raises TargetStalled or TargetUnreachable.
+        """
+        now = time.monotonic()
+        down = self._down
+        if down is not None and now - down.since >= GIVE_UP_COOLDOWN:
+            self._down = down = None
+        delays, budget = self._delays, self._timeout
+        if down is not None:
+            if down.probed:
+                log.debug("%s: %s not tried: gave up %.1f s ago", self.url, what,
+                          now - down.since)
+                raise type(down.error)(str(down.error))
+            down.probed = True  # this call may find the server back; the next ones do not try
+            log.debug("%s: %s: trying once more after giving up %.1f s ago", self.url, what,
+                      now - down.since)
+            delays, budget = (), min(budget, PROBE_TIMEOUT)
+        outer = getattr(_deadline, "at", None)
+        deadline = now + budget if outer is None else min(now + budget, outer)
+        _deadline.at = deadline
+        try:
+            attempt = 0
+            while True:
+                try:
+                    result = self._attempt(op, deadline)
+                except TargetError:
+                    raise
+                except _NoReply:
+                    raise self._give_up(TargetStalled(
+                        f"{self.url}: {what} failed: the server {self.host} port {self.port} "
+                        f"stopped answering (no reply within {budget:g} s, network_timeout "
+                        f"{self._timeout:g} s); check the server, then run again")) from None
+                except Exception as e:
+                    error = e
+                else:
+                    self._down = None
+                    return result
+                if not _is_transient(error):
+                    raise self._translate(error) from None
+                delay = delays[attempt] if attempt < len(delays) else None
+                if delay is None or time.monotonic() + delay >= deadline:
+                    within = "" if delay is None else f" within network_timeout ({budget:g} s)"
+                    raise self._give_up(TargetUnreachable(
                         f"{self.url}: {what} failed: the connection to {self.host} port "
-                        f"{self.port} is lost ({_brief(e)}) and did not come back after "
-                        f"{attempt} retries; the backup set being written stays incomplete and "
-                        f"the next run removes it") from None
-                delay = delays[attempt]
+                        f"{self.port} is lost ({_brief(error)}) and did not come back after "
+                        f"{attempt} retries{within}")) from None
                 attempt += 1
                 log.warning("%s: %s failed (%s); reconnecting, retry %d of %d in %.1f s", self.url,
-                            what, _brief(e), attempt, len(delays), delay)
+                            what, _brief(error), attempt, len(delays), delay)
                 self._reset()
                 time.sleep(delay)
+        finally:
+            _deadline.at = outer
+
+    def _attempt(self, op, deadline, connect=True):
+        """Connect if needed and run *op()* once, cut off at *deadline*: _NoReply if it was,
+        or if the watchdog hung the connections up meanwhile for another request."""
+        stalled = []
+        hang_ups = _HANG_UPS.get(self._cache_key, 0)
+
+        def on_deadline():
+            stalled.append(True)
+            self._hang_up_all()
+        token = _WATCHDOG.arm(deadline, on_deadline)
+        try:
+            if connect:
+                self._connect()
+            return op()
+        except TargetError:
+            raise
+        except Exception as e:
+            if stalled or _HANG_UPS.get(self._cache_key, 0) != hang_ups:
+                raise _NoReply() from e
+            raise
+        finally:
+            _WATCHDOG.disarm(token)
+
+    def _give_up(self, error):
+        """Record that the target gave up with *error* (the first one stays the message of the
+        calls that follow); drop the connections; return the error to raise."""
+        log.debug("giving up: %s", error)
+        self._reset()
+        down = self._down
+        if down is not None:
+            down.since, down.probed = time.monotonic(), True
+            return type(down.error)(str(down.error))
+        self._down = _Down(error)
+        return error
 
     def _translate(self, e):
         """An error a caller can act on: FileNotFoundError/FileExistsError for missing/existing."""
@@ -902,12 +1104,16 @@ class _RemoteFile(io.RawIOBase):
                     fd.fd.flush()  # SMB2 FLUSH: the server writes the file to stable storage
                     fd.close()
                 self._t._call(f"flushing {self.name}", op)
-            elif self._fd is not None:
+            elif (self._fd is not None and self._gen == self._t._generation
+                  and self._t._down is None):  # else the connection is gone, and the handle
+                deadline = time.monotonic() + min(self._t._timeout, PROBE_TIMEOUT)
                 try:
-                    self._fd.close()
+                    self._t._attempt(self._fd.close, deadline, connect=False)
+                except _NoReply:
+                    self._t._reset()
                 except Exception as e:
                     if not _is_transient(e):
-                        raise  # a dead connection has closed the read handle already
+                        raise
         finally:
             self._fd = None
             super().close()
