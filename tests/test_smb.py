@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from workbench.backup import backup
 from workbench.cli import main
 from workbench.config import validate
 from workbench.errors import (AuthenticationFailed, ConfigError, CredentialsMissing, NotEnoughSpace,
-                              ShareNotFound, TargetError, TargetUnreachable)
+                              ShareNotFound, TargetError, TargetStalled, TargetUnreachable)
 from workbench.naming import LOCK_NAME, index_name, manifest_name
 from workbench.restore import restore
 from workbench.sets import COMPLETE, INCOMPLETE, list_sets
@@ -27,7 +28,7 @@ from workbench.store import walk_store
 from workbench.targets import open_target
 from workbench.targets import smb
 
-from samba import PASSWORD, SMALL_FREE, USER, SambaServer
+from samba import PASSWORD, SMALL_FREE, USER, SambaServer, free_port
 
 SETTINGS = {"min_free": 0, "volume_size": 64 * 1024, "compression_level": 1, "oversize": "own-volume"}
 
@@ -306,6 +307,52 @@ def test_server_gone_for_good(own_samba, fast_retries):
         t.list()
     assert "did not come back after 3 retries" in str(e.value)
     assert main(["sets", "--target", own_samba.url("backup")]) == TargetUnreachable.exit_code
+
+
+def _retries_logged(caplog):
+    return sum("reconnecting, retry" in r.getMessage() for r in caplog.records)
+
+
+def test_unreachable_target_fails_after_one_cycle_saying_nothing_was_written(
+        store, fast_retries, monkeypatch, tmp_path, caplog, capsys):
+    # Nothing listens on the port: every connection attempt is refused at once.
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("WORKBENCH_SMB_PASSWORD", PASSWORD)
+    port = free_port()
+    url = f"smb://{USER}@127.0.0.1:{port}/backup/kerio"
+    config = tmp_path / "wb.toml"
+    config.write_text(f"schedule_db = {str(tmp_path / 'state' / 'schedule.db')!r}\n")
+    code = main(["backup", "full", "--config", str(config), "--store", str(store), "--target", url,
+                 "-q", "--min-free", "0"])
+    err = capsys.readouterr().err
+    assert code == TargetUnreachable.exit_code == 34
+    assert _retries_logged(caplog) == len(smb.RETRY_DELAYS)  # one cycle, not one per caller
+    assert f"{url}: querying free space failed: the connection to 127.0.0.1 port {port} is lost" \
+        in err
+    assert "did not come back after 3 retries; nothing was written" in err
+    assert "incomplete" not in err
+    assert err.count("workbench: error:") == 1
+
+
+def test_silent_server_fails_after_one_timeout_saying_nothing_was_written(
+        store, monkeypatch, tmp_path, caplog):
+    # A server that accepts connections and never answers (a stalled or dead SMB service).
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("WORKBENCH_SMB_PASSWORD", PASSWORD)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    try:
+        url = f"smb://{USER}@127.0.0.1:{port}/backup/kerio"
+        with pytest.raises(TargetStalled) as e:
+            backup("full", store=str(store), target=url, network_timeout=1, **SETTINGS)
+    finally:
+        listener.close()
+    assert str(e.value) == (
+        f"{url}: querying free space failed: the server 127.0.0.1 port {port} stopped answering "
+        f"(no reply within 1 s, network_timeout 1 s); check the server, then run again; nothing "
+        f"was written")
+    assert e.value.exit_code == 35
+    assert _retries_logged(caplog) == 0
 
 
 # -- round trips ------------------------------------------------------------------------------

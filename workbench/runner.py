@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from .config import validate
-from .errors import BackupsDisabled, LockHeld, NotEnoughSpace, WorkbenchError
+from .errors import BackupsDisabled, LockHeld, NotEnoughSpace, TargetError, WorkbenchError
 
 log = logging.getLogger("workbench.backup")
 
@@ -234,7 +234,10 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
             log.error("backup %s (%s): %s", report.status, kind, e)
         else:
             log.exception("backup failed (%s): %s", kind, e)
-        report.free = _free_space(cfg) if not isinstance(e, BackupsDisabled) else None
+        # A target that just failed is not asked again: an unreachable one would cost a second
+        # retry cycle, one without credentials a second prompt.
+        report.free = (None if isinstance(e, (BackupsDisabled, TargetError))
+                       else _free_space(cfg))
         recorder.end(report.status, error=e)
         if notify:
             report.notified = notify_run(report, cfg.notify)
