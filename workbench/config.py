@@ -5,7 +5,7 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
-target's credentials; the password itself is never a config key),
+target's credentials; the password itself is never a config key, nor part of the ``target`` URL),
 ``network_timeout`` (seconds one SMB operation may take, retries included, default 60).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ConfigError
+from .secrets import has_url_password, mask_url
 from .notify import NotifySettings, check_notify
 from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
 
@@ -72,6 +73,16 @@ def _path(key, value):
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(key, value, "expected a directory path")
     return value
+
+
+def _target(key, value):
+    text = _path(key, value)
+    if has_url_password(text):
+        # The value is shown masked: this error goes to the terminal, the log and the e-mail.
+        raise ConfigError(key, mask_url(text), "a password in the target URL would be stored "
+                          "and shown in plain text; remove it and set WORKBENCH_SMB_PASSWORD "
+                          "(or the variable smb_password_env names), or store it with keyring")
+    return text
 
 
 def _seconds(lo, hi):
@@ -145,7 +156,7 @@ class Config:
 # Small volumes are fine for tests, but a volume must hold at least one header and the directory.
 _CHECKS = {
     "store": _path,
-    "target": _path,
+    "target": _target,
     "volume_size": _size_at_least(64 * 1024),
     "keep": _int_range(1, 100000),
     "min_free": lambda k, v: parse_size(k, v, allow_zero=True),
