@@ -15,6 +15,7 @@ from .errors import WorkbenchError
 from .lock import target_lock
 from .naming import KINDS
 from .rotation import apply_rotation, plan_rotation
+from .secrets import attach_mask
 from .sets import entries_of, find_set, list_sets
 from .targets import open_target
 
@@ -193,6 +194,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        attach_mask(handler)  # no URL password on the console, whoever logs it
     try:
         return args.func(args)
     except WorkbenchError as e:

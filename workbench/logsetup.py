@@ -9,6 +9,8 @@ by size (``log_max_size``, five old files kept).
 ``workbench log debug on|off`` switches the backup debug messages on or off persistently, like the
 manual's Logging messages dialog: the switch is a small JSON file in the state directory, read at
 the start of each run, so it also reaches a scheduler service that is already running.
+
+Every handler workbench attaches masks passwords written into URLs (``secrets.MaskSecrets``).
 """
 
 import json
@@ -17,6 +19,7 @@ import os
 import sys
 from logging.handlers import RotatingFileHandler
 
+from .secrets import attach_mask
 from .status import state_dir
 
 SWITCH_NAME = "logging.json"
@@ -103,6 +106,7 @@ def attach_log_file(cfg):
                                 encoding="utf-8")
         h.setFormatter(logging.Formatter(FORMAT))
         top.addHandler(h)
+    attach_mask(h)  # no URL password in the log file, whoever logs it
     _quiet_console_handlers()
     apply_debug_switch(cfg)
     return path
@@ -113,7 +117,7 @@ def setup_service_logging(cfg):
     path = attach_log_file(cfg)
     top = logging.getLogger("workbench")
     if not any(getattr(h, "_workbench_stderr", False) for h in top.handlers):
-        err = logging.StreamHandler(sys.stderr)
+        err = attach_mask(logging.StreamHandler(sys.stderr))
         err.setFormatter(logging.Formatter(FORMAT))
         err._workbench_stderr = True
         top.addHandler(err)

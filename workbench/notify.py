@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import ConfigError, NotifyFailed
+from .secrets import mask_url
 
 log = logging.getLogger("workbench.notify")
 
@@ -151,12 +152,14 @@ def compose(report, settings):
     if report.status in ("failed", "refused", "missed") and report.error:
         subject += f": {report.error.splitlines()[0][:120]}"
     msg = EmailMessage()
-    msg["Subject"] = subject
+    # The last stop before the text leaves the machine: no URL password in it, whatever the
+    # report's fields (an error, the target, after_backup's output) hold.
+    msg["Subject"] = mask_url(subject)
     msg["From"] = settings.from_address
     msg["To"] = ", ".join(settings.to)
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid(domain=host)
-    msg.set_content(body_text(report))
+    msg.set_content(mask_url(body_text(report)))
     return msg
 
 

@@ -18,6 +18,7 @@ from typing import Optional
 
 from .config import validate
 from .errors import BackupsDisabled, LockHeld, NotEnoughSpace, TargetError, WorkbenchError
+from .secrets import mask_url
 
 log = logging.getLogger("workbench.backup")
 
@@ -50,6 +51,11 @@ class RunReport:
     after_backup: Optional[dict] = None
     scheduled_for: Optional[str] = None
     notified: Optional[bool] = None
+
+
+def _shown(target):
+    """The target as reports show it: a password written into its URL masked."""
+    return mask_url(target) if target else target
 
 
 def _open_target(cfg):
@@ -200,7 +206,7 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
     cfg = validate(settings, as_config(config))
     attach_log_file(cfg)
     letter = _letter(kind)
-    report = RunReport("failed", letter, trigger, task, cfg.store, cfg.target,
+    report = RunReport("failed", letter, trigger, task, cfg.store, _shown(cfg.target),
                        started=datetime.now(timezone.utc))
     recorder = StatusRecorder(cfg, letter, trigger)
     recorder.begin()
@@ -229,7 +235,7 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
     except BaseException as e:
         report.finished = datetime.now(timezone.utc)
         report.status = "refused" if isinstance(e, REFUSALS) else "failed"
-        report.error, report.error_class = str(e) or repr(e), type(e).__name__
+        report.error, report.error_class = mask_url(str(e) or repr(e)), type(e).__name__
         if isinstance(e, WorkbenchError):
             log.error("backup %s (%s): %s", report.status, kind, e)
         else:
@@ -268,7 +274,7 @@ def report_missed(cfg, kind, task, scheduled_for, late_by=None):
            f"or was busy){late}; it runs again at its next scheduled time")
     log.warning("missed: %s%s", msg, f" (task {task!r})" if task else "")
     now = datetime.now(timezone.utc)
-    report = RunReport("missed", kind, "schedule", task, cfg.store, cfg.target, now, now,
+    report = RunReport("missed", kind, "schedule", task, cfg.store, _shown(cfg.target), now, now,
                        error=msg, error_class="Missed", scheduled_for=str(scheduled_for))
     report.notified = notify_run(report, cfg.notify)
     return report

@@ -26,6 +26,7 @@ from typing import Optional
 
 from .config import Config, load_config
 from .lock import process_alive as _alive
+from .secrets import mask_url
 
 STATUS_NAME = "status.json"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
@@ -209,7 +210,7 @@ class StatusRecorder:
                         "removed": [x["set"] for x in result.removed],
                         "duration": round(result.duration, 3)}
         if error is not None:
-            s.error, s.error_class = str(error), type(error).__name__
+            s.error, s.error_class = mask_url(str(error)), type(error).__name__
         write_status(self.cfg, s)
 
 
