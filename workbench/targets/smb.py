@@ -408,6 +408,7 @@ class SMBTarget:
         self._connected = False
         self._generation = 0          # bumped at each reconnect; open files reopen their handles
         self._down = None             # a _Down after giving up
+        self._reached = False         # connected at least once: a later failure is a lost link
         self._key = (host.lower(), self.port, share, self.path)
         self._listed, self._listed_at = {}, None   # name -> version from the last list()
 
@@ -466,7 +467,7 @@ class SMBTarget:
                 raise ShareNotFound(f"{self.url}: the server {self.host} has no share named "
                                     f"{self.share!r}") from None
             raise
-        self._connected = True
+        self._connected = self._reached = True
 
     def _reset(self):
         """Drop this target's connections so that the next call dials and logs on afresh."""
@@ -554,10 +555,15 @@ class SMBTarget:
                 delay = delays[attempt] if attempt < len(delays) else None
                 if delay is None or time.monotonic() + delay >= deadline:
                     within = "" if delay is None else f" within network_timeout ({budget:g} s)"
+                    if self._reached:
+                        problem = (f"the connection to {self.host} port {self.port} is lost "
+                                   f"({_brief(error)}) and did not come back")
+                    else:
+                        problem = (f"cannot connect to {self.host} port {self.port} "
+                                   f"({_brief(error)})")
                     raise self._give_up(TargetUnreachable(
-                        f"{self.url}: {what} failed: the connection to {self.host} port "
-                        f"{self.port} is lost ({_brief(error)}) and did not come back after "
-                        f"{attempt} retries{within}")) from None
+                        f"{self.url}: {what} failed: {problem} after {attempt} retries"
+                        f"{within}")) from None
                 attempt += 1
                 log.warning("%s: %s failed (%s); reconnecting, retry %d of %d in %.1f s", self.url,
                             what, _brief(error), attempt, len(delays), delay)
