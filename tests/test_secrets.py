@@ -120,7 +120,8 @@ def test_url_password_in_the_config_file_is_refused_and_never_shown(tmp_path, sm
     url = f"smb://wbtest:{SECRET}@127.0.0.1:{free_port()}/backup/kerio"
     config = tmp_path / "wb.toml"
     config.write_text(f"store = {store!r}\ntarget = {url!r}\nmin_free = 0\n"
-                      f"schedule_db = {str(state / 'schedule.db')!r}\nlog_file = {str(log_file)!r}\n"
+                      f"schedule_db = {str(state / 'schedule.db')!r}\n"
+                      f"log_file = {str(log_file)!r}\n"
                       f"[notify]\nto = [\"admin@example.com\"]\nsmtp_host = \"127.0.0.1\"\n"
                       f"smtp_port = {port}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}

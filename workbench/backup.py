@@ -89,7 +89,8 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     try:
         check_free_space(target, cfg.min_free)  # before anything is written, even the directory
         target.ensure()
-        outcome = "no backup set was started (a lock file left behind is taken over by the next run)"
+        outcome = ("no backup set was started (a lock file left behind is taken over by the next "
+                   "run)")
         with target_lock(target):
             sets = list_sets(target)
             for fname in leftover_files(sets):
