@@ -1,5 +1,5 @@
-"""Attachments: valid files whose payload is random pixels, so they deflate as poorly as real
-PDFs and images do."""
+"""Attachment payloads: valid PDF and PNG files of random pixels, which deflate as poorly as real
+PDFs and images do, and random base64 text for very large attachments and for signatures."""
 
 from __future__ import annotations
 
@@ -55,3 +55,37 @@ def png(rng: random.Random, size: int) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
             + _png_chunk(b"IDAT", zlib.compress(bytes(rows), 0)) + _png_chunk(b"IEND", b""))
+
+
+# Every byte value maps to one of the 64 base64 characters (256 = 4 x 64, so all equally often):
+# random bytes through this table are random base64 text, made at C speed.
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_TABLE = _B64_ALPHABET * 4
+_LINE = 76  # base64 characters per line of a MIME body (RFC 2045 6.8)
+_LINES_PER_CHUNK = 13_443  # about 1 MB of CRLF lines per chunk
+
+
+def base64_noise(rng: random.Random, length: int) -> bytes:
+    """``length`` random base64 characters (no padding, no line breaks).
+
+    Any string of them whose length is a multiple of 4 is valid base64 that decodes to random
+    bytes, so this stands in for encoding random data at a fraction of the cost.
+    """
+    return rng.randbytes(length).translate(_B64_TABLE)
+
+
+def base64_lines(rng: random.Random, lines: int):
+    """Yield ``lines`` full lines (76 characters and CRLF) of random base64, about 1 MB at a time.
+
+    The body of a very large attachment: it decodes to ``57 * lines`` random bytes, deflates
+    about as well as base64 of compressed data does (to about 0.76), and never has to be held
+    in memory whole.
+    """
+    width = _LINE + 2
+    while lines > 0:
+        count = min(lines, _LINES_PER_CHUNK)
+        chunk = bytearray(rng.randbytes(width * count).translate(_B64_TABLE))
+        chunk[_LINE::width] = b"\r" * count
+        chunk[_LINE + 1::width] = b"\n" * count
+        yield chunk
+        lines -= count

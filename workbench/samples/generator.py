@@ -9,9 +9,8 @@ from typing import Callable
 
 from .layout import (FLD_FILES, Folder, Writer, check_empty, deleted_fld, index_fld, license_key,
                      mailserver_cfg, msg_name, pem, properties_fld, search_fld, status_fld, users_cfg)
-from .mail import MailFactory
 from .plan import plan_folders, plan_people, plan_times
-from .profiles import DEFAULT, SAMPLE, Profile
+from .profiles import SAMPLE, Profile, profile_named, style_note
 from .text import DAY, REFERENCE_TIME, YEAR, Person
 
 
@@ -20,7 +19,8 @@ _SAMPLE_SEED = 2026
 
 
 def generate(server_dir: str | os.PathLike, messages: int, seed: int = 0,
-             progress: Callable[[int, int], None] | None = None) -> dict:
+             progress: Callable[[int, int], None] | None = None, *, profile: str = "default",
+             large_size: tuple[int, int] | None = None) -> dict:
     """Create a synthetic Kerio Connect server directory.
 
     Parameters
@@ -30,24 +30,36 @@ def generate(server_dir: str | os.PathLike, messages: int, seed: int = 0,
     messages : int
         Number of ``.eml`` messages to write (user, public and archive folders together). Users
         grow with it (about one per 500 messages, at least 6) and domains with the users (at
-        least 2). The average message is about 12 KB.
+        least 2). The average message is about 12 KB in the default profile.
     seed : int, default 0
         The same seed gives byte-identical files with identical mtimes.
     progress : callable, optional
         Called as ``progress(done, total)`` with message counts every few hundred messages.
+    profile : {"default", "long-headers", "small-messages"}, default "default"
+        What the messages look like (see :mod:`workbench.samples.profiles`): ordinary office
+        mail; relayed and list mail with header blocks of several KB; or mostly messages under
+        2 KB with one very large attachment (20-200 MB) per 20 000 messages, at least one.
+        Users, folders and delivery times depend on the seed only.
+    large_size : (int, int), optional
+        Smallest and largest raw size in bytes of the profile's huge attachments (default
+        2-8 MB, one message in 2000; small-messages: 20-200 MB).
 
     Returns
     -------
     dict
-        Counts: ``domains``, ``users``, ``folders``, ``messages``, ``with_attachments``,
-        ``attachments``, ``files`` (all files written) and ``bytes`` (their total size).
+        ``profile`` and counts: ``domains``, ``users``, ``folders``, ``messages``,
+        ``with_attachments``, ``attachments``, ``files`` (all files written) and ``bytes``
+        (their total size).
 
     Raises
     ------
     FileExistsError
         If ``server_dir`` exists and is not empty.
+    ValueError
+        If ``profile`` is unknown or ``large_size`` is not ``(min, max)`` with ``0 < min <= max``.
     """
-    return _generate(Path(server_dir), int(messages), seed, progress, DEFAULT)
+    chosen = profile_named(profile, large_size)
+    return _generate(Path(server_dir), int(messages), seed, progress, chosen)
 
 
 def _generate(root: Path, messages: int, seed: int, progress, profile: Profile) -> dict:
@@ -56,12 +68,12 @@ def _generate(root: Path, messages: int, seed: int, progress, profile: Profile) 
     domains, users = plan_people(rng, max(6, round(messages / 500)))
     folders = plan_folders(rng, domains, users)
     plan_times(rng, folders, messages)
-    factory = MailFactory(rng, profile)
+    factory = profile.factory(rng, profile, messages, whole_store=True)
     for domain in domains:
         factory.colleagues[domain] = [u for u in users if u.address.endswith("@" + domain)]
 
     writer = Writer(root)
-    _write_config(writer, rng, domains, users)
+    _write_config(writer, rng, domains, users, style_note(profile))
     done = with_attachments = attachments = 0
     for folder in folders:
         records = []
@@ -78,14 +90,16 @@ def _generate(root: Path, messages: int, seed: int, progress, profile: Profile) 
     writer.set_dir_mtimes()
     if progress:
         progress(done, messages)
-    return {"domains": len(domains), "users": len(users), "folders": len(folders), "messages": done,
+    return {"profile": profile.name, "domains": len(domains), "users": len(users), "folders": len(folders),
+            "messages": done,
             "with_attachments": with_attachments, "attachments": attachments,
             "files": writer.files, "bytes": writer.bytes}
 
 
-def _write_config(writer: Writer, rng: random.Random, domains: list[str], users: list[Person]) -> None:
+def _write_config(writer: Writer, rng: random.Random, domains: list[str], users: list[Person],
+                  note: str | None) -> None:
     base = REFERENCE_TIME - YEAR - 30 * DAY  # installed a month before the oldest mail
-    writer.write("mailserver.cfg", mailserver_cfg(domains), REFERENCE_TIME - 2 * DAY)
+    writer.write("mailserver.cfg", mailserver_cfg(domains, note), REFERENCE_TIME - 2 * DAY)
     writer.write("users.cfg", users_cfg(users, rng), REFERENCE_TIME - 5 * DAY)
     writer.write("license/license.key", license_key(domains, rng), base)
     writer.write("sslcert/server.crt", pem("CERTIFICATE", rng, 900), base + 3600)

@@ -81,14 +81,16 @@ def deleted_fld() -> bytes:
     return b"[deleted]\r\n"
 
 
-def mailserver_cfg(domains: list[str]) -> bytes:
+def mailserver_cfg(domains: list[str], note: str | None = None) -> bytes:
+    """Kerio's main configuration; ``note`` becomes an XML comment after the declaration."""
     rows = "".join(
         f'  <listitem>\n   <variable name="Name">{d}</variable>\n'
         f'   <variable name="Description">Domain {d}</variable>\n'
         f'   <variable name="Primary">{int(i == 0)}</variable>\n'
         f'   <variable name="PublicFoldersPerDomain">1</variable>\n  </listitem>\n'
         for i, d in enumerate(domains))
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<config>\n'
+    comment = f"<!-- {note} -->\n" if note else ""
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + comment + '<config>\n'
             ' <variable name="ConfigVersion">10.0.6</variable>\n'
             f' <variable name="Hostname">mail.{domains[0]}</variable>\n'
             ' <variable name="StoreDir">/opt/kerio/mailserver/store</variable>\n'
@@ -137,6 +139,29 @@ def license_key(domains: list[str], rng: random.Random) -> bytes:
 # Writing
 
 
+class Chunks:
+    """File content of known size written piece by piece: a message too large to hold in memory
+    whole (``pieces`` is an iterable of bytes-like objects, read once)."""
+
+    def __init__(self, size: int, pieces):
+        self.size = size
+        self.pieces = pieces
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def write_file(path: Path, data: bytes | Chunks) -> None:
+    """Write ``data`` to ``path``, replacing what was there."""
+    with open(path, "wb") as handle:
+        if not isinstance(data, Chunks):
+            handle.write(data)
+            return
+        written = sum(handle.write(piece) for piece in data.pieces)
+    if written != data.size:  # a generator bug: the size went into index.fld already
+        raise RuntimeError(f"{path}: wrote {written} bytes, planned {data.size}")
+
+
 class Writer:
     """Writes files under the server directory with given mtimes, counting them, and remembers the
     newest mtime per directory so directories get deterministic mtimes too."""
@@ -147,13 +172,12 @@ class Writer:
         self.bytes = 0
         self.dir_mtimes: dict[str, int] = {}
 
-    def write(self, rel: str, data: bytes, mtime: int) -> None:
+    def write(self, rel: str, data: bytes | Chunks, mtime: int) -> None:
         path = self.root / rel
         parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if parent not in self.dir_mtimes:
             path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as handle:
-            handle.write(data)
+        write_file(path, data)
         os.utime(path, ns=(mtime * 1_000_000_000,) * 2)
         self.files += 1
         self.bytes += len(data)

@@ -29,7 +29,10 @@ class MailFactory:
     constructor; a message is then mostly list picks and joins.
     """
 
-    def __init__(self, rng: random.Random, profile: Profile):
+    def __init__(self, rng: random.Random, profile: Profile, messages: int = 0, whole_store: bool = False):
+        """``messages``: how many the caller will ask for; ``whole_store``: whether they make a new
+        store. Profiles that plan their huge attachments (``huge_every``) need both; this one
+        draws them per message."""
         self.rng = rng
         self.profile = profile
         en_words, en_cum = vocabulary(EN_WORDS + self._pseudo_words(300), EN_PHRASES)

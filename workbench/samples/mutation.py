@@ -8,11 +8,13 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .layout import Folder, index_fld, msg_name, status_fld
-from .mail import MailFactory
-from .profiles import DEFAULT
+from .layout import Folder, index_fld, msg_name, status_fld, write_file
+from .profiles import Profile, store_profile
 from .text import DAY, Person, person
 from .words import EN_TOPICS, KEYWORDS
+
+_HEAD_READ = 1 << 20  # header blocks are far shorter: one read holds the whole of one
+_COPY_BLOCK = 1 << 20
 
 
 @dataclass
@@ -60,22 +62,50 @@ def _folder_of(folder_rel: str, people: dict[str, Person]) -> Folder:
     return Folder(folder_rel, domain, kind, owner)
 
 
-def _rewrite(rng: random.Random, data: bytes) -> bytes:
-    """Change a message as a day of use would: new flags/keywords, or an appended note."""
-    if rng.random() < 0.6:
-        keywords = " ".join(rng.sample(KEYWORDS, rng.randint(1, 3)))
-        head_end = data.find(b"\r\n\r\n")
-        start = data.find(b"\r\nX-Keywords: ", 0, head_end)
-        if start >= 0:  # replace the existing header (may keep the same length: size can stay)
-            end = data.find(b"\r\n", start + 2)
-            return data[:start] + b"\r\nX-Keywords: " + keywords.encode() + data[end:]
-        return data[:head_end] + b"\r\nX-Keywords: " + keywords.encode() + data[head_end:]
-    note = f"\r\n[Note {rng.getrandbits(32):08x}: {rng.choice(EN_TOPICS)}, see ticket {rng.randint(1000, 9999)}]\r\n"
-    return data + note.encode("ascii")
+def _rewrite(rng: random.Random, path: Path) -> None:
+    """Change a message as a day of use would: new flags/keywords, or an appended note.
+
+    Only the header block is read and rewritten in memory: a message of hundreds of MB is
+    copied through in pieces (or appended to) instead of being read whole.
+    """
+    if rng.random() >= 0.6:
+        note = f"\r\n[Note {rng.getrandbits(32):08x}: {rng.choice(EN_TOPICS)}, see ticket {rng.randint(1000, 9999)}]\r\n"
+        with open(path, "ab") as handle:
+            handle.write(note.encode("ascii"))
+        return
+    keywords = " ".join(rng.sample(KEYWORDS, rng.randint(1, 3))).encode()
+    with open(path, "rb") as source:
+        data = source.read(_HEAD_READ)
+        if len(data) == _HEAD_READ and data.find(b"\r\n\r\n") < 0:
+            data += source.read()  # no header end in the first block: take all of it
+        head = _set_keywords(data, keywords)
+        rest = source.read(_COPY_BLOCK)
+        if not rest:
+            path.write_bytes(head)
+            return
+        work = path.with_name(path.name + ".new")
+        with open(work, "wb") as target:
+            target.write(head)
+            while rest:
+                target.write(rest)
+                rest = source.read(_COPY_BLOCK)
+    os.replace(work, path)
+
+
+def _set_keywords(data: bytes, keywords: bytes) -> bytes:
+    head_end = data.find(b"\r\n\r\n")
+    start = data.find(b"\r\nX-Keywords: ", 0, head_end)
+    if start >= 0:  # replace the existing header (may keep the same length: size can stay)
+        end = data.find(b"\r\n", start + 2)
+        return data[:start] + b"\r\nX-Keywords: " + keywords + data[end:]
+    return data[:head_end] + b"\r\nX-Keywords: " + keywords + data[head_end:]
 
 
 def mutate(server_dir: str | os.PathLike, seed: int = 0) -> dict:
     """Simulate one day of mail on a server directory made by :func:`generate`.
+
+    New mail comes in the style of the store's profile (as ``mailserver.cfg`` records it; a
+    store that does not say gets the default profile's mail).
 
     About 1 % of the messages under ``store/mail`` are rewritten (a keywords header set or
     changed, or a note appended, so the size usually changes), 1 % new messages are added to
@@ -116,12 +146,12 @@ def mutate(server_dir: str | os.PathLike, seed: int = 0) -> dict:
 
     for rel in rewritten:
         path = root / rel
-        path.write_bytes(_rewrite(rng, path.read_bytes()))
+        _rewrite(rng, path)
         os.utime(path, ns=(ns, ns))
     for rel in deleted:
         (root / rel).unlink()
 
-    added = _add_messages(root, rng, scan.messages, n_add, new_mtime)
+    added = _add_messages(root, rng, scan.messages, n_add, new_mtime, store_profile(root))
     changed_folders = sorted({rel.rsplit("/#msgs/", 1)[0] for rel in rewritten + deleted + added})
     folder_files = []
     for folder_rel in changed_folders:
@@ -129,13 +159,14 @@ def mutate(server_dir: str | os.PathLike, seed: int = 0) -> dict:
     return {"rewritten": sorted(rewritten + folder_files), "added": sorted(added), "deleted": deleted}
 
 
-def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: int, mtime: int) -> list[str]:
-    """Deliver ``n_add`` new messages to folders picked like existing mail (busy folders get
-    more), each under its folder's next unused id."""
+def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: int, mtime: int,
+                  profile: Profile) -> list[str]:
+    """Deliver ``n_add`` new messages in the store's style to folders picked like existing mail
+    (busy folders get more), each under its folder's next unused id."""
     if not messages or not n_add:
         return []
     people = _read_people(root)
-    factory = MailFactory(rng, DEFAULT)
+    factory = profile.factory(rng, profile, n_add)
     for person in people.values():
         factory.colleagues.setdefault(person.address.split("@")[1], []).append(person)
     # Next ids come from the folder as it was before today's deletions: a server never gives a
@@ -158,7 +189,7 @@ def _add_messages(root: Path, rng: random.Random, messages: list[str], n_add: in
         data, _ = factory.message(folder, mtime - rng.randint(60, 3600))
         rel = f"{folder_rel}/#msgs/{msg_name(msg_id)}"
         path = root / rel
-        path.write_bytes(data)
+        write_file(path, data)
         os.utime(path, ns=(mtime * 1_000_000_000,) * 2)
         added.append(rel)
     return added
