@@ -207,8 +207,8 @@ class RelayedMailFactory(MailFactory):
     def _microsoft(self) -> list[str]:
         """The anti-spam block Exchange Online adds: a few long opaque headers."""
         rng = self.rng
-        info = base64_noise(rng, 62 * rng.randint(20, 60)).decode("ascii")
-        words = [f"=?us-ascii?Q?{info[i:i + 62]}?=" for i in range(0, len(info), 62)]
+        info = base64_noise(rng, 60 * rng.randint(20, 60)).decode("ascii")
+        words = [f"=?us-ascii?Q?{info[i:i + 60]}?=" for i in range(0, len(info), 60)]  # 75 each
         uuid = "{0[0]}-{0[1]}-{0[2]}-{0[3]}-{0[4]}".format(
             [f"{rng.getrandbits(128):032x}"[a:b] for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))])
         report = "".join(f"({rng.randint(13000000, 13999999)})" for _ in range(rng.randint(10, 30)))
