@@ -12,21 +12,28 @@ real attachments do. ``mutate`` then simulates one day of mail on such a directo
 Everything is deterministic: the same seed gives byte-identical files with identical mtimes, so
 benchmarks and tests can rebuild a store instead of keeping one.
 
+Profiles (``profile=`` / ``--profile``) change what the messages look like while users, folders
+and delivery times stay those of the seed: ``default`` (the above), ``long-headers`` (relayed and
+list mail with header blocks of about 10 KB) and ``small-messages`` (mostly under 2 KB, with a
+handful of 20-200 MB attachments); see :mod:`workbench.samples.profiles`.
+
 Command line::
 
-    python -m workbench.samples generate DIR --messages N --seed S
+    python -m workbench.samples generate DIR --messages N --seed S [--profile NAME] [--large-size MIN-MAX]
     python -m workbench.samples mutate DIR --seed S
     python -m workbench.samples build-sample DIR
 
-Modules: ``words`` and ``text`` (vocabularies, people, dates), ``attachments`` (files to attach),
-``mail`` (the messages), ``layout`` (folder and configuration files, the writer), ``plan`` (users,
-folders, delivery times), ``profiles``, ``generator`` (``generate``, ``build_sample``),
-``mutation`` (``mutate``) and ``cli``. The standard library only.
+Modules: ``words``, ``text`` and ``charsets`` (vocabularies, people, dates, encoded words),
+``attachments`` (payloads), ``mail``, ``relayed`` and ``small`` (each profile's messages),
+``layout`` (folder and configuration files, the writer), ``plan`` (users, folders, delivery
+times), ``profiles``, ``generator`` (``generate``, ``build_sample``), ``mutation`` (``mutate``) and
+``cli``. The standard library only.
 """
 
 from .cli import main
 from .generator import build_sample, generate
 from .mutation import mutate
+from .profiles import PROFILES
 from .text import REFERENCE_TIME
 
-__all__ = ["REFERENCE_TIME", "generate", "mutate", "build_sample"]
+__all__ = ["REFERENCE_TIME", "PROFILES", "generate", "mutate", "build_sample"]
