@@ -135,6 +135,7 @@ class SmallMailFactory(MailFactory):
         """A calendar invitation (text and ``text/calendar``), or the answer to one."""
         rng = self.rng
         sender, recipient, _ = self._parties(folder)
+        organizer, attendee = (recipient, sender) if answer else (sender, recipient)
         meeting = rng.choice(_MEETINGS)
         start = ts + rng.randint(1, 14) * 86400 - ts % 3600
         when = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(start))
@@ -146,9 +147,10 @@ class SmallMailFactory(MailFactory):
             "BEGIN:VCALENDAR", "PRODID:-//Kerio Technologies//Kerio Connect//EN", "VERSION:2.0",
             f"METHOD:{method}", "BEGIN:VEVENT", f"UID:{rng.getrandbits(96):024x}@{folder.domain}",
             f"DTSTAMP:{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(ts))}", f"DTSTART:{when}",
-            f"DTEND:{end}", f"SUMMARY:{meeting}", f"ORGANIZER;CN={sender.name}:mailto:{sender.address}",
-            f"ATTENDEE;CN={recipient.name};PARTSTAT={verb.upper() if answer else 'NEEDS-ACTION'}:"
-            f"mailto:{recipient.address}", "END:VEVENT", "END:VCALENDAR"])
+            f"DTEND:{end}", f"SUMMARY:{meeting}",
+            f'ORGANIZER;CN="{organizer.name}":mailto:{organizer.address}',
+            f'ATTENDEE;CN="{attendee.name}";PARTSTAT={verb.upper() if answer else "NEEDS-ACTION"}:'
+            f"mailto:{attendee.address}", "END:VEVENT", "END:VCALENDAR"])
         head = self._head(folder, ts, sender, recipient, f"{verb}: {meeting} @ {when[:8]}",
                           (f'Content-Type: multipart/alternative; boundary="{boundary}"',))
         body = (f"\n--{boundary}\n" + self._text_part(f"{verb}: {meeting}\nWhen: {when}", "plain")
