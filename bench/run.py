@@ -6,7 +6,7 @@ same data in the same run (the machine may be shared, so absolute times alone me
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/run.py [--messages N] [--seed S] [--data DIR]
+    .venv/bin/python bench/run.py [--messages N] [--seed S] [--profile NAME] [--data DIR]
                                   [--only backup,restore,catalog,smb] [--out FILE]
 
 Caches: the server directory is copied into the work directory (the differential needs to mutate
@@ -337,12 +337,18 @@ class Bench:
 
     def prepare_data(self):
         a = self.args
-        data = Path(a.data) if a.data else self.work / f"data-{a.messages}-s{a.seed}"
+        profile = a.profile or "default"
+        # The default profile keeps its old directory name, so stores generated before stay reused.
+        style = "" if profile == "default" else f"{profile}-"
+        data = Path(a.data) if a.data else self.work / f"data-{style}{a.messages}-s{a.seed}"
         if not (data / "store" / "mail").is_dir():
-            log(f"generating {a.messages} messages (seed {a.seed}) into {data}")
+            log(f"generating {a.messages} messages (profile {profile}, seed {a.seed}) into {data}")
             r = run([PY, "-m", "workbench.samples", "generate", data, "--messages", a.messages,
-                     "--seed", a.seed], sync=False)
+                     "--seed", a.seed] + (["--profile", profile] if a.profile else []), sync=False)
             EXTRA["generate_s"] = r["wall"]
+        elif a.profile and store_profile(data) not in (None, a.profile):
+            raise RuntimeError(f"{data} holds a store of profile {store_profile(data)}, not "
+                               f"{a.profile}; give another --data or no --profile")
         log(f"copying {data} to {self.server} (the differential mutates the copy)")
         rmtree(self.server)
         subprocess.run(["cp", "-a", str(data), str(self.server)], check=True)
@@ -355,9 +361,10 @@ class Bench:
         if n_source != n_files:  # a shared store being regenerated while we copied it
             raise RuntimeError(f"{data} changed during the copy ({n_source} files, copied "
                                f"{n_files}); run again when it is stable")
-        EXTRA["store"] = {"source": str(data), "files": n_files, "messages": n_msgs,
-                          "bytes": tree_bytes(self.server)}
-        log(f"store: {n_files} files, {n_msgs} messages, {EXTRA['store']['bytes']} bytes")
+        EXTRA["store"] = {"source": str(data), "profile": store_profile(data), "files": n_files,
+                          "messages": n_msgs, "bytes": tree_bytes(self.server)}
+        log(f"store ({EXTRA['store']['profile']}): {n_files} files, {n_msgs} messages, "
+            f"{EXTRA['store']['bytes']} bytes")
         self.warm()
 
     def warm(self):
@@ -780,10 +787,32 @@ print(json.dumps(out))
 """
 
 
+def store_profile(server_dir):
+    """The generator profile a server directory was made with (see workbench.samples.profiles),
+    "default" when it names none, or None when workbench.samples cannot say."""
+    try:
+        from workbench.samples.profiles import store_profile as profile_of
+    except ImportError:  # a workbench from before store profiles
+        return None
+    return profile_of(Path(server_dir)).name
+
+
+def profile_names():
+    """The store profiles ``python -m workbench.samples generate --profile`` knows."""
+    try:
+        from workbench.samples.profiles import PROFILES
+    except ImportError:
+        return ("default",)
+    return tuple(PROFILES)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=100000)
     ap.add_argument("--seed", type=int, default=1, help="generation seed (default 1)")
+    ap.add_argument("--profile", choices=profile_names(),
+                    help="profile of the store to generate (under --work, or into --data when that "
+                         "holds no store yet); default: the default profile")
     ap.add_argument("--data", help="existing server directory to reuse (never modified)")
     ap.add_argument("--only", default="backup,restore,catalog",
                     help="comma list of phases: backup,restore,catalog,smb")
