@@ -21,7 +21,7 @@ from .archive.index import copy_index, discard_copy, publish_index_from, write_i
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
 from .archive.table import EntryTable
-from .archive.writer import SetWriter
+from .archive.writer import FileChanged, SetWriter
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, WorkbenchError
 from .headers import parse_headers
@@ -348,24 +348,38 @@ class _Run:
         self._report(done_files, done_bytes, "", force=True)
 
     def _stream_one(self, writer, entries, row, alone, level):
-        """Stream a large (or own-volume) file into the set; False if it cannot be read."""
+        """Stream a large (or own-volume) file into the set; False if it cannot be read.
+
+        A file that changes while it is streamed is cut out of the volume and read once more;
+        if it changes again it is reported, like an unreadable file, and the backup goes on.
+        """
         name = entries.path[row]
-        try:
-            src = open(os.path.join(self.cfg.store, name), "rb")
-        except FileNotFoundError:
-            return self._failed(name, "vanished", "deleted during the backup")
-        except OSError as e:
-            return self._failed(name, "unreadable", str(e.strerror or e))
-        with src:
-            st = os.fstat(src.fileno())
-            if _is_message(entries.get(row, "kind"), name):
-                self.messages.add(name, mf.header_row(parse_headers(src.read(_HEAD_BYTES))))
-                src.seek(0)
-            volume, offset, csize, crc, method = writer.add_stream(
-                name, src, st.st_size, st.st_mtime_ns, level, alone)
+        for attempt in range(2):
+            try:
+                src = open(os.path.join(self.cfg.store, name), "rb")
+            except FileNotFoundError:
+                return self._failed(name, "vanished", "deleted during the backup")
+            except OSError as e:
+                return self._failed(name, "unreadable", str(e.strerror or e))
+            with src:
+                st = os.fstat(src.fileno())
+                headers = None
+                if _is_message(entries.get(row, "kind"), name):
+                    headers = mf.header_row(parse_headers(src.read(_HEAD_BYTES)))
+                    src.seek(0)
+                try:
+                    volume, offset, csize, crc, method = writer.add_stream(
+                        name, src, st.st_size, st.st_mtime_ns, level, alone)
+                except FileChanged as e:
+                    log.info("%s; reading it again" if attempt == 0 else "%s", e)
+                    continue
+            if headers is not None:
+                self.messages.add(name, headers)
             entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
                            offset=offset, csize=csize, crc32=crc, method=method)
-        return True
+            return True
+        from .archive.pack import CHANGED  # loaded already: _store packs with it
+        return self._failed(name, "changed", CHANGED)
 
     def _failed(self, path, reason, error):
         if reason == "vanished":
