@@ -286,9 +286,10 @@ class _Run:
             if i is not None:
                 seen[i] = 1
                 if b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
+                    # the mode as the store has it now: a chmod changes neither size nor mtime
                     entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size,
                                    f.mtime_ns, b_crc[i], b_set[i], b_vol[i], b_off[i],
-                                   b_csize[i], b_method[i])
+                                   b_csize[i], b_method[i], f.mode)
                     continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -296,7 +297,8 @@ class _Run:
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns)
+            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
+                                 mode=f.mode)
             self.planned[0] += 1
             self.planned[1] += f.size
             yield row, alone
@@ -338,7 +340,7 @@ class _Run:
                                                    packed.crc32, packed.csize, packed.size)
                 entries.update(row, size=packed.size, mtime_ns=packed.mtime_ns,
                                crc32=packed.crc32, method=packed.method, csize=packed.csize,
-                               volume=volume, offset=offset)
+                               volume=volume, offset=offset, mode=packed.mode)
                 ok = True
             if ok:
                 entries.update(row, stored_in=name)
@@ -369,14 +371,16 @@ class _Run:
                     src.seek(0)
                 try:
                     volume, offset, csize, crc, method = writer.add_stream(
-                        name, src, st.st_size, st.st_mtime_ns, level, alone)
+                        name, src, st.st_size, st.st_mtime_ns, level, alone,
+                        mode=st.st_mode & 0o7777)
                 except FileChanged as e:
                     log.info("%s; reading it again" if attempt == 0 else "%s", e)
                     continue
             if headers is not None:
                 self.messages.add(name, headers)
             entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
-                           offset=offset, csize=csize, crc32=crc, method=method)
+                           offset=offset, csize=csize, crc32=crc, method=method,
+                           mode=st.st_mode & 0o7777)
             return True
         from .archive.pack import CHANGED  # loaded already: _store packs with it
         return self._failed(name, "changed", CHANGED)

@@ -5,7 +5,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
-target's credentials; the password itself is never a config key).
+target's credentials; the password itself is never a config key), ``file_mode`` (permissions of
+the files workbench writes, default ``"0600"``, directories it creates get the matching search
+bits; see workbench.modes).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ConfigError
+from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .notify import NotifySettings, check_notify
 from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
 
@@ -115,11 +118,14 @@ class Config:
     default_time: str = "01:00"             # time of the default schedule
     log_file: Optional[str] = None          # None = workbench.log beside the schedule db
     log_max_size: int = 10 * 1024**2        # rotate the log file at this size
+    file_mode: int = DEFAULT_FILE_MODE      # of volumes, indexes, logs, status (workbench.modes)
 
     @property
     def target_options(self):
-        """Keyword options for ``open_target`` (credential sources of SMB targets)."""
-        return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env}
+        """Keyword options for ``open_target`` (credential sources of SMB targets, file modes of
+        local ones)."""
+        return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env,
+                "file_mode": self.file_mode}
 
     @property
     def target_or_default(self):
@@ -154,6 +160,7 @@ _CHECKS = {
     "default_time": check_time,
     "log_file": _path,
     "log_max_size": _size_at_least(4096),
+    "file_mode": check_file_mode,
 }
 
 # Tables and keys owned by other modules (scheduler, notifications...) register here so that the

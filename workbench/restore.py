@@ -37,6 +37,7 @@ from .config import Config, validate
 from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
                      SelectionError, SetNotFound, UnsafePath, WorkbenchError)
 from .model import Entry, Progress, RestoreResult
+from .modes import set_mode
 from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
 from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
                    unreadable_manifest)
@@ -1182,13 +1183,13 @@ class _Writer:
         work of a restore, which is mostly small files.
         """
         try:
-            fd = os.open(path, _OPEN_FLAGS, 0o644)  # O_EXCL: never replaces, never follows a link
+            fd = os.open(path, _OPEN_FLAGS, 0o600)  # O_EXCL: never replaces, never follows a link
         except FileExistsError:
             return False
         try:
             try:
                 _write_all(fd, data)
-                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                _finish(fd, entry)
             finally:
                 os.close(fd)
         except BaseException:
@@ -1222,11 +1223,11 @@ class _Writer:
     def _place(self, path, item, fill, check=None):
         entry = item.entry
         tmp = self._tmp_name(path)
-        fd = os.open(tmp, _OPEN_FLAGS, 0o644)
+        fd = os.open(tmp, _OPEN_FLAGS, 0o600)
         try:
             try:
                 fill(fd)
-                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                _finish(fd, entry)
             finally:
                 os.close(fd)
             if check is not None and not check():
@@ -1245,6 +1246,18 @@ class _Writer:
         with _count_lock:
             self.result.files += 1
             self.result.bytes += entry.size
+
+
+def restored_mode(entry):
+    """The permission bits a restored file gets: the store's as the backup recorded them, never
+    setuid, setgid or sticky; 0600 where the backup did not record them."""
+    return entry.mode & 0o777 or 0o600
+
+
+def _finish(fd, entry):
+    """Give a restored file its recorded mode (exactly, whatever the umask) and its mtime."""
+    set_mode(fd, restored_mode(entry))
+    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
 
 
 def _write_all(fd, data):

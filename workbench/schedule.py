@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 
 from .config import load_config
 from .errors import WorkbenchError
+from .modes import ensure_file, make_dirs, open_file
 from .status import schedule_db_path, state_dir
 from .tasks import WEEKDAYS, Task, config_file, default_tasks
 
@@ -261,7 +262,8 @@ class SchedulerService:
         cfg = self.cfg
         path = setup_service_logging(cfg)
         db = schedule_db_path(cfg)
-        os.makedirs(os.path.dirname(db), exist_ok=True)
+        make_dirs(os.path.dirname(db), cfg.file_mode)
+        ensure_file(db, cfg.file_mode)  # SQLite would create it with the umask's mode
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")},
             # one worker: two tasks due together run one after the other, never at once
@@ -286,7 +288,7 @@ class SchedulerService:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "config": self.config_path,
                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         path = _service_file(self.cfg)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
+        with open(open_file(path + ".tmp", self.cfg.file_mode), "w", encoding="utf-8") as f:
             json.dump(info, f)
         os.replace(path + ".tmp", path)
 

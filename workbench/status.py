@@ -26,6 +26,7 @@ from typing import Optional
 
 from .config import Config, load_config
 from .lock import process_alive as _alive
+from .modes import make_dirs, set_mode
 
 STATUS_NAME = "status.json"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
@@ -148,8 +149,9 @@ def _running_elsewhere(cfg):
 def write_status(cfg, status):
     """Write *status* atomically (a reader never sees half a file)."""
     path = status_path(cfg)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    make_dirs(os.path.dirname(path), cfg.file_mode)
     fd, tmp = tempfile.mkstemp(prefix=".status-", dir=os.path.dirname(path))
+    set_mode(fd, cfg.file_mode)  # mkstemp's 0600, unless file_mode says otherwise
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(asdict(status), f)
     os.replace(tmp, path)

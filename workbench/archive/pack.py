@@ -51,6 +51,7 @@ class Packed(NamedTuple):
     member: zf.Member
     record: bytes
     headers: Optional[tuple]  # a message's row for the manifest (messages.prepare)
+    mode: int                 # permission bits (st_mode & 0o7777)
 
 
 class Failed(NamedTuple):
@@ -98,10 +99,12 @@ def pack_file(path, level, message, name=None):
     method, payload = compress_member(data, level)
     headers = prepare(name or path, header_row(parse_headers(data))) if message else None
     crc = checksum(data)
-    member = zf.Member(name or path, st.st_mtime_ns)
+    mode = st.st_mode & 0o7777
+    member = zf.Member(name or path, st.st_mtime_ns, mode)
     record = zf.local_header(member, method, crc, len(payload), len(data),
                              zip64=len(data) >= zf.MAX32) + payload
-    return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers)
+    return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers,
+                  mode)
 
 
 def _pack_batch(root, batch, level):

@@ -258,9 +258,10 @@ class SetWriter:
         vol = self._volume_for(m, csize)
         return self.current_index, vol.add_record(m, method, record, crc, csize, size)
 
-    def add_stream(self, name, src, size, mtime_ns, level, alone=False):
-        """Stream a large file into a volume with room for all of it uncompressed (or its own)."""
-        m = zf.Member(name, mtime_ns)
+    def add_stream(self, name, src, size, mtime_ns, level, alone=False, mode=0):
+        """Stream a large file into a volume with room for all of it uncompressed (or its own);
+        *mode* is the file's permission bits (for the central directory)."""
+        m = zf.Member(name, mtime_ns, mode)
         vol = self._volume_for(m, size, alone=alone)
         offset, csize, crc, method = vol.add_stream(m, src, size, level)
         index = self.current_index

@@ -1,10 +1,15 @@
-"""A local or mounted directory as a backup target."""
+"""A local or mounted directory as a backup target.
+
+Files are created with the target's ``file_mode`` (default 0600) and a directory the target
+creates gets the matching mode (0700): backups hold everyone's mail (see workbench.modes).
+"""
 
 import errno
 import os
 import shutil
 
 from ..errors import TargetError
+from ..modes import DEFAULT_FILE_MODE, make_dirs, open_file
 
 
 class _SyncedFile:
@@ -17,8 +22,8 @@ class _SyncedFile:
 
     HINT = 32 * 1024 * 1024
 
-    def __init__(self, path):
-        self._f = open(path, "wb", buffering=1024 * 1024)
+    def __init__(self, path, file_mode=DEFAULT_FILE_MODE):
+        self._f = open(open_file(path, file_mode), "wb", buffering=1024 * 1024)
         self._hinted = self._written = 0
         self._hints = hasattr(os, "posix_fadvise")
 
@@ -56,9 +61,10 @@ class _SyncedFile:
 class LocalTarget:
     """A directory on a local disk or a mounted network filesystem."""
 
-    def __init__(self, path):
+    def __init__(self, path, file_mode=DEFAULT_FILE_MODE):
         self.root = os.path.abspath(os.path.expanduser(str(path)))
         self.url = self.root
+        self.file_mode = file_mode
 
     def __repr__(self):
         return f"LocalTarget({self.root!r})"
@@ -73,7 +79,7 @@ class LocalTarget:
 
     def ensure(self):
         try:
-            os.makedirs(self.root, exist_ok=True)
+            make_dirs(self.root, self.file_mode)
         except OSError as e:
             raise TargetError(f"cannot create backup directory {self.root}: {e.strerror}") from None
 
@@ -90,7 +96,7 @@ class LocalTarget:
         return open(self._p(name), "rb")
 
     def open_write(self, name):
-        return _SyncedFile(self._p(name))
+        return _SyncedFile(self._p(name), self.file_mode)
 
     def read_bytes(self, name):
         with self.open_read(name) as f:
@@ -122,7 +128,7 @@ class LocalTarget:
 
     def create_exclusive(self, name, data):
         try:
-            fd = os.open(self._p(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = open_file(self._p(name), self.file_mode, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             return False
         with os.fdopen(fd, "wb") as f:
