@@ -86,15 +86,23 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     target = open_target(cfg.target_or_default, **cfg.target_options)
     check_free_space(target, cfg.min_free)  # before anything is written, even the directory
     target.ensure()
-    with target_lock(target):
-        sets = list_sets(target)
-        for fname in leftover_files(sets):
-            log.warning("removing %s, left by an interrupted run", fname)
-            target.remove(fname)
-        sets = [s for s in sets if s.usable]
-        run = _Run(cfg, target, requested, sets, progress, now)
-        result = run.execute()
-        result.removed = _after_commit(cfg, target, result)
+    try:
+        with target_lock(target):
+            sets = list_sets(target)
+            for fname in leftover_files(sets):
+                log.warning("removing %s, left by an interrupted run", fname)
+                target.remove(fname)
+            sets = [s for s in sets if s.usable]
+            run = _Run(cfg, target, requested, sets, progress, now)
+            result = run.execute()
+            result.removed = _after_commit(cfg, target, result)
+    except OSError as e:
+        # A full or unwritable target is the user's to fix: say so by name (the run has
+        # removed what it wrote). Other OS errors stay what they are.
+        named = getattr(target, "named_error", lambda e: None)(e)
+        if named is None:
+            raise
+        raise named from e
     return result
 
 

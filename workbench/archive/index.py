@@ -6,6 +6,7 @@ reading any zip. The other headers live in the manifest, where the catalog reads
 them here too doubled the index (60 MB for 100k messages) and the time to copy it.
 """
 
+import errno
 import os
 import shutil
 import sqlite3
@@ -72,7 +73,12 @@ def write_index(target, name, set_name, entries, messages=None):
     """Build the index and publish it on *target* as *name* (through a local temp file if remote)."""
     work = _work_file(target, name)
     try:
-        build_index(work, set_name, entries, messages, _file_mode(target))
+        try:
+            build_index(work, set_name, entries, messages, _file_mode(target))
+        except sqlite3.OperationalError as e:
+            if "full" not in str(e):  # "database or disk is full"
+                raise
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), work) from e
     except BaseException:
         if work != target.local_path(name + PARTIAL_SUFFIX):
             discard_copy(work)
