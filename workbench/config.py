@@ -183,6 +183,12 @@ def validate(values, base=None):
     return replace(base or Config(), **clean)
 
 
+def not_utf8(path, error):
+    """The ConfigError for a config file that is not UTF-8 text (TOML files must be)."""
+    return ConfigError("--config", str(path), f"not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+                       f"at offset {error.start}); save the file as UTF-8")
+
+
 def load_config(path=None, **overrides):
     """Read the TOML file *path* (or ``$WORKBENCH_CONFIG``), apply *overrides*, validate.
 
@@ -200,6 +206,8 @@ def load_config(path=None, **overrides):
             raise ConfigError("--config", str(path), "file not found") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError("--config", str(path), f"not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise not_utf8(path, e) from None
         for key in ("store", "target", "schedule_db", "log_file"):
             v = values.get(key)
             if isinstance(v, str) and "://" not in v and not v.startswith("\\\\"):

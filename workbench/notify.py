@@ -111,6 +111,14 @@ def check_notify(key, value):
             clean[k] = float(v)
         elif k == "sender":
             clean[k] = check_addresses(name, v)[0]
+        elif k == "ca_file":
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(name, v, "expected the path of a PEM file of certificates")
+            path = os.path.expanduser(v.strip())
+            if not os.path.isfile(path):
+                raise ConfigError(name, v, "no such file: name a PEM file of the certificates to "
+                                           "trust for TLS (or remove the key to trust the system's)")
+            clean[k] = path
         else:
             if not isinstance(v, str) or not v.strip():
                 raise ConfigError(name, v, "expected text")
