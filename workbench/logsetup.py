@@ -18,7 +18,7 @@ import sys
 from logging.handlers import RotatingFileHandler
 
 from .modes import make_dirs, open_file
-from .status import state_dir
+from .status import state_dir, writing_state
 
 SWITCH_NAME = "logging.json"
 CHANNELS = {"backup": "workbench.backup"}
@@ -51,17 +51,18 @@ def set_debug(cfg, on, channel="backup"):
     if channel not in CHANNELS:
         raise ValueError(f"unknown log channel {channel!r}; known: {', '.join(CHANNELS)}")
     path = _switch_path(cfg)
-    make_dirs(os.path.dirname(path), cfg.file_mode)
     try:
         with open(path, encoding="utf-8") as f:
             state = json.load(f)
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         state = {}
     state[channel] = bool(on)
     tmp = path + ".tmp"
-    with open(open_file(tmp, cfg.file_mode), "w", encoding="utf-8") as f:
-        json.dump(state, f)
-    os.replace(tmp, path)
+    with writing_state(path):
+        make_dirs(os.path.dirname(path), cfg.file_mode)
+        with open(open_file(tmp, cfg.file_mode), "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        os.replace(tmp, path)
     apply_debug_switch(cfg)
 
 
@@ -112,9 +113,10 @@ def attach_log_file(cfg):
             h.maxBytes = cfg.log_max_size
             break
     else:
-        make_dirs(os.path.dirname(path), cfg.file_mode)
-        h = _LogFile(path, cfg.file_mode, maxBytes=cfg.log_max_size, backupCount=_BACKUP_COUNT,
-                     encoding="utf-8")
+        with writing_state(path, "log_file" if cfg.log_file else "schedule_db"):
+            make_dirs(os.path.dirname(path), cfg.file_mode)
+            h = _LogFile(path, cfg.file_mode, maxBytes=cfg.log_max_size,
+                         backupCount=_BACKUP_COUNT, encoding="utf-8")
         h.setFormatter(logging.Formatter(FORMAT))
         top.addHandler(h)
     _quiet_console_handlers()

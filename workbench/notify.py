@@ -158,6 +158,8 @@ def compose(report, settings):
     subject = f"[workbench] {word}: {what} on {host}"
     if report.status in ("failed", "refused", "missed") and report.error:
         subject += f": {report.error.splitlines()[0][:120]}"
+    elif report.status == "warning":
+        subject += f": finished with warnings ({_warning_count(report)})"
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = settings.from_address
@@ -172,6 +174,9 @@ def body_text(report):
     """The plain-text body: what ran, its figures, and what went wrong."""
     r = report.result
     lines = [f"Status:      {report.status}"]
+    if report.status == "warning":
+        lines.append(f"Outcome:     finished with warnings ({_warning_count(report)}); the set "
+                     "holds everything else")
     if report.error:
         lines.append(f"Error:       {report.error_class + ': ' if report.error_class else ''}"
                      f"{report.error}")
@@ -214,6 +219,15 @@ def body_text(report):
             lines.append("after_backup output:")
             lines += ["  " + x for x in a["output"].rstrip().splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def _warning_count(report):
+    warnings = list(getattr(report, "warnings", ()))
+    unread = sum(1 for w in warnings if not w.startswith("after_backup "))
+    parts = [f"{unread} files or folders could not be read"] if unread else []
+    if len(warnings) > unread:
+        parts.append("after_backup failed")
+    return ", ".join(parts) or "see below"
 
 
 # --- sending -------------------------------------------------------------------------------------
