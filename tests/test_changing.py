@@ -49,8 +49,8 @@ class _Appender:
     """A separate process that appends a byte to *path* every millisecond until stopped."""
 
     def __init__(self, path):
-        code = ("import sys, time\nf = open(sys.argv[1], 'ab', buffering=0)\nprint('go', flush=True)\n"
-                "while True:\n    f.write(b'x')\n    time.sleep(0.001)\n")
+        code = ("import sys, time\nf = open(sys.argv[1], 'ab', buffering=0)\n"
+                "print('go', flush=True)\nwhile True:\n    f.write(b'x')\n    time.sleep(0.001)\n")
         self.proc = subprocess.Popen([sys.executable, "-c", code, path], stdout=subprocess.PIPE)
         assert self.proc.stdout.readline() == b"go\n"
 

@@ -396,8 +396,9 @@ class _Run:
     def _failed(self, path, reason, error):
         if reason == "vanished":
             log.info("%s vanished during the backup (deleted by the server)", path)
-        else:
-            log.warning("%s cannot be read: %s", path, error)
+        else:  # unreadable, or changed while it was read (twice): reported alike
+            what = "not backed up" if reason == "changed" else "cannot be read"
+            log.warning("%s %s: %s", path, what, error)
             self.unreadable.append({"path": path, "error": error})
         return False
 

@@ -185,8 +185,9 @@ def validate(values, base=None):
 
 def not_utf8(path, error):
     """The ConfigError for a config file that is not UTF-8 text (TOML files must be)."""
-    return ConfigError("--config", str(path), f"not UTF-8 text (byte 0x{error.object[error.start]:02x} "
-                       f"at offset {error.start}); save the file as UTF-8")
+    byte = error.object[error.start]
+    return ConfigError("--config", str(path), f"not UTF-8 text (byte 0x{byte:02x} at offset "
+                       f"{error.start}); save the file as UTF-8")
 
 
 def load_config(path=None, **overrides):

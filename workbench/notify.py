@@ -116,8 +116,9 @@ def check_notify(key, value):
                 raise ConfigError(name, v, "expected the path of a PEM file of certificates")
             path = os.path.expanduser(v.strip())
             if not os.path.isfile(path):
-                raise ConfigError(name, v, "no such file: name a PEM file of the certificates to "
-                                           "trust for TLS (or remove the key to trust the system's)")
+                raise ConfigError(name, v, "no such file: name a PEM file of the certificates "
+                                           "to trust for TLS (or remove the key to trust the "
+                                           "system's)")
             clean[k] = path
         else:
             if not isinstance(v, str) or not v.strip():

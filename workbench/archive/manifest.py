@@ -18,10 +18,10 @@ The bytes load as arrays without parsing anything per row. Version 2 had the sam
 base64 and JSON strings inside one line per block, version 1 plain lists; readers take all three.
 
 The ``entries`` block lists every store path present at backup time: path, kind, domain, user,
-folder, size, mtime_ns, crc32, where the data lives (``stored_in`` set, ``volume``,
-``offset``, ``csize``, ``method``) and the file's permission bits (``mode``, ``uint16``; added
-later within version 3: a manifest without it reads as 0, unknown). Files absent from a differential's manifest were deleted since
-its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
+folder, size, mtime_ns, crc32, where the data lives (``stored_in`` set, ``volume``, ``offset``,
+``csize``, ``method``) and the file's permission bits (``mode``, ``uint16``; added later within
+version 3: a manifest without it reads as 0, unknown). Files absent from a differential's
+manifest were deleted since its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
 messages (all of a full's; a differential's header says ``message_headers = "stored"`` and lists
 only those it stores): path, message_id, from, to, cc, subject, date (UTC epoch seconds) and
 has_attachments, None where a header is missing or unreadable (see workbench.headers).
