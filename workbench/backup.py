@@ -21,7 +21,7 @@ from .archive.index import copy_index, discard_copy, publish_index_from, write_i
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
 from .archive.table import EntryTable
-from .archive.writer import SetWriter
+from .archive.writer import FileChanged, SetWriter
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchError
 from .headers import parse_headers
@@ -106,6 +106,13 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
             result.removed = _after_commit(cfg, target, result)
     except TargetUnreachable as e:
         raise type(e)(f"{e}; {outcome}") from None
+    except OSError as e:
+        # A full or unwritable target is the user's to fix: say so by name (the run has
+        # removed what it wrote). Other OS errors stay what they are.
+        named = getattr(target, "named_error", lambda e: None)(e)
+        if named is None:
+            raise
+        raise named from e
     return result
 
 
@@ -297,9 +304,10 @@ class _Run:
             if i is not None:
                 seen[i] = 1
                 if b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
+                    # the mode as the store has it now: a chmod changes neither size nor mtime
                     entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size,
                                    f.mtime_ns, b_crc[i], b_set[i], b_vol[i], b_off[i],
-                                   b_csize[i], b_method[i])
+                                   b_csize[i], b_method[i], f.mode)
                     continue
             alone = not probe.fits_alone(f.path, f.size)
             if alone and self.cfg.oversize == "skip":
@@ -307,7 +315,8 @@ class _Run:
                             self.cfg.volume_size)
                 self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
                 continue
-            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns)
+            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
+                                 mode=f.mode)
             self.planned[0] += 1
             self.planned[1] += f.size
             yield row, alone
@@ -349,7 +358,7 @@ class _Run:
                                                    packed.crc32, packed.csize, packed.size)
                 entries.update(row, size=packed.size, mtime_ns=packed.mtime_ns,
                                crc32=packed.crc32, method=packed.method, csize=packed.csize,
-                               volume=volume, offset=offset)
+                               volume=volume, offset=offset, mode=packed.mode)
                 ok = True
             if ok:
                 entries.update(row, stored_in=name)
@@ -359,30 +368,47 @@ class _Run:
         self._report(done_files, done_bytes, "", force=True)
 
     def _stream_one(self, writer, entries, row, alone, level):
-        """Stream a large (or own-volume) file into the set; False if it cannot be read."""
+        """Stream a large (or own-volume) file into the set; False if it cannot be read.
+
+        A file that changes while it is streamed is cut out of the volume and read once more;
+        if it changes again it is reported, like an unreadable file, and the backup goes on.
+        """
         name = entries.path[row]
-        try:
-            src = open(os.path.join(self.cfg.store, name), "rb")
-        except FileNotFoundError:
-            return self._failed(name, "vanished", "deleted during the backup")
-        except OSError as e:
-            return self._failed(name, "unreadable", str(e.strerror or e))
-        with src:
-            st = os.fstat(src.fileno())
-            if _is_message(entries.get(row, "kind"), name):
-                self.messages.add(name, mf.header_row(parse_headers(src.read(_HEAD_BYTES))))
-                src.seek(0)
-            volume, offset, csize, crc, method = writer.add_stream(
-                name, src, st.st_size, st.st_mtime_ns, level, alone)
+        for attempt in range(2):
+            try:
+                src = open(os.path.join(self.cfg.store, name), "rb")
+            except FileNotFoundError:
+                return self._failed(name, "vanished", "deleted during the backup")
+            except OSError as e:
+                return self._failed(name, "unreadable", str(e.strerror or e))
+            with src:
+                st = os.fstat(src.fileno())
+                headers = None
+                if _is_message(entries.get(row, "kind"), name):
+                    headers = mf.header_row(parse_headers(src.read(_HEAD_BYTES)))
+                    src.seek(0)
+                try:
+                    volume, offset, csize, crc, method = writer.add_stream(
+                        name, src, st.st_size, st.st_mtime_ns, level, alone,
+                        mode=st.st_mode & 0o7777)
+                except FileChanged as e:
+                    log.info("%s; reading it again" if attempt == 0 else "%s", e)
+                    continue
+            if headers is not None:
+                self.messages.add(name, headers)
             entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
-                           offset=offset, csize=csize, crc32=crc, method=method)
-        return True
+                           offset=offset, csize=csize, crc32=crc, method=method,
+                           mode=st.st_mode & 0o7777)
+            return True
+        from .archive.pack import CHANGED  # loaded already: _store packs with it
+        return self._failed(name, "changed", CHANGED)
 
     def _failed(self, path, reason, error):
         if reason == "vanished":
             log.info("%s vanished during the backup (deleted by the server)", path)
-        else:
-            log.warning("%s cannot be read: %s", path, error)
+        else:  # unreadable, or changed while it was read (twice): reported alike
+            what = "not backed up" if reason == "changed" else "cannot be read"
+            log.warning("%s %s: %s", path, what, error)
             self.unreadable.append({"path": path, "error": error})
         return False
 

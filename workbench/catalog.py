@@ -117,7 +117,8 @@ class _Manifest:
         if cols is None:
             return None
         names = mf.COLUMNS if block == "entries" else mf.MESSAGE_COLUMNS
-        return {n: convert(n, _column_values(cols.pop(n))) for n in names}
+        # (columns added later, such as ``mode``, are missing from older manifests)
+        return {n: convert(n, _column_values(cols.pop(n))) for n in names if n in cols}
 
     @property
     def rows(self):

@@ -1,6 +1,7 @@
 """The ``workbench`` command: a thin layer over the library.
 
-Each error class has its own exit code (see errors.py); 1 means an unexpected error.
+Each error class has its own exit code (see errors.py); 1 means an unexpected error (one line,
+the traceback too with ``-v``); 3 a backup that finished with warnings (files it could not read).
 """
 
 import argparse
@@ -8,14 +9,15 @@ import importlib
 import json
 import logging
 import sys
+import traceback
 from datetime import datetime, timezone
 
 from .config import load_config
-from .errors import WorkbenchError
+from .errors import FinishedWithWarnings, WorkbenchError
 from .lock import target_lock
 from .naming import KINDS
 from .rotation import apply_rotation, plan_rotation
-from .secrets import attach_mask
+from .secrets import attach_mask, mask_url
 from .sets import entries_of, find_set, list_sets
 from .targets import open_target
 
@@ -106,9 +108,11 @@ def cmd_backup(args):
         r = run_backup(args.kind, config=cfg, progress=callback)
     finally:
         close()
+    warnings = list(getattr(getattr(r, "report", None), "warnings", None) or ())
+    outcome = FinishedWithWarnings(r.set_name, warnings) if warnings else None
     if args.json:
-        print(json.dumps(_result_json(r)))
-        return 0
+        print(json.dumps({**_result_json(r), "warnings": warnings}))
+        return _warned(outcome)
     print(f"{r.set_name}: {KINDS[r.kind]} backup, {r.files} files, {r.stored} stored, "
           f"{r.bytes_in} bytes in, {r.bytes_out} bytes out, {len(r.volumes)} volumes, "
           f"{r.duration:.1f} s")
@@ -120,7 +124,15 @@ def cmd_backup(args):
         print(f"unreadable {u['path']}: {u['error']}")
     for d in r.removed:
         print(f"removed {d['set']}: {d['reason']}")
-    return 0
+    return _warned(outcome)
+
+
+def _warned(outcome):
+    """The exit status of a committed backup: 0, or FinishedWithWarnings' (said on stderr)."""
+    if outcome is None:
+        return 0
+    print(f"workbench: warning: {outcome}", file=sys.stderr)
+    return outcome.exit_code
 
 
 def _result_json(r):
@@ -199,11 +211,19 @@ def main(argv=None):
     try:
         return args.func(args)
     except WorkbenchError as e:
-        print(f"workbench: error: {e}", file=sys.stderr)
+        print(f"workbench: error: {mask_url(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug or an unforeseen condition: one line, unless asked for more
+        line = f"workbench: unexpected error: {type(e).__name__}: {mask_url(str(e))}"
+        if args.verbose:
+            traceback.print_exc()
+            print(line, file=sys.stderr)
+        else:
+            print(f"{line}; run with -v for the details", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

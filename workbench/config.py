@@ -6,7 +6,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
 target's credentials; the password itself is never a config key, nor part of the ``target`` URL),
-``network_timeout`` (seconds one SMB operation may take, retries included, default 60).
+``network_timeout`` (seconds one SMB operation may take, retries included, default 60),
+``file_mode`` (permissions of the files workbench writes, default ``"0600"``, directories it
+creates get the matching search bits; see workbench.modes).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -21,6 +23,7 @@ from typing import Optional
 
 from .errors import ConfigError
 from .secrets import has_url_password, mask_url
+from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .notify import NotifySettings, check_notify
 from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
 
@@ -136,12 +139,14 @@ class Config:
     default_time: str = "01:00"             # time of the default schedule
     log_file: Optional[str] = None          # None = workbench.log beside the schedule db
     log_max_size: int = 10 * 1024**2        # rotate the log file at this size
+    file_mode: int = DEFAULT_FILE_MODE      # of volumes, indexes, logs, status (workbench.modes)
 
     @property
     def target_options(self):
-        """Keyword options for ``open_target`` (credential sources and timeout of SMB targets)."""
+        """Keyword options for ``open_target`` (credential sources and timeout of SMB targets,
+        file modes of local ones)."""
         return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env,
-                "network_timeout": self.network_timeout}
+                "network_timeout": self.network_timeout, "file_mode": self.file_mode}
 
     @property
     def target_or_default(self):
@@ -177,6 +182,7 @@ _CHECKS = {
     "default_time": check_time,
     "log_file": _path,
     "log_max_size": _size_at_least(4096),
+    "file_mode": check_file_mode,
 }
 
 # Tables and keys owned by other modules (scheduler, notifications...) register here so that the
@@ -199,6 +205,13 @@ def validate(values, base=None):
     return replace(base or Config(), **clean)
 
 
+def not_utf8(path, error):
+    """The ConfigError for a config file that is not UTF-8 text (TOML files must be)."""
+    byte = error.object[error.start]
+    return ConfigError("--config", str(path), f"not UTF-8 text (byte 0x{byte:02x} at offset "
+                       f"{error.start}); save the file as UTF-8")
+
+
 def load_config(path=None, **overrides):
     """Read the TOML file *path* (or ``$WORKBENCH_CONFIG``), apply *overrides*, validate.
 
@@ -216,6 +229,8 @@ def load_config(path=None, **overrides):
             raise ConfigError("--config", str(path), "file not found") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError("--config", str(path), f"not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise not_utf8(path, e) from None
         for key in ("store", "target", "schedule_db", "log_file"):
             v = values.get(key)
             if isinstance(v, str) and "://" not in v and not v.startswith("\\\\"):

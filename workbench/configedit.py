@@ -62,6 +62,9 @@ def _read(path):
             text = f.read()
     except FileNotFoundError:
         text = ""
+    except UnicodeDecodeError as e:
+        from .config import not_utf8
+        raise not_utf8(path, e) from None
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"

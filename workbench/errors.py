@@ -11,6 +11,21 @@ class WorkbenchError(Exception):
     exit_code = 2
 
 
+class FinishedWithWarnings(WorkbenchError):
+    """A backup was committed, but some files or folders could not be read (or after_backup
+    failed). Not raised: the outcome of such a run, whose exit code the command line returns."""
+
+    exit_code = 3
+
+    def __init__(self, set_name, warnings):
+        self.set_name, self.warnings = set_name, list(warnings)
+        shown = "; ".join(self.warnings[:10])
+        more = f"; and {len(self.warnings) - 10} more" if len(self.warnings) > 10 else ""
+        super().__init__(f"backup {set_name} finished with warnings ({len(self.warnings)}): "
+                         f"{shown}{more}. The set holds everything else; fix the cause (file "
+                         "permissions, say) so that the next backup takes them too")
+
+
 class ConfigError(WorkbenchError):
     """A configuration key has a bad value (or is unknown)."""
 
@@ -102,6 +117,18 @@ class RestoreIncomplete(WorkbenchError):
         super().__init__(f"{len(failures)} entries could not be restored: {names}{more}")
 
 
+class TargetFull(TargetError):
+    """The target's filesystem ran out of space (or quota) while a backup wrote to it."""
+
+    exit_code = 43
+
+    def __init__(self, target, name, reason):
+        self.target, self.name = target, name
+        super().__init__(f"the backup directory {target} is full: writing {name} failed "
+                         f"({reason}); free some space there (or lower keep), and raise min_free "
+                         "so that a backup that cannot fit does not start")
+
+
 class CredentialsMissing(TargetError):
     """No user name or password for an SMB target (environment, keyring or prompt)."""
 
@@ -142,6 +169,28 @@ class NotifyFailed(WorkbenchError):
     """The status e-mail could not be sent (server unreachable, login refused, bad settings)."""
 
     exit_code = 42
+
+
+class StateNotWritable(WorkbenchError):
+    """The state directory (status, log, schedule database) or the log file cannot be written."""
+
+    exit_code = 44
+
+    def __init__(self, path, reason, key="schedule_db"):
+        self.path, self.key = path, key
+        super().__init__(f"cannot write {path} ({reason}): make it writable for the user running "
+                         f"workbench, or set {key} to a place it can write to")
+
+
+class BadDestination(WorkbenchError):
+    """A restore destination exists but is not a directory."""
+
+    exit_code = 45
+
+    def __init__(self, path, flag="--to"):
+        self.path = path
+        super().__init__(f"restore destination {path} ({flag}) exists and is not a directory; "
+                         "name a directory (a missing one is created)")
 
 
 class SelectionError(WorkbenchError):

@@ -19,8 +19,9 @@ import os
 import sys
 from logging.handlers import RotatingFileHandler
 
+from .modes import make_dirs, open_file
 from .secrets import attach_mask
-from .status import state_dir
+from .status import state_dir, writing_state
 
 SWITCH_NAME = "logging.json"
 CHANNELS = {"backup": "workbench.backup"}
@@ -53,17 +54,18 @@ def set_debug(cfg, on, channel="backup"):
     if channel not in CHANNELS:
         raise ValueError(f"unknown log channel {channel!r}; known: {', '.join(CHANNELS)}")
     path = _switch_path(cfg)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         with open(path, encoding="utf-8") as f:
             state = json.load(f)
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         state = {}
     state[channel] = bool(on)
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(state, f)
-    os.replace(tmp, path)
+    with writing_state(path):
+        make_dirs(os.path.dirname(path), cfg.file_mode)
+        with open(open_file(tmp, cfg.file_mode), "w", encoding="utf-8") as f:
+            json.dump(state, f)
+        os.replace(tmp, path)
     apply_debug_switch(cfg)
 
 
@@ -87,6 +89,19 @@ def _quiet_console_handlers():
             h.setLevel(root.level)
 
 
+class _LogFile(RotatingFileHandler):
+    """The rotating log file, opened (and, after each rotation, created) with the file mode: the
+    log names every mailbox and file that a backup read."""
+
+    def __init__(self, path, file_mode, **kw):
+        self.file_mode = file_mode  # before the base class opens the file
+        super().__init__(path, **kw)
+
+    def _open(self):
+        fd = open_file(self.baseFilename, self.file_mode, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        return open(fd, self.mode, encoding=self.encoding, errors=self.errors)
+
+
 def attach_log_file(cfg):
     """Make sure the ``workbench`` loggers write to *cfg*'s log file; return its path.
 
@@ -101,9 +116,10 @@ def attach_log_file(cfg):
             h.maxBytes = cfg.log_max_size
             break
     else:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        h = RotatingFileHandler(path, maxBytes=cfg.log_max_size, backupCount=_BACKUP_COUNT,
-                                encoding="utf-8")
+        with writing_state(path, "log_file" if cfg.log_file else "schedule_db"):
+            make_dirs(os.path.dirname(path), cfg.file_mode)
+            h = _LogFile(path, cfg.file_mode, maxBytes=cfg.log_max_size,
+                         backupCount=_BACKUP_COUNT, encoding="utf-8")
         h.setFormatter(logging.Formatter(FORMAT))
         top.addHandler(h)
     attach_mask(h)  # no URL password in the log file, whoever logs it

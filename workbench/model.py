@@ -15,6 +15,8 @@ class Entry:
 
     ``stored_in`` is the set whose volume ``volume`` holds the data at ``offset`` (the offset of the
     member's local header); for an unchanged file of a differential it names the base full.
+    ``mode`` holds the file's permission bits in the store (``st_mode & 0o7777``), 0 where they
+    are unknown (manifests written before they were recorded, zips not made on Unix).
     """
 
     path: str
@@ -30,6 +32,7 @@ class Entry:
     offset: int = 0
     csize: int = 0
     method: int = 8
+    mode: int = 0
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,15 @@ def check_notify(key, value):
             clean[k] = float(v)
         elif k == "sender":
             clean[k] = check_addresses(name, v)[0]
+        elif k == "ca_file":
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(name, v, "expected the path of a PEM file of certificates")
+            path = os.path.expanduser(v.strip())
+            if not os.path.isfile(path):
+                raise ConfigError(name, v, "no such file: name a PEM file of the certificates "
+                                           "to trust for TLS (or remove the key to trust the "
+                                           "system's)")
+            clean[k] = path
         else:
             if not isinstance(v, str) or not v.strip():
                 raise ConfigError(name, v, "expected text")
@@ -151,6 +160,8 @@ def compose(report, settings):
     subject = f"[workbench] {word}: {what} on {host}"
     if report.status in ("failed", "refused", "missed") and report.error:
         subject += f": {report.error.splitlines()[0][:120]}"
+    elif report.status == "warning":
+        subject += f": finished with warnings ({_warning_count(report)})"
     msg = EmailMessage()
     # The last stop before the text leaves the machine: no URL password in it, whatever the
     # report's fields (an error, the target, after_backup's output) hold.
@@ -167,6 +178,9 @@ def body_text(report):
     """The plain-text body: what ran, its figures, and what went wrong."""
     r = report.result
     lines = [f"Status:      {report.status}"]
+    if report.status == "warning":
+        lines.append(f"Outcome:     finished with warnings ({_warning_count(report)}); the set "
+                     "holds everything else")
     if report.error:
         lines.append(f"Error:       {report.error_class + ': ' if report.error_class else ''}"
                      f"{report.error}")
@@ -209,6 +223,15 @@ def body_text(report):
             lines.append("after_backup output:")
             lines += ["  " + x for x in a["output"].rstrip().splitlines()]
     return "\n".join(lines) + "\n"
+
+
+def _warning_count(report):
+    warnings = list(getattr(report, "warnings", ()))
+    unread = sum(1 for w in warnings if not w.startswith("after_backup "))
+    parts = [f"{unread} files or folders could not be read"] if unread else []
+    if len(warnings) > unread:
+        parts.append("after_backup failed")
+    return ", ".join(parts) or "see below"
 
 
 # --- sending -------------------------------------------------------------------------------------

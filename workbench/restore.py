@@ -20,6 +20,7 @@ import gc
 import logging
 import os
 import queue
+import sqlite3
 import stat
 import tempfile
 import threading
@@ -34,9 +35,10 @@ from .archive import manifest as mf
 from .archive.compress import checksum
 from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
-from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
-                     SelectionError, SetNotFound, UnsafePath, WorkbenchError)
+from .errors import (BadDestination, CorruptVolume, IncompleteSet, NoCompleteBackup,
+                     RestoreIncomplete, SelectionError, SetNotFound, UnsafePath, WorkbenchError)
 from .model import Entry, Progress, RestoreResult
+from .modes import set_mode
 from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
 from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
                    unreadable_manifest)
@@ -226,6 +228,10 @@ class Layout:
         self.to = os.path.realpath(to) if to else None
         self.store_dir = os.path.realpath(store_dir) if store_dir else None
         self.cfg_dir = os.path.realpath(cfg_dir) if cfg_dir else None
+        for given, path, flag in ((to, self.to, "--to"), (store_dir, self.store_dir, "-s/--store"),
+                                  (cfg_dir, self.cfg_dir, "-c/--cfgdir")):
+            if path and os.path.exists(path) and not os.path.isdir(path):
+                raise BadDestination(given, flag)
 
     @property
     def given(self):
@@ -425,13 +431,29 @@ def _single_entries(target, sets, info, selection, progress=None):
             all_entries = entries_of(target, sets, info)
         return all_entries
 
+    def index_failed(error):
+        # The index is only derived from the manifest: a damaged one costs speed, not the restore.
+        nonlocal index
+        log.warning("index %s of set %s is unreadable (%s): reading its manifest instead",
+                    index_name(str(info.name)), info.name, error)
+        index = None
+
     if selection.paths:
+        hits = {}
         if index is not None:
             from .archive.index import lookup
-            hits = {e.path: e for e in lookup(index, selection.paths)}
-        else:
-            wanted = set(selection.paths)
-            hits = {e.path: e for e in everything() if e.path in wanted}
+            try:
+                hits = {e.path: e for e in lookup(index, selection.paths)}
+            except sqlite3.Error as e:
+                index_failed(e)
+        missing = [p for p in selection.paths if p not in hits]
+        if missing:  # not in the index (or none): the manifest has the last word
+            wanted = set(missing)
+            hits.update((e.path, e) for e in everything() if e.path in wanted)
+            if index is not None and wanted & hits.keys():
+                log.warning("index %s of set %s lacks %s, which its manifest lists",
+                            index_name(str(info.name)), info.name,
+                            ", ".join(sorted(wanted & hits.keys())))
         missing = [p for p in selection.paths if p not in hits]
         if missing:
             raise SelectionError(f"not in set {info.name}: {', '.join(missing)} (paths are relative "
@@ -439,7 +461,14 @@ def _single_entries(target, sets, info, selection, progress=None):
                                  "#msgs/00000001.eml)")
         found += [hits[p] for p in selection.paths]
     if selection.message_ids:
-        hits = _message_id_entries(target, sets, info, index, selection.message_ids, everything)
+        hits = None
+        if index is not None:
+            try:
+                hits = _indexed_message_ids(index, selection.message_ids)
+            except sqlite3.Error as e:
+                index_failed(e)
+        if hits is None:
+            hits = _message_id_entries(target, sets, info, selection.message_ids, everything)
         missing = [m for m in selection.message_ids if not hits.get(_norm_id(m))]
         if missing:
             raise SelectionError(f"no message with Message-ID {', '.join(missing)} in set {info.name}")
@@ -449,20 +478,57 @@ def _single_entries(target, sets, info, selection, progress=None):
     return list(unique.values())
 
 
-def _message_id_entries(target, sets, info, index, ids, everything):
-    """``{normalised id: [Entry]}``: from the index's header table when the set has one, else by
-    reading the headers of every message of the set (foreign sets)."""
-    wanted = {_norm_id(m) for m in ids}
+def _indexed_message_ids(index, ids):
+    """``{normalised id: [Entry]}`` from the index's messages table, or None if it has none (an
+    index made before headers were indexed)."""
+    if not _has_table(index, "messages"):
+        return None
+    from .archive.index import lookup, lookup_message_id
     out = defaultdict(list)
-    if index is not None and _has_table(index, "messages"):
-        from .archive.index import lookup, lookup_message_id
-        for m in wanted:
-            found = lookup(index, lookup_message_id(index, m))
-            if found:
-                out[m] = found
-        return out
-    # A foreign set (or an index made before headers were indexed): read the messages' headers.
-    messages = [e for e in everything() if e.kind in ("message", "public") and "/#msgs/" in e.path]
+    for m in {_norm_id(m) for m in ids}:
+        found = lookup(index, lookup_message_id(index, m))
+        if found:
+            out[m] = found
+    return out
+
+
+def _manifest_message_ids(target, sets, info, wanted, entries):
+    """``{normalised id: [Entry]}`` from the Message-IDs the manifests of a set of ours hold (its
+    own for the messages it stores, its full's for the others), or None without such blocks."""
+    by_path = {e.path: e for e in entries}
+    sources = [info]
+    base = base_of(sets, info)
+    if base is not None and base is not info:
+        sources.append(base)
+    out, seen = defaultdict(list), False
+    for s in sources:
+        _load_manifest(target, sets, s)
+        block = (s.manifest or {}).get("messages")
+        if not block:
+            continue
+        seen = True
+        name = str(s.name)
+        for mid, path in zip(mf.decode_column(block["message_id"]),
+                             mf.decode_column(block["path"])):
+            e = by_path.get(path)
+            if mid is not None and e is not None and e.stored_in == name \
+                    and _norm_id(mid) in wanted:
+                out[_norm_id(mid)].append(e)
+    return out if seen else None
+
+
+def _message_id_entries(target, sets, info, ids, everything):
+    """``{normalised id: [Entry]}`` without an index: from the manifests' headers for a set of
+    ours, else by reading the headers of every message of the set (foreign sets)."""
+    wanted = {_norm_id(m) for m in ids}
+    entries = everything()
+    if info.status == COMPLETE:
+        out = _manifest_message_ids(target, sets, info, wanted, entries)
+        if out is not None:
+            return out
+    out = defaultdict(list)
+    # A foreign set (or a manifest without headers): read the messages' headers.
+    messages = [e for e in entries if e.kind in ("message", "public") and "/#msgs/" in e.path]
     plan_volumes = _volume_files(sets, messages)
     lock = threading.Lock()
 
@@ -488,7 +554,6 @@ def _message_id_entries(target, sets, info, index, ids, everything):
 
 
 def _has_table(index_file, table):
-    import sqlite3
     db = sqlite3.connect(f"file:{index_file}?mode=ro", uri=True)
     try:
         return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
@@ -1182,13 +1247,13 @@ class _Writer:
         work of a restore, which is mostly small files.
         """
         try:
-            fd = os.open(path, _OPEN_FLAGS, 0o644)  # O_EXCL: never replaces, never follows a link
+            fd = os.open(path, _OPEN_FLAGS, 0o600)  # O_EXCL: never replaces, never follows a link
         except FileExistsError:
             return False
         try:
             try:
                 _write_all(fd, data)
-                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                _finish(fd, entry)
             finally:
                 os.close(fd)
         except BaseException:
@@ -1222,11 +1287,11 @@ class _Writer:
     def _place(self, path, item, fill, check=None):
         entry = item.entry
         tmp = self._tmp_name(path)
-        fd = os.open(tmp, _OPEN_FLAGS, 0o644)
+        fd = os.open(tmp, _OPEN_FLAGS, 0o600)
         try:
             try:
                 fill(fd)
-                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                _finish(fd, entry)
             finally:
                 os.close(fd)
             if check is not None and not check():
@@ -1245,6 +1310,18 @@ class _Writer:
         with _count_lock:
             self.result.files += 1
             self.result.bytes += entry.size
+
+
+def restored_mode(entry):
+    """The permission bits a restored file gets: the store's as the backup recorded them, never
+    setuid, setgid or sticky; 0600 where the backup did not record them."""
+    return entry.mode & 0o777 or 0o600
+
+
+def _finish(fd, entry):
+    """Give a restored file its recorded mode (exactly, whatever the umask) and its mtime."""
+    set_mode(fd, restored_mode(entry))
+    os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
 
 
 def _write_all(fd, data):

@@ -12,7 +12,7 @@ import os
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -33,7 +33,7 @@ class RunReport:
     """The outcome of one run, as the status e-mail tells it.
 
     ``status`` is ``success``, ``warning`` (committed, but after_backup failed or files were
-    unreadable), ``failed``, ``refused`` or ``missed``.
+    unreadable: ``warnings`` names each), ``failed``, ``refused`` or ``missed``.
     """
 
     status: str
@@ -51,6 +51,7 @@ class RunReport:
     after_backup: Optional[dict] = None
     scheduled_for: Optional[str] = None
     notified: Optional[bool] = None
+    warnings: list = field(default_factory=list)
 
 
 def _shown(target):
@@ -202,7 +203,7 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
     from .backup import backup
     from .logsetup import attach_log_file
     from .notify import notify_run
-    from .status import StatusRecorder, as_config
+    from .status import FINISHED, WARNINGS, StatusRecorder, as_config
     cfg = validate(settings, as_config(config))
     attach_log_file(cfg)
     letter = _letter(kind)
@@ -250,14 +251,20 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
         raise
     report.result = result
     report.finished = result.finished
-    report.status = "warning" if result.unreadable else "success"
+    report.warnings = [f"{u['path']}: {u['error']}" for u in result.unreadable]
     if cfg.after_backup:
         report.after_backup = run_after_backup(cfg.after_backup, cfg, result)
         if report.after_backup["exit_code"] != 0:
-            report.status = "warning"
+            report.warnings.append(f"after_backup exited with status "
+                                   f"{report.after_backup['exit_code']}")
+    report.status = "warning" if report.warnings else "success"
+    if report.warnings:
+        log.warning("backup %s finished with warnings: %s", result.set_name,
+                    "; ".join(report.warnings))
     report.free = _free_space(cfg)
     log.debug("target free space after the run: %s bytes", report.free)
-    recorder.end("finished", result=result)
+    recorder.end(WARNINGS if report.warnings else FINISHED, result=result,
+                 warnings=report.warnings)
     if notify:
         report.notified = notify_run(report, cfg.notify)
     result.report = report  # the e-mail's view of the run, for callers that want it

@@ -29,7 +29,8 @@ from datetime import datetime, timedelta, timezone
 
 from .config import load_config
 from .errors import WorkbenchError
-from .status import schedule_db_path, state_dir
+from .modes import ensure_file, make_dirs, open_file
+from .status import schedule_db_path, state_dir, writing_state
 from .tasks import WEEKDAYS, Task, config_file, default_tasks
 
 log = logging.getLogger("workbench.schedule")
@@ -261,7 +262,9 @@ class SchedulerService:
         cfg = self.cfg
         path = setup_service_logging(cfg)
         db = schedule_db_path(cfg)
-        os.makedirs(os.path.dirname(db), exist_ok=True)
+        with writing_state(db):
+            make_dirs(os.path.dirname(db), cfg.file_mode)
+            ensure_file(db, cfg.file_mode)  # SQLite would create it with the umask's mode
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{db}")},
             # one worker: two tasks due together run one after the other, never at once
@@ -286,9 +289,10 @@ class SchedulerService:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "config": self.config_path,
                 "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         path = _service_file(self.cfg)
-        with open(path + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(info, f)
-        os.replace(path + ".tmp", path)
+        with writing_state(path):
+            with open(open_file(path + ".tmp", self.cfg.file_mode), "w", encoding="utf-8") as f:
+                json.dump(info, f)
+            os.replace(path + ".tmp", path)
 
     def run(self):
         """Run until ``stop_event`` is set (SIGTERM/SIGINT in ``workbench scheduler run``)."""

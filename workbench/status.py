@@ -6,8 +6,10 @@ all see the same thing. The run updates it when it starts, a few times a second 
 works, and when it ends.
 
 States: ``idle`` (no run recorded), ``running`` (with files and bytes done and an ETA),
-``finished`` (with the result), ``failed`` (with the error), ``refused`` (no space, lock held,
-backups disabled). A ``running`` record whose process is gone reads as ``failed``.
+``finished`` (with the result), ``finished with warnings`` (committed, but ``warnings`` names
+files or folders that could not be read, or an after_backup command that failed), ``failed``
+(with the error), ``refused`` (no space, lock held, backups disabled). A ``running`` record whose
+process is gone reads as ``failed``.
 
 >>> job = workbench.start_copy(config="backup.toml")      # doctest: +SKIP
 >>> workbench.copy_status(config="backup.toml").state      # doctest: +SKIP
@@ -20,15 +22,19 @@ import socket
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
 from .config import Config, load_config
+from .errors import StateNotWritable
 from .lock import process_alive as _alive
 from .secrets import mask_url
+from .modes import make_dirs, set_mode
 
 STATUS_NAME = "status.json"
+FINISHED, WARNINGS = "finished", "finished with warnings"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
 
 
@@ -50,6 +56,17 @@ def state_dir(cfg):
 
 def status_path(cfg):
     return os.path.join(state_dir(cfg), STATUS_NAME)
+
+
+@contextmanager
+def writing_state(path, key="schedule_db"):
+    """Turn an OSError met while writing *path* (in the state directory, or the log file that
+    config key *key* names) into StateNotWritable naming the file and the key to change."""
+    try:
+        yield
+    except OSError as e:
+        where = e.filename if isinstance(e.filename, str) else path
+        raise StateNotWritable(where, e.strerror or str(e), key) from None
 
 
 def as_config(config=None):
@@ -74,7 +91,7 @@ class BackupStatus:
 
     Attributes
     ----------
-    state : {"idle", "running", "finished", "failed", "refused"}
+    state : {"idle", "running", "finished", "finished with warnings", "failed", "refused"}
     kind : {"F", "D", "C"} or None
     trigger : {"start-now", "schedule", "manual"} or None
     files_done, files_total, bytes_done, bytes_total : int
@@ -82,7 +99,11 @@ class BackupStatus:
     eta_seconds : float or None
         Estimated seconds left, from the rate so far.
     result : dict or None
-        For ``finished``: set, kind, files, stored, bytes_in, bytes_out, volumes, skipped, removed.
+        For ``finished`` (with warnings or not): set, kind, files, stored, bytes_in, bytes_out,
+        volumes, skipped, unreadable, removed.
+    warnings : list of str
+        For ``finished with warnings``: ``"<path>: <why>"`` of each file or folder that could not
+        be read, and a failed after_backup command.
     error, error_class : str or None
         For ``failed`` and ``refused``: the message and the error's class name.
     """
@@ -103,6 +124,7 @@ class BackupStatus:
     result: Optional[dict] = None
     error: Optional[str] = None
     error_class: Optional[str] = None
+    warnings: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
     def __str__(self):
@@ -113,10 +135,15 @@ class BackupStatus:
             eta = f", about {self.eta_seconds:.0f} s left" if self.eta_seconds is not None else ""
             return (f"running: {kind} backup since {self.started}, {self.files_done}/"
                     f"{self.files_total} files, {self.bytes_done}/{self.bytes_total} bytes{eta}")
-        if self.state == "finished":
+        if self.state in (FINISHED, WARNINGS):
             r = self.result or {}
-            return (f"finished: {r.get('set')} ({kind}) at {self.finished}: {r.get('files')} files, "
-                    f"{r.get('bytes_out')} bytes in {len(r.get('volumes') or [])} volumes")
+            text = (f"{self.state}: {r.get('set')} ({kind}) at {self.finished}: {r.get('files')} "
+                    f"files, {r.get('bytes_out')} bytes in {len(r.get('volumes') or [])} volumes")
+            if self.warnings:
+                shown = "; ".join(self.warnings[:20])
+                more = f"; and {len(self.warnings) - 20} more" if len(self.warnings) > 20 else ""
+                text += f"; {len(self.warnings)} warnings: {shown}{more}"
+            return text
         return f"{self.state}: {kind} backup at {self.finished or self.updated}: {self.error}"
 
 
@@ -149,11 +176,13 @@ def _running_elsewhere(cfg):
 def write_status(cfg, status):
     """Write *status* atomically (a reader never sees half a file)."""
     path = status_path(cfg)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".status-", dir=os.path.dirname(path))
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(asdict(status), f)
-    os.replace(tmp, path)
+    with writing_state(path):
+        make_dirs(os.path.dirname(path), cfg.file_mode)
+        fd, tmp = tempfile.mkstemp(prefix=".status-", dir=os.path.dirname(path))
+        set_mode(fd, cfg.file_mode)  # mkstemp's 0600, unless file_mode says otherwise
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(asdict(status), f)
+        os.replace(tmp, path)
 
 
 class StatusRecorder:
@@ -192,7 +221,7 @@ class StatusRecorder:
             s.updated = _now()
             write_status(self.cfg, s)
 
-    def end(self, state, result=None, error=None):
+    def end(self, state, result=None, error=None, warnings=()):
         """Record the outcome; a run refused because another holds the lock leaves the file alone."""
         if not self.active and state == "refused" and type(error).__name__ == "LockHeld":
             return
@@ -207,10 +236,12 @@ class StatusRecorder:
                         "stored": result.stored, "bytes_in": result.bytes_in,
                         "bytes_out": result.bytes_out, "volumes": list(result.volumes),
                         "skipped": [x["path"] for x in result.skipped],
+                        "unreadable": [x["path"] for x in result.unreadable],
                         "removed": [x["set"] for x in result.removed],
                         "duration": round(result.duration, 3)}
         if error is not None:
             s.error, s.error_class = mask_url(str(error)), type(error).__name__
+        s.warnings = list(warnings)
         write_status(self.cfg, s)
 
 

@@ -33,6 +33,7 @@ class StoreFile:
     folder: Optional[str]
     size: int
     mtime_ns: int
+    mode: int = 0  # permission bits (st_mode & 0o7777)
 
 
 def classify(path):
@@ -151,7 +152,8 @@ def walk_store(server_dir, exclude=(), on_error=None):
                     cls = classify(f"{rel}/_")
                     stack[-1] = (rel, items, cls)
                 kind, domain, user, folder = cls
-            yield StoreFile(child, kind, domain, user, folder, st.st_size, st.st_mtime_ns)
+            yield StoreFile(child, kind, domain, user, folder, st.st_size, st.st_mtime_ns,
+                            mode & 0o7777)
         elif stat.S_ISDIR(mode):
             if not rel and d.name not in _TOP_DIRS:
                 continue

@@ -6,19 +6,21 @@ reading any zip. The other headers live in the manifest, where the catalog reads
 them here too doubled the index (60 MB for 100k messages) and the time to copy it.
 """
 
+import errno
 import os
 import shutil
 import sqlite3
 import tempfile
 
 from ..model import Entry
+from ..modes import DEFAULT_FILE_MODE, open_file
 from ..naming import PARTIAL_SUFFIX
 from .manifest import COLUMNS
 
 _SCHEMA = """
 CREATE TABLE entries (path TEXT PRIMARY KEY, kind TEXT, domain TEXT, user TEXT, folder TEXT,
     size INTEGER, mtime_ns INTEGER, crc32 INTEGER, stored_in TEXT, volume INTEGER,
-    offset INTEGER, csize INTEGER, method INTEGER) WITHOUT ROWID;
+    offset INTEGER, csize INTEGER, method INTEGER, mode INTEGER DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE messages (message_id TEXT, path TEXT, PRIMARY KEY (message_id, path)) WITHOUT ROWID;
 """
@@ -34,14 +36,21 @@ def _message_rows(messages):
     return sorted((h[0], p) for p, h in messages.items() if h[0] is not None)
 
 
-def build_index(path, set_name, entries, messages=None):
+def _fresh_file(path, file_mode):
+    """Create *path* empty with *file_mode*, replacing any file of that name (never writing
+    through it: it may be a link to a published index)."""
+    if os.path.lexists(path):
+        os.unlink(path)
+    os.close(open_file(path, file_mode, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+
+
+def build_index(path, set_name, entries, messages=None, file_mode=DEFAULT_FILE_MODE):
     """Write the index of *entries* (Entry objects or a table.EntryTable) and *messages*
     (``{path: headers tuple}`` or a messages.MessageBlock) to the file *path*.
 
-    The file is replaced if present.
+    The file is replaced if present; it is created with *file_mode* before SQLite opens it.
     """
-    if os.path.exists(path):
-        os.unlink(path)
+    _fresh_file(path, file_mode)
     db = sqlite3.connect(path)
     try:
         # A fresh file that is fsynced and published only when complete needs no journal.
@@ -64,12 +73,21 @@ def write_index(target, name, set_name, entries, messages=None):
     """Build the index and publish it on *target* as *name* (through a local temp file if remote)."""
     work = _work_file(target, name)
     try:
-        build_index(work, set_name, entries, messages)
+        try:
+            build_index(work, set_name, entries, messages, _file_mode(target))
+        except sqlite3.OperationalError as e:
+            if "full" not in str(e):  # "database or disk is full"
+                raise
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), work) from e
     except BaseException:
         if work != target.local_path(name + PARTIAL_SUFFIX):
             discard_copy(work)
         raise
     _publish(target, name, work)
+
+
+def _file_mode(target):
+    return getattr(target, "file_mode", DEFAULT_FILE_MODE)
 
 
 def _work_file(target, name):
@@ -111,6 +129,9 @@ def update_index(path, set_name, upserts, deletes, message_upserts):
     try:
         db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;")
         db.execute("UPDATE meta SET value = ? WHERE key = 'set'", (str(set_name),))
+        if "mode" not in {row[1] for row in db.execute("PRAGMA table_info(entries)")}:
+            # a full's index from before modes were recorded: its rows read as unknown (0)
+            db.execute("ALTER TABLE entries ADD COLUMN mode INTEGER DEFAULT 0")
         gone = [(p,) for p in deletes]
         db.executemany("DELETE FROM entries WHERE path = ?", gone)
         db.executemany(f"INSERT OR REPLACE INTO entries VALUES ({','.join('?' * len(COLUMNS))})",
@@ -136,6 +157,7 @@ def copy_index(target, name, base_name):
     """
     work = _work_file(target, name)
     try:
+        _fresh_file(work, _file_mode(target))  # the copy keeps this file's mode
         base_local = target.local_path(base_name)
         if base_local is not None:
             shutil.copyfile(base_local, work)

@@ -18,9 +18,10 @@ The bytes load as arrays without parsing anything per row. Version 2 had the sam
 base64 and JSON strings inside one line per block, version 1 plain lists; readers take all three.
 
 The ``entries`` block lists every store path present at backup time: path, kind, domain, user,
-folder, size, mtime_ns, crc32, and where the data lives (``stored_in`` set, ``volume``,
-``offset``, ``csize``, ``method``). Files absent from a differential's manifest were deleted since
-its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
+folder, size, mtime_ns, crc32, where the data lives (``stored_in`` set, ``volume``, ``offset``,
+``csize``, ``method``) and the file's permission bits (``mode``, ``uint16``; added later within
+version 3: a manifest without it reads as 0, unknown). Files absent from a differential's
+manifest were deleted since its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
 messages (all of a full's; a differential's header says ``message_headers = "stored"`` and lists
 only those it stores): path, message_id, from, to, cc, subject, date (UTC epoch seconds) and
 has_attachments, None where a header is missing or unreadable (see workbench.headers).
@@ -45,13 +46,16 @@ FORMAT = "workbench-manifest"
 VERSION = 3
 MEMBER_DIR = ".workbench/"
 COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc32", "stored_in",
-           "volume", "offset", "csize", "method")
+           "volume", "offset", "csize", "method", "mode")
+# Entry columns added after manifests were first written, with the value of their rows in the
+# manifests that lack them.
+_LATER_COLUMNS = {"mode": 0}
 MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments")
 
 
 # How columns are encoded; others are plain lists.
 _INT_COLUMNS = {"size": "int64", "mtime_ns": "int64", "crc32": "uint32", "volume": "int64",
-                "offset": "int64", "csize": "int64", "method": "int64"}
+                "offset": "int64", "csize": "int64", "method": "int64", "mode": "uint16"}
 _CODED_COLUMNS = ("kind", "domain", "user", "folder", "stored_in")
 _TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject")
 _TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
@@ -237,7 +241,9 @@ def to_columns(entries):
 
 def from_columns(columns):
     """Entries from the columns of a manifest (lists, or encoded columns as read)."""
-    cols = [decode_column(columns[c]) for c in COLUMNS]
+    rows = len(decode_column(columns["path"]))
+    cols = [decode_column(columns[c]) if c in columns else [_LATER_COLUMNS[c]] * rows
+            for c in COLUMNS]
     return [Entry(*row) for row in zip(*cols)]
 
 

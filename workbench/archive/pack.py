@@ -51,33 +51,60 @@ class Packed(NamedTuple):
     member: zf.Member
     record: bytes
     headers: Optional[tuple]  # a message's row for the manifest (messages.prepare)
+    mode: int                 # permission bits (st_mode & 0o7777)
 
 
 class Failed(NamedTuple):
-    """A file that could not be read: ``vanished`` (deleted meanwhile) or ``unreadable``."""
+    """A file that could not be stored: ``vanished`` (deleted meanwhile), ``unreadable``, or
+    ``changed`` (it changed while it was read, twice)."""
 
     reason: str
     error: str
 
 
+# Why a file that kept changing was not stored (said in the result, manifest, log and e-mail).
+CHANGED = "changed while it was read (tried twice)"
+
+
+def read_stable(path):
+    """``(stat, data)`` of the file *path*, read whole while it held still, or a Failed.
+
+    A file whose size or mtime differs after the read from before it (the server appended to it)
+    is read once more; a file that changes during both reads is a Failed ``changed``. A change
+    between the walk and the read costs nothing: the file is taken as it is now.
+    """
+    for _ in range(2):
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read()
+                after = os.fstat(f.fileno())
+        except FileNotFoundError:
+            return Failed("vanished", "deleted during the backup")
+        except OSError as e:
+            return Failed("unreadable", str(e.strerror or e))
+        if (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns) \
+                and len(data) == st.st_size:
+            return st, data
+    return Failed("changed", CHANGED)
+
+
 def pack_file(path, level, message, name=None):
     """Read, checksum and compress one file (member *name*, default *path*); a Packed, or a
-    Failed if it cannot be read."""
-    try:
-        with open(path, "rb") as f:
-            st = os.fstat(f.fileno())
-            data = f.read()
-    except FileNotFoundError:
-        return Failed("vanished", "deleted during the backup")
-    except OSError as e:
-        return Failed("unreadable", str(e.strerror or e))
+    Failed if it cannot be read (or kept changing while it was read)."""
+    got = read_stable(path)
+    if isinstance(got, Failed):
+        return got
+    st, data = got
     method, payload = compress_member(data, level)
     headers = prepare(name or path, header_row(parse_headers(data))) if message else None
     crc = checksum(data)
-    member = zf.Member(name or path, st.st_mtime_ns)
+    mode = st.st_mode & 0o7777
+    member = zf.Member(name or path, st.st_mtime_ns, mode)
     record = zf.local_header(member, method, crc, len(payload), len(data),
                              zip64=len(data) >= zf.MAX32) + payload
-    return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers)
+    return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers,
+                  mode)
 
 
 def _pack_batch(root, batch, level):

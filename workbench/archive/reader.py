@@ -73,9 +73,11 @@ def list_zip(f, set_name, volume):
             if (info.external_attr >> 16) & 0o170000 == 0o120000:
                 kind = "link"  # a symbolic link member: listed, never restored
             mtime = _mtime_ns(info)
+            # Permission bits where the zip was made on Unix (Info-ZIP, 7-Zip and we record them).
+            mode = (info.external_attr >> 16) & 0o7777 if info.create_system == 3 else 0
             entries.append(Entry(name, kind, domain, user, folder, info.file_size, mtime,
                                  info.CRC, set_name, volume, info.header_offset,
-                                 info.compress_size, info.compress_type))
+                                 info.compress_size, info.compress_type, mode))
     return entries, comment
 
 

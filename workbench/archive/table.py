@@ -13,7 +13,7 @@ from ..model import Entry
 
 # The manifest's integer types (see manifest._INT_COLUMNS), so they are written as they are.
 _INTS = {"size": "q", "mtime_ns": "q", "crc32": "I", "volume": "q", "offset": "q", "csize": "q",
-         "method": "q"}
+         "method": "q", "mode": "H"}
 # Every file of a directory has the same kind, domain, user and folder: one code for the four.
 _PLACE = ("kind", "domain", "user", "folder")
 
@@ -65,7 +65,7 @@ class EntryTable:
         return len(self.path)
 
     def append(self, path, kind, domain, user, folder, size, mtime_ns, crc32=0, stored_in="",
-               volume=0, offset=0, csize=0, method=8):
+               volume=0, offset=0, csize=0, method=8, mode=0):
         """Add a row; return its number. (Called once per file: kept to plain statements.)"""
         place, st, ints = self._place, self._set, self._ints
         key = (kind, domain, user, folder)
@@ -80,6 +80,7 @@ class EntryTable:
         ints["offset"].append(offset)
         ints["csize"].append(csize)
         ints["method"].append(method)
+        ints["mode"].append(mode)
         self.path.append(path)
         return len(self.path) - 1
 
@@ -124,17 +125,18 @@ class EntryTable:
         """Each row as a tuple in manifest.COLUMNS order (only those stored in *stored_in* if given)."""
         places, sets, ints = self._place.values, self._set.values, self._ints
         columns = (self.path, self._place.codes, self._set.codes, ints["size"], ints["mtime_ns"],
-                   ints["crc32"], ints["volume"], ints["offset"], ints["csize"], ints["method"])
+                   ints["crc32"], ints["volume"], ints["offset"], ints["csize"], ints["method"],
+                   ints["mode"])
         if stored_in is None:
             selected = zip(*columns)
         else:
             wanted = self._set.code_of.get(stored_in)
             rows = [r for r, c in enumerate(self._set.codes) if c == wanted]
             selected = (tuple(col[r] for col in columns) for r in rows)
-        for (path, place, code, size, mtime_ns, crc32, volume, offset, csize,
-             method) in selected:
+        for (path, place, code, size, mtime_ns, crc32, volume, offset, csize, method,
+             mode) in selected:
             yield (path, *places[place], size, mtime_ns, crc32, sets[code], volume, offset, csize,
-                   method)
+                   method, mode)
 
     def entries(self, stored_in=None):
         """Rows as Entry objects, made one at a time."""

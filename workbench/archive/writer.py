@@ -5,6 +5,7 @@ names only when complete; the caller publishes the manifest after the last one (
 """
 
 import json
+import os
 import shutil
 import tempfile
 import zlib
@@ -75,6 +76,19 @@ class _Spool:
             self.pool.shutdown()
 
 
+class FileChanged(OSError):
+    """A streamed file changed while it was read; the volume no longer holds any of it."""
+
+
+def _identity(src):
+    """Size and mtime of the open file *src* (None if it is no real file)."""
+    try:
+        st = os.fstat(src.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
 class VolumeWriter:
     """One zip volume being written to an open, seekable file."""
 
@@ -114,10 +128,22 @@ class VolumeWriter:
 
         The header is patched afterwards, so memory stays flat whatever the size. If the file does
         not shrink, it is rewritten as stored so that the payload is never larger than the file.
+        If *src* does not give *size* bytes, or its size or mtime changes while it is read, the
+        volume is cut back to where the member began (it stays a valid zip without it) and
+        FileChanged is raised: the caller may read the file again.
         """
         self.out.drain()
         f = self.f
         offset = self.offset
+
+        def changed(read, before):
+            if read == size and _identity(src) == before:
+                return False
+            f.seek(offset)
+            f.truncate()
+            return True
+
+        before = _identity(src)
         zip64 = size >= zf.MAX32 - _CHUNK
         header_len = len(zf.local_header(m, zf.DEFLATED, 0, 0, size, zip64))
         f.write(b"\0" * header_len)
@@ -134,16 +160,20 @@ class VolumeWriter:
         out = comp.flush()
         csize += len(out)
         f.write(out)
-        if read != size:
-            raise OSError(f"{m.name} changed size while it was read ({size} -> {read} bytes)")
+        if changed(read, before):
+            raise FileChanged(f"{m.name} changed while it was read ({size} -> {read} bytes)")
         method = zf.DEFLATED
         if csize >= size:
             method, csize = zf.STORED, size
             f.seek(offset + header_len)
             f.truncate()
             src.seek(0)
+            read = 0
             while chunk := src.read(_CHUNK):
+                read += len(chunk)
                 f.write(chunk)
+            if changed(read, before):  # the copy would not match the CRC-32 of the first read
+                raise FileChanged(f"{m.name} changed while it was copied ({size} -> {read} bytes)")
         end = f.tell()
         f.seek(offset)
         f.write(zf.local_header(m, method, crc, csize, size, zip64))
@@ -228,9 +258,10 @@ class SetWriter:
         vol = self._volume_for(m, csize)
         return self.current_index, vol.add_record(m, method, record, crc, csize, size)
 
-    def add_stream(self, name, src, size, mtime_ns, level, alone=False):
-        """Stream a large file into a volume with room for all of it uncompressed (or its own)."""
-        m = zf.Member(name, mtime_ns)
+    def add_stream(self, name, src, size, mtime_ns, level, alone=False, mode=0):
+        """Stream a large file into a volume with room for all of it uncompressed (or its own);
+        *mode* is the file's permission bits (for the central directory)."""
+        m = zf.Member(name, mtime_ns, mode)
         vol = self._volume_for(m, size, alone=alone)
         offset, csize, crc, method = vol.add_stream(m, src, size, level)
         index = self.current_index

@@ -40,16 +40,18 @@ def extended_timestamp(mtime_ns):
 
 
 class Member:
-    """The parts of a member's records that do not depend on its data: name and times.
+    """The parts of a member's records that do not depend on its data: name, times and mode.
 
     Computed once and shared by the local header and the central directory record, since the
-    DOS time conversion costs as much as the rest of the record together.
+    DOS time conversion costs as much as the rest of the record together. *mode* holds the
+    file's permission bits (0 = unknown, written as 0600).
     """
 
-    __slots__ = ("name", "raw", "flags", "date", "time", "ut")
+    __slots__ = ("name", "raw", "flags", "date", "time", "ut", "mode")
 
-    def __init__(self, name, mtime_ns):
+    def __init__(self, name, mtime_ns, mode=0):
         self.name = name
+        self.mode = mode & 0o7777 or 0o600
         self.raw = name.encode("utf-8")
         self.flags = 0 if name.isascii() else FLAG_UTF8
         self.date, self.time = dos_datetime(mtime_ns)
@@ -95,7 +97,7 @@ def central_record(m, method, crc, csize, size, offset):
     version = 45 if z64 else 20
     return CENTRAL_FMT.pack(CENTRAL_SIG, 3 << 8 | version, version, m.flags, method, m.time, m.date,
                             crc & MAX32, csize, size, len(m.raw), len(extra), 0, 0, 0,
-                            0o100644 << 16, offset) + m.raw + extra
+                            (0o100000 | m.mode) << 16, offset) + m.raw + extra
 
 
 def central_record_size(name):

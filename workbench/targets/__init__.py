@@ -1,5 +1,6 @@
 """Backup targets: where sets live. ``open_target(url)`` picks the implementation."""
 
+from ..modes import DEFAULT_FILE_MODE
 from .local import LocalTarget
 
 
@@ -12,17 +13,19 @@ def open_target(url, **options):
         ``/mnt/backup``, ``file:///mnt/backup``, ``smb://[user@]host[:port]/share/dir`` or
         ``\\\\host\\share\\dir``. A Target object is returned as it is.
     **options
-        Passed to the remote implementation (credentials, port, ...).
+        ``file_mode`` for a local directory (see workbench.modes); the others are passed to the
+        remote implementation (credentials, port, ...), where the server decides file modes.
     """
     if hasattr(url, "publish"):
         return url
     text = str(url)
+    file_mode = options.pop("file_mode", DEFAULT_FILE_MODE)
     if text.startswith("file://"):
-        return LocalTarget(text[len("file://"):])
+        return LocalTarget(text[len("file://"):], file_mode=file_mode)
     if text.startswith("smb://") or text.startswith("\\\\") or text.startswith("//"):
         from .smb import SMBTarget  # imported here so the core runs without smbprotocol
         return SMBTarget.from_url(text, **options)
-    return LocalTarget(text)
+    return LocalTarget(text, file_mode=file_mode)
 
 
 __all__ = ["open_target", "LocalTarget"]

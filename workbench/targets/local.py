@@ -1,10 +1,15 @@
-"""A local or mounted directory as a backup target."""
+"""A local or mounted directory as a backup target.
+
+Files are created with the target's ``file_mode`` (default 0600) and a directory the target
+creates gets the matching mode (0700): backups hold everyone's mail (see workbench.modes).
+"""
 
 import errno
 import os
 import shutil
 
-from ..errors import TargetError
+from ..errors import TargetError, TargetFull
+from ..modes import DEFAULT_FILE_MODE, make_dirs, open_file
 
 
 class _SyncedFile:
@@ -17,8 +22,9 @@ class _SyncedFile:
 
     HINT = 32 * 1024 * 1024
 
-    def __init__(self, path):
-        self._f = open(path, "wb", buffering=1024 * 1024)
+    def __init__(self, path, file_mode=DEFAULT_FILE_MODE):
+        self._path = path
+        self._f = open(open_file(path, file_mode), "wb", buffering=1024 * 1024)
         self._hinted = self._written = 0
         self._hints = hasattr(os, "posix_fadvise")
 
@@ -26,10 +32,13 @@ class _SyncedFile:
         return getattr(self._f, name)
 
     def write(self, data):
-        n = self._f.write(data)
+        try:
+            n = self._f.write(data)
+        except OSError as e:
+            raise self._named(e)
         self._written += n
         if self._written - self._hinted >= self.HINT and self._hints:
-            self._f.flush()
+            self.flush()
             end = self._f.tell()
             if end > self._hinted:
                 try:
@@ -40,11 +49,41 @@ class _SyncedFile:
             self._hinted = self._written = end
         return n
 
+    # Calls that flush the buffer (and so may meet a full disk) besides write and close.
+    def seek(self, *args):
+        return self._call(self._f.seek, *args)
+
+    def truncate(self, *args):
+        return self._call(self._f.truncate, *args)
+
+    def flush(self):
+        return self._call(self._f.flush)
+
+    def _call(self, fn, *args):
+        try:
+            return fn(*args)
+        except OSError as e:
+            raise self._named(e)
+
     def close(self):
         if not self._f.closed:
-            self._f.flush()
-            os.fsync(self._f.fileno())
+            try:
+                self._f.flush()
+                os.fsync(self._f.fileno())
+            except OSError as e:
+                try:
+                    self._f.close()  # the data cannot be written: the caller drops the file
+                except OSError:
+                    pass
+                raise self._named(e)
             self._f.close()
+
+    def _named(self, e):
+        # Write errors of buffered files carry no file name: give them this one, so that the
+        # caller can tell a full target (LocalTarget.named_error) from a full temporary disk.
+        if e.filename is None:
+            e.filename = self._path
+        return e
 
     def __enter__(self):
         return self
@@ -56,9 +95,10 @@ class _SyncedFile:
 class LocalTarget:
     """A directory on a local disk or a mounted network filesystem."""
 
-    def __init__(self, path):
+    def __init__(self, path, file_mode=DEFAULT_FILE_MODE):
         self.root = os.path.abspath(os.path.expanduser(str(path)))
         self.url = self.root
+        self.file_mode = file_mode
 
     def __repr__(self):
         return f"LocalTarget({self.root!r})"
@@ -71,9 +111,28 @@ class LocalTarget:
     def exists(self):
         return os.path.isdir(self.root)
 
+    def named_error(self, e):
+        """The WorkbenchError for the OSError *e* met while creating or writing one of this
+        target's files (full, or not writable), or None if *e* is another error."""
+        path = getattr(e, "filename", None)
+        if not isinstance(path, str) or os.path.dirname(path) != self.root:
+            return None
+        name = os.path.basename(path)
+        if e.errno in _FULL:
+            return TargetFull(self.root, name, e.strerror)
+        if e.errno in _DENIED:
+            return TargetError(f"cannot write to the backup directory {self.root}: {e.strerror} "
+                               f"(creating {name}); give the user running workbench write "
+                               "permission there, or choose another target")
+        return None
+
+    def _creating(self, e):
+        """*e* as its named error where it has one (for the calls that create files)."""
+        return self.named_error(e) or e
+
     def ensure(self):
         try:
-            os.makedirs(self.root, exist_ok=True)
+            make_dirs(self.root, self.file_mode)
         except OSError as e:
             raise TargetError(f"cannot create backup directory {self.root}: {e.strerror}") from None
 
@@ -90,7 +149,10 @@ class LocalTarget:
         return open(self._p(name), "rb")
 
     def open_write(self, name):
-        return _SyncedFile(self._p(name))
+        try:
+            return _SyncedFile(self._p(name), self.file_mode)
+        except OSError as e:
+            raise self._creating(e) from None
 
     def read_bytes(self, name):
         with self.open_read(name) as f:
@@ -105,7 +167,7 @@ class LocalTarget:
             if e.errno == errno.EEXIST:
                 raise FileExistsError(errno.EEXIST, "target file exists", dst) from None
             if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
-                raise
+                raise self._creating(e) from None
             # Filesystems without hard links (vfat, some network mounts): check, then rename.
             if os.path.exists(d):
                 raise FileExistsError(errno.EEXIST, "target file exists", dst) from None
@@ -121,14 +183,22 @@ class LocalTarget:
         self.publish(tmp, name)
 
     def create_exclusive(self, name, data):
+        path = self._p(name)
         try:
-            fd = os.open(self._p(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = open_file(path, self.file_mode, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        except OSError as e:
+            raise self._creating(e) from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            self.remove(name)
+            e.filename = path
+            raise self._creating(e) from None
         return True
 
     def remove(self, name):
@@ -150,6 +220,10 @@ class LocalTarget:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_DENIED = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
 def _existing_parent(path):
