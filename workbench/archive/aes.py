@@ -137,11 +137,18 @@ _PAGE0_INT = int.from_bytes(_PAGE0, "little")
 _PAGE_STEP = int.from_bytes((_PAGE_BLOCKS).to_bytes(16, "little") * _PAGE_BLOCKS, "little")
 
 
+def _page(p):
+    return (_PAGE0_INT + p * _PAGE_STEP).to_bytes(_PAGE_BYTES, "little")
+
+
+# The counters of a member's first megabyte are the same in every member (only the key
+# differs): they are made once, at import, so that threads share them without a lock.
+_PAGES = (_PAGE0,) + tuple(_page(p) for p in range(1, 16))
+
+
 def counter_page(p):
     """The counter blocks ``4096 p + 1`` to ``4096 (p + 1)``, each 16 bytes little-endian."""
-    if p == 0:
-        return _PAGE0
-    return (_PAGE0_INT + p * _PAGE_STEP).to_bytes(_PAGE_BYTES, "little")
+    return _PAGES[p] if p < len(_PAGES) else _page(p)
 
 
 def _xor(data, keystream):
@@ -157,28 +164,31 @@ class _Keystream:
     def __init__(self, aes_key):
         self._ecb = Cipher(algorithms.AES(aes_key), modes.ECB()).encryptor()
         self._block = 0                  # blocks made so far (the next counter is this + 1)
-        self._page_no, self._page = -1, None
+        self._page_no, self._page = -1, None   # the counter page in use
         self._rest = b""                 # keystream made but not used yet (under 16 bytes)
 
     def take(self, n):
+        """The next *n* bytes of keystream (bytes or a memoryview)."""
         rest = self._rest
         if n <= len(rest):
             self._rest = rest[n:]
             return rest[:n]
-        parts = [rest]
+        parts = [rest] if rest else []
         b, end = self._block, self._block + (n - len(rest) + 15) // 16
         while b < end:
-            p = b // _PAGE_BLOCKS
+            p, start = divmod(b, _PAGE_BLOCKS)
             if p != self._page_no:
                 self._page_no, self._page = p, memoryview(counter_page(p))
-            start = b - p * _PAGE_BLOCKS
             stop = min(end - p * _PAGE_BLOCKS, _PAGE_BLOCKS)
             parts.append(self._ecb.update(self._page[16 * start:16 * stop]))
             b = p * _PAGE_BLOCKS + stop
         self._block = end
-        stream = b"".join(parts)
+        stream = parts[0] if len(parts) == 1 else b"".join(parts)
+        if len(stream) == n:
+            self._rest = b""
+            return stream
         self._rest = stream[n:]
-        return stream[:n] if len(stream) > n else stream
+        return memoryview(stream)[:n]
 
 
 class MemberEncryptor:
