@@ -257,7 +257,7 @@ class SealedWriter:
 
     def _seal(self, plain, final):
         aad = self._header + (b"\x01" if final else b"\x00")
-        self._f.write(self._aead.encrypt(_nonce(self._index), bytes(plain), aad))
+        self._f.write(self._aead.encrypt(_nonce(self._index), plain, aad))
         self._index += 1
 
     def close(self):
