@@ -195,7 +195,7 @@ def parse_header(header, what="an encrypted file"):
     if version != VERSION:
         raise SealedFileDamaged(
             what, f"format version {version}, which this version of workbench does not read")
-    n = 2 ** log2_n if log2_n < 64 else 0
+    n = 2 ** log2_n
     if (kdf != KDF_SCRYPT or not 10 <= log2_n <= 24 or not 1 <= r <= 64 or not 1 <= p <= 64
             or 128 * n * r > _MAX_SCRYPT_MEMORY or n * r * p > _MAX_SCRYPT_WORK):
         raise SealedFileDamaged(what, f"key derivation parameters out of bounds "
@@ -203,7 +203,7 @@ def parse_header(header, what="an encrypted file"):
     if not _MIN_CHUNK <= chunk_size <= _MAX_CHUNK:
         raise SealedFileDamaged(what, f"chunk size {chunk_size} out of bounds")
     return {"log2_n": log2_n, "r": r, "p": p, "salt": salt, "file_id": file_id,
-            "chunk_size": chunk_size, "check": check, "raw": head + header[_HEADER.size:HEADER_SIZE]}
+            "chunk_size": chunk_size, "check": check, "raw": bytes(header[:HEADER_SIZE])}
 
 
 def _nonce(index):
