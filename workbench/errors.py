@@ -209,3 +209,70 @@ class VerifyFailed(WorkbenchError):
         sets = sorted({p.set for p in problems if p.set})
         super().__init__(f"verification found {len(problems)} problems in "
                          f"{', '.join(sets) or 'the target'}; see the list above")
+
+
+class WrongPassword(WorkbenchError):
+    """The password given does not open an encrypted backup (its key check does not match)."""
+
+    exit_code = 56
+
+    def __init__(self, what="the encrypted backup"):
+        self.what = what
+        super().__init__(
+            f"the password does not open {what}: give the password the backup was made with "
+            f"(environment variable, keyring or prompt)")
+
+
+class PasswordMissing(WorkbenchError):
+    """The backup is encrypted (or encryption is asked for) and no password was given."""
+
+    exit_code = 57
+
+    def __init__(self, what="this backup"):
+        self.what = what
+        super().__init__(
+            f"{what} is encrypted and no password was given: set WORKBENCH_PASSWORD (or the "
+            f"variable named by password_env), store it in the keyring, or run on a terminal "
+            f"to be asked for it")
+
+
+class PasswordUnusable(WorkbenchError):
+    """A password that the zip volumes cannot use: 7-Zip opens AES zips only with 1 to 99
+    printable ASCII characters."""
+
+    exit_code = 58
+
+    def __init__(self, reason):
+        # The reason describes the password (its length, a bad character's position), never
+        # its text.
+        self.reason = reason
+        super().__init__(
+            f"the backup password cannot be used: {reason}; choose 1 to 99 printable ASCII "
+            f"characters (letters, digits, punctuation, spaces), the only ones 7-Zip accepts for "
+            f"zip archives")
+
+
+class MemberTampered(CorruptVolume):
+    """An encrypted member's authentication code does not match: the volume was damaged or
+    altered after it was written."""
+
+    exit_code = 59
+
+    def __init__(self, what="a member"):
+        self.what = what
+        super().__init__(
+            f"{what} fails its authentication check: the volume was damaged or altered after "
+            f"the backup wrote it, and the member's data cannot be trusted; use another backup "
+            f"of these files")
+
+
+class SealedFileDamaged(WorkbenchError):
+    """An encrypted manifest or index is damaged, truncated, reordered or altered."""
+
+    exit_code = 60
+
+    def __init__(self, what, detail):
+        self.what, self.detail = what, detail
+        super().__init__(
+            f"{what} is damaged or was altered ({detail}) and cannot be used; use another "
+            f"backup, or a copy of this file from before the damage")

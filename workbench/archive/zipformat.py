@@ -14,6 +14,17 @@ MAX32 = 0xFFFFFFFF
 MAX16 = 0xFFFF
 FLAG_UTF8 = 0x800
 
+# WinZip AES (APPNOTE 6.3, section 7.2.1, and WinZip's AE-1/AE-2 notes): the headers name method
+# 99, set flag bit 0, and carry the real method in the 0x9901 extra field. In AE-2 the CRC fields
+# are 0 (the authentication code replaces them, and a CRC would tell about small plaintexts).
+AES_METHOD = 99
+FLAG_ENCRYPTED = 0x1
+AES_EXTRA_ID = 0x9901
+AES_EXTRA_FMT = struct.Struct("<HHH2sBH")            # 11 bytes
+AES_VENDOR = b"AE"
+AE_1, AE_2 = 1, 2
+AES_256 = 3                                          # strength: 1, 2, 3 = AES-128, 192, 256
+
 LOCAL_FMT = struct.Struct("<IHHHHHIIIHH")            # 30 bytes
 CENTRAL_FMT = struct.Struct("<IHHHHHHIIIHHHHHII")    # 46 bytes
 EOCD_FMT = struct.Struct("<IHHHHIIH")                # 22 bytes
@@ -45,17 +56,25 @@ class Member:
     Computed once and shared by the local header and the central directory record, since the
     DOS time conversion costs as much as the rest of the record together. *mode* holds the
     file's permission bits (0 = unknown, written as 0600).
+
+    With *encrypted*, the records describe a WinZip AES-256 (AE-2) member: the caller passes the
+    real method, its CRC and the encrypted payload's size, and the records say method 99, CRC 0,
+    and carry the real method in the AES extra field (see archive/aes.py for the payload).
     """
 
     __slots__ = ("name", "raw", "flags", "date", "time", "ut", "mode")
 
-    def __init__(self, name, mtime_ns, mode=0):
+    def __init__(self, name, mtime_ns, mode=0, encrypted=False):
         self.name = name
         self.mode = mode & 0o7777 or 0o600
         self.raw = name.encode("utf-8")
-        self.flags = 0 if name.isascii() else FLAG_UTF8
+        self.flags = (0 if name.isascii() else FLAG_UTF8) | (FLAG_ENCRYPTED if encrypted else 0)
         self.date, self.time = dos_datetime(mtime_ns)
         self.ut = extended_timestamp(mtime_ns)
+
+    @property
+    def encrypted(self):
+        return bool(self.flags & FLAG_ENCRYPTED)
 
     def __eq__(self, other):
         return isinstance(other, Member) and all(
@@ -65,22 +84,59 @@ class Member:
         return f"Member({self.name!r})"
 
 
+def aes_extra(method, strength=AES_256, version=AE_2):
+    """The 0x9901 extra field of a WinZip AES member whose data is compressed by *method*."""
+    return AES_EXTRA_FMT.pack(AES_EXTRA_ID, 7, version, AES_VENDOR, strength, method)
+
+
+def parse_aes_extra(extra):
+    """``(version, strength, method)`` from the 0x9901 field in the extra bytes, or None if absent.
+
+    ValueError if the field is there but malformed (wrong size, vendor or strength).
+    """
+    i = 0
+    while i + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, i)
+        if tag == AES_EXTRA_ID:
+            if size != 7 or i + 11 > len(extra):
+                raise ValueError("AES extra field has the wrong size")
+            _, _, version, vendor, strength, method = AES_EXTRA_FMT.unpack_from(extra, i)
+            if vendor != AES_VENDOR or version not in (AE_1, AE_2) or strength not in (1, 2, 3):
+                raise ValueError("AES extra field names an unknown vendor, version or strength")
+            return version, strength, method
+        i += 4 + size
+    return None
+
+
+# "Version needed to extract" of an AES member: 5.1 (APPNOTE 4.4.3.2), above Zip64's 4.5.
+_AES_VERSION = 51
+
+
 def local_header(m, method, crc, csize, size, zip64):
     """Local file header of Member *m*; with *zip64* both sizes move into the Zip64 extra."""
+    aes = b""
+    if m.flags & FLAG_ENCRYPTED:  # the records name method 99; the real one is in the extra
+        method, crc, aes = AES_METHOD, 0, aes_extra(method)
     extra = m.ut
     if zip64:
         extra += struct.pack("<HHQQ", 1, 16, size, csize)
         csize = size = MAX32
-    return LOCAL_FMT.pack(LOCAL_SIG, 45 if zip64 else 20, m.flags, method, m.time, m.date,
+    extra += aes
+    version = _AES_VERSION if aes else 45 if zip64 else 20
+    return LOCAL_FMT.pack(LOCAL_SIG, version, m.flags, method, m.time, m.date,
                           crc & MAX32, csize, size, len(m.raw), len(extra)) + m.raw + extra
 
 
-def local_header_size(name, zip64):
-    return LOCAL_FMT.size + len(name.encode("utf-8")) + 9 + (20 if zip64 else 0)
+def local_header_size(name, zip64, encrypted=False):
+    return (LOCAL_FMT.size + len(name.encode("utf-8")) + 9 + (20 if zip64 else 0)
+            + (AES_EXTRA_FMT.size if encrypted else 0))
 
 
 def central_record(m, method, crc, csize, size, offset):
     """Central directory record of Member *m*; fields over 32 bits move into the Zip64 extra."""
+    aes = b""
+    if m.flags & FLAG_ENCRYPTED:  # the records name method 99; the real one is in the extra
+        method, crc, aes = AES_METHOD, 0, aes_extra(method)
     extra = m.ut
     z64 = b""
     if size >= MAX32:
@@ -94,14 +150,16 @@ def central_record(m, method, crc, csize, size, offset):
         offset = MAX32
     if z64:
         extra += struct.pack("<HH", 1, len(z64)) + z64
-    version = 45 if z64 else 20
+    extra += aes
+    version = _AES_VERSION if aes else 45 if z64 else 20
     return CENTRAL_FMT.pack(CENTRAL_SIG, 3 << 8 | version, version, m.flags, method, m.time, m.date,
                             crc & MAX32, csize, size, len(m.raw), len(extra), 0, 0, 0,
                             (0o100000 | m.mode) << 16, offset) + m.raw + extra
 
 
-def central_record_size(name):
-    return CENTRAL_FMT.size + len(name.encode("utf-8")) + 9 + 28
+def central_record_size(name, encrypted=False):
+    return (CENTRAL_FMT.size + len(name.encode("utf-8")) + 9 + 28
+            + (AES_EXTRA_FMT.size if encrypted else 0))
 
 
 def end_records(count, cd_offset, cd_size, comment):
