@@ -1,5 +1,6 @@
 """parse_headers: the headers indexed at backup time, checked against the email package."""
 
+import base64
 import email
 import email.policy
 import os
@@ -7,9 +8,10 @@ from calendar import timegm
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from workbench import samples
-from workbench.headers import FIELDS, parse_date, parse_headers
+from workbench.headers import FIELDS, normalize_message_id, parse_date, parse_headers
 
 
 def msg(head, body="Hello.\r\n", nl="\r\n"):
@@ -33,7 +35,7 @@ def test_plain_message():
         "message_id": "<abc.123@example.com>", "from": "Alice Example <a@example.com>",
         "to": "Bob <b@example.org>", "cc": "Carol <c@example.org>, Dan <d@example.org>",
         "subject": "Quarterly report", "date": timegm((2026, 7, 24, 12, 58, 18)),
-        "has_attachments": False,
+        "date_raw": "Fri, 24 Jul 2026 14:58:18 +0200", "has_attachments": False,
     }
 
 
@@ -94,7 +96,7 @@ def test_missing_and_empty_headers_are_none():
 
 def test_message_id_forms():
     assert parse_headers(b"Message-ID:\r\n <a@b>\r\n\r\n")["message_id"] == "<a@b>"
-    assert parse_headers(b"Message-Id: a@b (comment)\r\n\r\n")["message_id"] == "a@b"
+    assert parse_headers(b"Message-Id: a@b (comment)\r\n\r\n")["message_id"] == "<a@b>"
     assert parse_headers(b"Message-ID: <a@b> <c@d>\r\n\r\n")["message_id"] == "<a@b>"
 
 
@@ -180,3 +182,218 @@ def test_agrees_with_email_package_on_generated_mail(tmp_path):
         assert h["has_attachments"] is expected
         attachments += expected
     assert attachments > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Mail as it really is: 8-bit headers, charsets, folds, obsolete syntax
+
+
+def test_eudora_raw_8bit_inside_an_encoded_word():
+    # Eudora 4 wrote the Latin-1 byte itself into a Q word: read in the word's charset.
+    raw = b"Subject: =?iso-8859-1?Q?Die_Hasen_und_die_Fr\xf6sche?=\r\n\r\n"
+    assert parse_headers(raw)["subject"] == "Die Hasen und die Frösche"
+    raw = "Subject: =?utf-8?Q?Die_Hasen_und_die_Frösche?=\r\n\r\n".encode()
+    assert parse_headers(raw)["subject"] == "Die Hasen und die Frösche"
+
+
+def test_one_8bit_header_leaves_the_utf8_ones_alone():
+    raw = ("From: Юникод <u@example.ru>\r\nTo: Šárka <s@example.cz>\r\n".encode()
+           + b"Subject: caf\xe9 cr\xe8me\r\n\r\n")
+    h = parse_headers(raw)
+    assert h["from"] == "Юникод <u@example.ru>"
+    assert h["to"] == "Šárka <s@example.cz>"
+    assert h["subject"] == "café crème"
+
+
+@pytest.mark.parametrize("head, expected", [
+    # The charset of the message's Content-Type (quoted, folded, any case) ...
+    ([b"Content-Type: text/plain;\r\n\tcharset=\"ISO-8859-2\"", "Subject: Zažluťoučký kůň"
+      .encode("iso-8859-2")], "Zažluťoučký kůň"),
+    ([b"Content-Type: text/plain; charset=koi8-r", "Subject: Протокол".encode("koi8-r")],
+     "Протокол"),
+    ([b"Content-Type: text/plain; charset=gb2312", "Subject: 镕金工艺".encode("gbk")], "镕金工艺"),
+    ([b"Content-Type: text/plain; charset=shift_jis", "Subject: 会議のお知らせ".encode("cp932")],
+     "会議のお知らせ"),
+    # ... unless the bytes do not fit it (a body declared UTF-8, a header in Latin-1).
+    ([b"Content-Type: text/plain; charset=utf-8", b"Subject: Gr\xfc\xdfe"], "Grüße"),
+    ([b"Content-Type: text/plain; charset=us-ascii", b"Subject: Gr\xfc\xdfe"], "Grüße"),
+    # An encoded word's charset covers the raw text beside it.
+    ([b"Subject: =?iso-8859-2?Q?=A9koda?= a \xb9koda"], "Škoda a škoda"),
+    # Nothing declared: windows-1252 (curly quotes, euro sign, its holes as Latin-1) ...
+    ([b"Subject: \x93Quoted\x94 \x96 \x80 5 and \x81"], "“Quoted” – € 5 and \x81"),
+    ([b"Subject: \xc9T\xc9 \xc0 PARIS"], "ÉTÉ À PARIS"),
+    ([b"Subject: Gr\xfc\xdfe aus M\xfcnchen"], "Grüße aus München"),
+    # ... or windows-1251 / KOI8-R when the bytes are plainly Russian.
+    (["Subject: Привет, как дела?".encode("cp1251")], "Привет, как дела?"),
+    (["Subject: Привет, как дела?".encode("koi8-r")], "Привет, как дела?"),
+    (["Subject: СКИДКИ НА ВСЁ".encode("cp1251")], "СКИДКИ НА ВСЁ"),
+    (["Subject: СКИДКИ НА ВСЁ".encode("koi8-r")], "СКИДКИ НА ВСЁ"),
+    (["From: Иван Петров <ivan@example.ru>".encode("cp1251")], "Иван Петров <ivan@example.ru>"),
+    # UTF-8 with one stray byte keeps its UTF-8 text.
+    (["Subject: Příliš žluťoučký kůň".encode() + b" \xe9"], "Příliš žluťoučký kůň é"),
+    # Raw 7-bit ISO-2022-JP.
+    ([b"Subject: " + "会議の件".encode("iso-2022-jp")], "会議の件"),
+])
+def test_raw_8bit_headers_read_in_the_charset_that_fits(head, expected):
+    h = parse_headers(b"\r\n".join(head) + b"\r\n\r\n")
+    assert (h["subject"] or h["from"]) == expected
+
+
+@pytest.mark.parametrize("text, charset", [
+    ("Grüße aus München", "cp1252"), ("Ça coûte très cher à Noël", "cp1252"),
+    ("È già lì, perché?", "cp1252"), ("Élève été à côté", "cp1252"),
+    ("Año Niño España", "cp1252"), ("Größe süß", "cp1252"), ("Þórður", "cp1252"),
+    ("ÀÉÎÕÜ", "cp1252"), ("Zażółć gęślą jaźń", "cp1250"), ("Příliš žluťoučký", "iso-8859-2"),
+    ("您好，请查收附件", "gbk"), ("見積書を送付します", "shift_jis"), ("안녕하세요 회의", "euc-kr"),
+])
+def test_undeclared_8bit_text_is_taken_for_cyrillic_only_when_it_is(text, charset):
+    # Central European and CJK bytes without a charset cannot be told apart cheaply: they are
+    # read as windows-1252 (every byte visible), never as Cyrillic.
+    data = text.encode(charset)
+    assert parse_headers(b"Subject: " + data + b"\r\n\r\n")["subject"] == windows_1252(data)
+
+
+def windows_1252(data):
+    """windows-1252 as WHATWG reads it: the five undefined bytes as Latin-1."""
+    return "".join(chr(b) if b in (0x81, 0x8D, 0x8F, 0x90, 0x9D) else bytes([b]).decode("cp1252")
+                   for b in data)
+
+
+def _b(text, charset):
+    return f"=?{charset}?B?{base64.b64encode(text.encode(charset)).decode()}?="
+
+
+@pytest.mark.parametrize("word, expected", [
+    # Labels read as WHATWG and mail clients read them: Outlook's quotes in "iso-8859-1".
+    ("=?iso-8859-1?Q?=93Hello=94_=96_Outlook?=", "“Hello” – Outlook"),
+    ("=?us-ascii?Q?na=EFve?=", "naïve"),
+    (_b("镕金", "gbk").replace("gbk", "gb2312"), "镕金"),
+    (_b("견적서 보내드립니다", "cp949").replace("cp949", "ks_c_5601-1987"), "견적서 보내드립니다"),
+    (_b("会議のお知らせ", "cp932").replace("cp932", "shift_jis"), "会議のお知らせ"),
+    ("=?latin1?q?Espa=F1a?=", "España"),
+    ("=?utf-8*cs?q?P=C5=99=C3=ADloha?=", "Příloha"),
+    # Unknown or unsafe labels are guessed from the bytes.
+    ("=?x-unknown?Q?caf=E9?=", "café"),
+    ("=?unknown-8bit?Q?Gr=FC=DFe?=", "Grüße"),
+    ("=??q?abc?=", "abc"),
+    ("=?punycode?q?abc-def?=", "abc-def"),
+    ("=?unicode-escape?q?=5Cu0041?=", "\\u0041"),
+    # Base64 without padding, or one character too many.
+    ("=?utf-8?B?xaBrb2Rh?= =?utf-8?B?IGF1dG8?=", "Škoda auto"),
+    ("=?utf-8?B?xaBrb2RhIGF1dG8?=", "Škoda auto"),
+    ("=?utf-8?B?w4l0YXQgZGVzIGxpZXV4e?=", "État des lieux"),
+    # A character cut between two words, and ISO-2022-JP's state carried into the next word.
+    ("=?utf-8?q?Ko=C5?=\r\n =?utf-8?q?=99en?=", "Kořen"),
+    ("=?ISO-2022-JP?B?GyRCRnxLXDhsJE4=?=\r\n =?ISO-2022-JP?B?N29MPhsoQg==?=", "日本語の件名"),
+    # Spaces inside a Q word (broken encoders), line breaks and runs of spaces decoded.
+    ("=?iso-8859-1?q?=C0 la carte?=", "À la carte"),
+    ("=?utf-8?B?bGluZSBvbmUNCmxpbmUgdHdv?=", "line one line two"),
+    ("=?utf-8?q?a__b_?= c", "a b c"),
+    ("=?utf-8?q??= empty word", "empty word"),
+    # UTF-7 can decode to lone surrogates: they become U+FFFD.
+    ("=?utf-7?q?+2D0-x?=", "\ufffdx"),
+])
+def test_encoded_words_as_clients_read_them(word, expected):
+    assert parse_headers(f"Subject: {word}\r\n\r\n".encode())["subject"] == expected
+
+
+def test_folded_date_keeps_its_zone():
+    h = parse_headers(b"Date: Sat, 22 Nov 2008 15:04:59\r\n +1100\r\n\r\n")
+    assert h["date"] == timegm((2008, 11, 22, 4, 4, 59))
+    assert h["date_raw"] == "Sat, 22 Nov 2008 15:04:59 +1100"
+    h = parse_headers(b"Date: Sat,\n 22 Nov 2008\n\t15:04:59 -0800\n\n")
+    assert h["date"] == timegm((2008, 11, 22, 23, 4, 59))
+
+
+def test_obsolete_whitespace_before_the_colon():
+    h = parse_headers(b"Subject : obsolete\r\nFrom\t: A <a@example.com>\r\nDate  : "
+                      b"Sat, 22 Nov 2008 15:04:59 +0100\r\nMessage-ID : <x@y>\r\n\r\n")
+    assert h["subject"] == "obsolete" and h["from"] == "A <a@example.com>"
+    assert h["date"] == timegm((2008, 11, 22, 14, 4, 59)) and h["message_id"] == "<x@y>"
+
+
+@pytest.mark.parametrize("text", [
+    "Mon, 30 Jun 3609 15:33:50 +0600", "Mon, 01 Jan 1601 00:00:00 +0000",
+    "Tue, 21 Sep 1677 00:12:43 +0000", "Fri, 11 Apr 2262 23:47:17 +0000",
+    "Fri, 31 Dec 9999 23:59:59 -1200", "Mon, 01 Jan 0001 00:00:00 +0000",
+    "Tue, 14 Mar 2023 10:00:00 +0199", "yesterday", "2023-03-14T10:00:00Z",
+])
+def test_dates_pandas_cannot_hold_or_nobody_can_read_are_none_with_their_text(text):
+    h = parse_headers(f"Date: {text}\r\n\r\n".encode())
+    assert h["date"] is None and h["date_raw"] == text
+
+
+def test_dates_at_the_edges_of_pandas():
+    import pandas as pd
+    for text in ("Fri, 11 Apr 2262 23:47:16 +0000", "Tue, 21 Sep 1677 00:12:44 +0000"):
+        seconds = parse_date(text)
+        assert pd.Timestamp(seconds, unit="s", tz="UTC").strftime("%d %b %Y %H:%M:%S") == \
+            text[5:25]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Thu, 05 Jul 2001 12:00:00 +05:30", (2001, 7, 5, 6, 30, 0)),
+    ("Sat, 01 Jan 100 12:00:00 +0000", (2000, 1, 1, 12, 0, 0)),
+    ("Mon, 15 Oct 107 08:30:00 +0200", (2007, 10, 15, 6, 30, 0)),
+    ("Fri, 01 Jan 60 00:00:01 +0000", (1960, 1, 1, 0, 0, 1)),
+    ("Tue, 14 Mar. 2023 10:00:00 +0100", (2023, 3, 14, 9, 0, 0)),
+    ("Tue Mar 14 10:00:00 2023", (2023, 3, 14, 10, 0, 0)),
+    ("Wed, 31 Dec 1969 23:59:59 +0000", (1969, 12, 31, 23, 59, 59)),
+    ("Mon, 01 Jan 1900 00:00:00 +0000", (1900, 1, 1, 0, 0, 0)),
+    ("Thu, 29 Feb 2024 12:00:00 +0000", (2024, 2, 29, 12, 0, 0)),
+])
+def test_more_dates(text, expected):
+    assert parse_date(text) == timegm(expected)
+
+
+def test_date_raw_is_the_unfolded_text_or_none():
+    assert parse_headers(b"Subject: x\r\n\r\n")["date_raw"] is None
+    assert parse_headers(b"Date:   \r\n\r\n")["date_raw"] is None
+    assert parse_headers(b"Date:  Tue,  14 Mar\r\n\t2023 10:00  \r\n\r\n")["date_raw"] == \
+        "Tue, 14 Mar 2023 10:00"
+    assert parse_headers(b"Date: Mo, 13 M\xe4r 2023\r\n\r\n")["date_raw"] == "Mo, 13 Mär 2023"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("<a@b>", "<a@b>"), (" <a@b> ", "<a@b>"), ("a@b", "<a@b>"), ("<a@b", "<a@b>"),
+    ("a@b (comment)", "<a@b>"), ("(comment) a@b", "<a@b>"), ("<a@b> (relay)", "<a@b>"),
+    ("<a@b> <c@d>", "<a@b>"), ("<a \r\n @b>", "<a@b>"), ("<<a@b>>", "<a@b>"),
+    ("<>", None), ("< >", None), ("", None), ("   ", None), (None, None), ("()", None),
+])
+def test_normalize_message_id(value, expected):
+    assert normalize_message_id(value) == expected
+
+
+def test_first_message_id_counts_even_when_empty():
+    assert parse_headers(b"Message-ID: <1@x>\r\nMessage-ID: <2@x>\r\n\r\n")["message_id"] == "<1@x>"
+    assert parse_headers(b"Message-ID: <>\r\nMessage-ID: <2@x>\r\n\r\n")["message_id"] is None
+
+
+@pytest.mark.parametrize("raw, subject", [
+    (b"Subject: old mac\rFrom: a@b\r\rbody\rSubject: no\r", "old mac"),
+    (b"Subject: one\rtwo\r\nFrom: a@b\r\n\r\n", "one two"),
+    (b"\r\nSubject: body, not a header\r\n", None),
+    (b"\nSubject: body\n", None),
+    (b"Subject: lf\nFrom: a@b\r\n\r\nSubject: no\r\n", "lf"),
+])
+def test_line_ends(raw, subject):
+    assert parse_headers(raw)["subject"] == subject
+
+
+def test_header_block_of_200_kb_is_read_to_its_end():
+    received = b"".join(b"Received: from relay%d.example.net by relay.example.net;\r\n"
+                        b"\tTue, 14 Mar 2023 10:00:00 +0100\r\n" % i for i in range(2200))
+    assert 200_000 < len(received) < 256 * 1024 - 100
+    h = parse_headers(received + b"Subject: late\r\nMessage-ID: <late@x>\r\n\r\nbody")
+    assert h["subject"] == "late" and h["message_id"] == "<late@x>"
+
+
+def test_days_is_calendar_timegm():
+    from workbench.headers import _days
+
+    @given(st.dates())
+    @settings(database=None, deadline=None, max_examples=500)
+    def check(d):
+        assert _days(d.year, d.month, d.day) * 86400 == timegm((d.year, d.month, d.day, 0, 0, 0))
+
+    check()
