@@ -4,12 +4,16 @@ import base64
 import email
 import email.policy
 import os
+import shutil
+import subprocess
 from calendar import timegm
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import workbench
 from workbench import samples
 from workbench.headers import FIELDS, normalize_message_id, parse_date, parse_headers
 
@@ -397,3 +401,54 @@ def test_days_is_calendar_timegm():
         assert _days(d.year, d.month, d.day) * 86400 == timegm((d.year, d.month, d.day, 0, 0, 0))
 
     check()
+
+
+# ---------------------------------------------------------------------------------------------
+# One form of Message-ID from the header to the index, restore and the catalog
+
+ODD_IDS = {  # header value -> ways a user types the id
+    "odd.1@example.com (added by relay)": ["odd.1@example.com", "<odd.1@example.com>"],
+    "<odd.2@example.com> (comment)": [" <odd.2@example.com> ", "odd.2@example.com"],
+    "\r\n <odd.3@example.com>": ["<odd.3@example.com>"],
+    "<odd 4@example.com>": ["<odd4@example.com>", "odd 4@example.com"],
+}
+
+
+def _odd_store(root):
+    samples.generate(root, messages=12, seed=5)
+    folder = sorted(p.parent for p in Path(root, "store", "mail").rglob("*.eml"))[0]
+    paths = {}
+    for i, header in enumerate(ODD_IDS):
+        path = folder / f"0000ff{i:02x}.eml"
+        path.write_bytes(f"Message-ID: {header}\r\nSubject: odd {i}\r\n\r\nBody\r\n".encode())
+        paths[header] = path.relative_to(root).as_posix()
+    return paths
+
+
+def test_one_message_id_form_in_index_restore_and_catalog(tmp_path):
+    from workbench import catalog
+
+    paths = _odd_store(tmp_path / "server")
+    target = str(tmp_path / "bk")
+    workbench.backup("full", store=str(tmp_path / "server"), target=target, min_free=0)
+    for header, typed in ODD_IDS.items():
+        for mid in typed:
+            plan = workbench.plan_restore(str(tmp_path / "out"), message_ids=[mid], target=target)
+            assert [e.path for e in plan.entries] == [paths[header]], mid
+            found = catalog.find_messages(target, message_id=mid)
+            assert list(found["path"]) == [paths[header]], mid
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP zip is not installed")
+def test_one_message_id_form_in_a_kerio_set(tmp_path):
+    # A set Kerio wrote (no manifest, no index): restore reads each message's header instead.
+    paths = _odd_store(tmp_path / "server")
+    target = tmp_path / "bk"
+    target.mkdir()
+    subprocess.run(["zip", "-q", "-r", str(target / "F20261101T010000Z.zip"), "store"],
+                   cwd=tmp_path / "server", check=True)
+    for header, typed in ODD_IDS.items():
+        for mid in typed:
+            plan = workbench.plan_restore(str(tmp_path / "out"), message_ids=[mid],
+                                          target=str(target))
+            assert [e.path for e in plan.entries] == [paths[header]], mid

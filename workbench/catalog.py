@@ -28,8 +28,8 @@ import pandas as pd
 
 from .archive import manifest as mf
 from .archive.compress import gunzip
-from .archive.index import normalize_message_id
 from .config import Config
+from .headers import normalize_message_id
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
 from .sets import (COMPLETE, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of, choose_set,

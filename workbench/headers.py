@@ -143,7 +143,8 @@ def normalize_message_id(message_id):
     ----------
     message_id : str
         A Message-ID header's value (the first ``<...>`` in it counts; comments, folding and
-        spaces go) or an id as a user types it, with or without its angle brackets.
+        spaces go) or an id as a user types it, with or without its angle brackets (an id
+        without them is all the text but its comments).
 
     Returns
     -------
@@ -161,11 +162,8 @@ def normalize_message_id(message_id):
             if mid.count("<") == 1:
                 return mid if len(mid) > 2 else None
         inner = text[left + 1:right] if right >= 0 else text[left + 1:]
-    else:
-        if "(" in text:
-            text = re.sub(r"\([^()]*\)", " ", text)  # a comment next to a bare id
-        words = text.split()
-        inner = words[0] if words else ""
+    else:  # a bare id, maybe beside a comment
+        inner = re.sub(r"\([^()]*\)", "", text) if "(" in text else text
     inner = "".join(inner.split()).strip("<>")
     return f"<{inner}>" if inner else None
 

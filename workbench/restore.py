@@ -36,6 +36,7 @@ from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
 from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
                      SelectionError, SetNotFound, UnsafePath, WorkbenchError)
+from .headers import normalize_message_id, parse_headers
 from .model import Entry, Progress, RestoreResult
 from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
 from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
@@ -107,10 +108,6 @@ def mask_of(path, kind=None):
     if kind == "spam" or path.startswith(("store/spam", "store/bayes")):
         return "spam"
     return None
-
-
-def _norm_id(message_id):
-    return message_id.strip().strip("<>").strip()
 
 
 @dataclass(frozen=True)
@@ -440,11 +437,11 @@ def _single_entries(target, sets, info, selection, progress=None):
         found += [hits[p] for p in selection.paths]
     if selection.message_ids:
         hits = _message_id_entries(target, sets, info, index, selection.message_ids, everything)
-        missing = [m for m in selection.message_ids if not hits.get(_norm_id(m))]
+        missing = [m for m in selection.message_ids if not hits.get(normalize_message_id(m))]
         if missing:
             raise SelectionError(f"no message with Message-ID {', '.join(missing)} in set {info.name}")
         for m in selection.message_ids:
-            found += hits[_norm_id(m)]
+            found += hits[normalize_message_id(m)]
     unique = {e.path: e for e in found}
     return list(unique.values())
 
@@ -452,7 +449,7 @@ def _single_entries(target, sets, info, selection, progress=None):
 def _message_id_entries(target, sets, info, index, ids, everything):
     """``{normalised id: [Entry]}``: from the index's header table when the set has one, else by
     reading the headers of every message of the set (foreign sets)."""
-    wanted = {_norm_id(m) for m in ids}
+    wanted = {normalize_message_id(m) for m in ids} - {None}
     out = defaultdict(list)
     if index is not None and _has_table(index, "messages"):
         from .archive.index import lookup, lookup_message_id
@@ -498,7 +495,7 @@ def _has_table(index_file, table):
 
 
 def _header_message_id(entry, payload):
-    """The normalised Message-ID of a message member (only its header is inflated)."""
+    """The Message-ID of a message member as the index holds it (only its header is inflated)."""
     try:
         if entry.method == 8:
             from .archive.compress import decompressor
@@ -507,13 +504,7 @@ def _header_message_id(entry, payload):
             head = payload[:256 * 1024]
     except Exception:  # a damaged member simply does not match
         return None
-    end = head.find(b"\r\n\r\n")
-    if end < 0:
-        end = head.find(b"\n\n")
-    from email.parser import BytesHeaderParser
-    msg = BytesHeaderParser().parsebytes(head[:end if end >= 0 else len(head)])
-    mid = msg.get("Message-ID")
-    return _norm_id(str(mid)) if mid else None
+    return parse_headers(head)["message_id"]
 
 
 def _volume_files(sets, entries):
