@@ -122,9 +122,9 @@ def parse_headers(raw):
         ``message_id`` (normalize_message_id's form, ``<id@host>``), ``from``, ``to``, ``cc``,
         ``subject`` (RFC 2047 decoded, unfolded, whitespace collapsed), ``date`` (UTC epoch
         seconds, int; None if unparseable or outside what pandas can hold), ``date_raw`` (the
-        Date header's text, unfolded; None if there is none) and ``has_attachments`` (bool: a ``multipart/mixed``
-        message with a part that is an attachment by disposition or is not text, or a message
-        whose body is not text). When a header appears twice, the first one counts (a missing
+        Date header's text, unfolded; None if there is none) and ``has_attachments`` (bool: a
+        ``multipart/mixed`` message with a part that is an attachment by disposition or is not
+        text, or a message whose body is not text). When a header appears twice, the first one counts (a missing
         or duplicated Message-ID included). Any field that is missing or unreadable is None;
         the function never raises on bad input.
     """
@@ -164,7 +164,7 @@ def normalize_message_id(message_id):
         inner = text[left + 1:right] if right >= 0 else text[left + 1:]
     else:  # a bare id, maybe beside a comment
         inner = re.sub(r"\([^()]*\)", "", text) if "(" in text else text
-    inner = "".join(inner.split()).strip("<>")
+    inner = "".join(inner.replace("<", " ").replace(">", " ").split())
     return f"<{inner}>" if inner else None
 
 
