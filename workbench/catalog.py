@@ -739,8 +739,8 @@ def read_messages(target, set=None, storage_options=None):
         ``set`` (category), ``path`` (str), ``domain``, ``user``, ``folder`` (category),
         ``message_id`` (str, ``<...>``), ``from``, ``to``, ``cc``, ``subject`` (str, RFC 2047
         decoded), ``date`` (UTC datetime of the Date header; NaT if it cannot be read or is
-        outside 1677-2262), ``date_raw`` (str: the Date header's text, for the NaT ones; missing
-        in sets of a workbench before it), ``size`` (Int64 bytes),
+        outside 1677-2262), ``date_raw`` (str: the Date header's text as written, which says what
+        a NaT date was; missing in sets of a workbench before it), ``size`` (Int64 bytes),
         ``has_attachments`` (boolean) and ``stored_in`` (category). Sets made by Kerio, or by a
         workbench before headers were indexed, give missing header values.
     """
