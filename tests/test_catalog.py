@@ -306,8 +306,8 @@ def test_read_messages(history):
     assert dtypes(df) == {
         "set": "category", "path": "str", "domain": "category", "user": "category",
         "folder": "category", "message_id": "str", "from": "str", "to": "str", "cc": "str",
-        "subject": "str", "date": UTC, "size": "Int64", "has_attachments": "boolean",
-        "stored_in": "category"}
+        "subject": "str", "date": UTC, "date_raw": "str", "size": "Int64",
+        "has_attachments": "boolean", "stored_in": "category"}
     after = history["after"]
     want = sorted(p for p, f in after.items() if f.kind in ("message", "public")
                   and p.endswith(".eml"))
@@ -315,7 +315,7 @@ def test_read_messages(history):
     # Every row's headers are those of the file in the store now (inherited or stored by D).
     for row in df.to_dict("records"):
         h = parse_headers(Path(history["store"], row["path"]).read_bytes())
-        for key in ("message_id", "from", "to", "cc", "subject"):
+        for key in ("message_id", "from", "to", "cc", "subject", "date_raw"):
             assert (None if pd.isna(row[key]) else row[key]) == h[key], (row["path"], key)
         assert row["date"] == pd.Timestamp(h["date"], unit="s", tz="UTC")
         assert row["has_attachments"] == h["has_attachments"]
@@ -325,6 +325,33 @@ def test_read_messages(history):
     full = catalog.read_messages(history["target"], set=F_NAME)
     assert set(history["changes"]["deleted"]) <= set(full["path"])
     assert not set(history["changes"]["deleted"]) & set(df["path"])
+
+
+def test_read_messages_holds_whatever_date_a_manifest_has(history, tmp_path):
+    # A full written by an older workbench: epoch seconds for years pandas cannot hold (3609,
+    # 1601, just past 2262), a damaged value, and no date_raw column. The differential based
+    # on it reads its unchanged messages' headers from it too.
+    target = tmp_path / "bk"
+    shutil.copytree(history["target"], target)
+    path = target / manifest_name(F_NAME)
+    doc = mf.decode(path.read_bytes())
+    messages = doc["messages"]
+    dates = list(mf.decode_column(messages["date"]))
+    bad = list(mf.decode_column(messages["path"]))[:4]
+    dates[:4] = [51737477630, -11644473600, "garbage", 9223372037]
+    messages["date"] = dates
+    del messages["date_raw"]
+    path.write_bytes(mf.encode(doc))
+    for name in (F_NAME, D_NAME):
+        df = catalog.read_messages(str(target), set=name)
+        assert dtypes(df)["date"] == UTC and dtypes(df)["date_raw"] == "str"
+        by_path = df.set_index("path")
+        kept = [p for p in bad if p in by_path.index and by_path.loc[p, "stored_in"] == F_NAME]
+        assert by_path.loc[kept, "date"].isna().all() and len(kept) >= 3
+        assert by_path.loc[kept, "date_raw"].isna().all()
+        assert df["date"].notna().sum() == len(df) - len(kept)
+    found = catalog.find_messages(str(target), since="2000-01-01")
+    assert len(found) and found["date"].notna().all()
 
 
 def test_lookup_message_id_in_the_index(history):

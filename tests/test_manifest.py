@@ -14,10 +14,10 @@ from workbench.archive.messages import MessageBlock
 HEADERS = {
     "store/mail/a/b/INBOX/#msgs/00000001.eml": ("<1@x>", "Jan Novák <jan@x>", "b@y", None,
                                                 "Přijaté: \"quoted\" \\ back\nslash", 1700000000,
-                                                True),
-    "store/mail/a/b/INBOX/#msgs/00000002.eml": (None, None, None, None, None, None, None),
-    "store/mail/a/b/INBOX/#msgs/00000003.eml": ("<3@x>", "e\u0301", "", "cc@z", "x" * 70000, 0,
-                                                False),
+                                                True, "Tue, 14 Nov 2023 22:13:20 +0000"),
+    "store/mail/a/b/INBOX/#msgs/00000002.eml": (None, None, None, None, None, None, None, None),
+    "store/mail/a/b/INBOX/#msgs/00000003.eml": ("<3@x>", "e\u0301", "", "cc@z", "x" * 70000, None,
+                                                False, "Mon, 30 Jun 3609 15:33:50 +0600"),
 }
 
 
@@ -76,10 +76,11 @@ def test_index_rows_read_back_across_read_chunks():
     for i in range(40000):
         path = f"store/mail/d/u/INBOX/#msgs/{i:08x}.eml"
         message_id = None if i % 7 == 0 else f"<{i}.{'ž' * (i % 50)}@example.com>"
-        block.add(path, (message_id, None, None, None, None, None, None))
+        block.add(path, (message_id, None, None, None, None, None, None, None))
         if message_id is not None:
             want.append((message_id, path))
-    block.add("store/x.eml", ("<big@x>" + "y" * 3_000_000, None, None, None, None, None, None))
+    block.add("store/x.eml", ("<big@x>" + "y" * 3_000_000, None, None, None, None, None, None,
+                              None))
     want.append(("<big@x>" + "y" * 3_000_000, "store/x.eml"))
     block.flush()
     assert list(block.index_rows()) == want
@@ -104,3 +105,15 @@ def test_header_is_read_from_the_first_64k_or_beyond(pad, compressed):
 def test_unreadable_header_is_a_value_error(data):
     with pytest.raises(ValueError):
         mf.decode_header(io.BytesIO(data))
+
+
+def test_messages_of_a_manifest_without_date_raw_read_as_none():
+    # Manifests written before the date_raw column: their messages read with it None.
+    columns = mf.messages_to_columns(HEADERS)
+    del columns["date_raw"]
+    f = io.BytesIO()
+    mf.write_body(f, [], None)
+    mf._write_block(f, "messages", columns)
+    doc = mf.decode(b'{"format":"workbench-manifest","version":3}\n' + f.getvalue())
+    assert mf.messages_from_columns(doc["messages"]) == {
+        p: h[:-1] + (None,) for p, h in HEADERS.items()}

@@ -28,8 +28,8 @@ import pandas as pd
 
 from .archive import manifest as mf
 from .archive.compress import gunzip
-from .archive.index import normalize_message_id
 from .config import Config
+from .headers import normalize_message_id
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
 from .sets import (COMPLETE, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of, choose_set,
@@ -48,7 +48,7 @@ VOLUME_COLUMNS = ("set", "index", "file", "bytes", "members", "problem")
 ENTRY_COLUMNS = ("set", "path", "kind", "domain", "user", "folder", "size", "compressed_size",
                  "mtime", "crc32", "stored_in", "volume", "change")
 MESSAGE_COLUMNS = ("set", "path", "domain", "user", "folder", "message_id", "from", "to", "cc",
-                   "subject", "date", "size", "has_attachments", "stored_in")
+                   "subject", "date", "date_raw", "size", "has_attachments", "stored_in")
 CHANGES = ("added", "changed", "unchanged", "deleted")
 STATUSES = ("complete", "incomplete", "damaged")
 _UTC_NS = "datetime64[ns, UTC]"
@@ -117,8 +117,12 @@ class _Manifest:
         if cols is None:
             return None
         names = mf.COLUMNS if block == "entries" else mf.MESSAGE_COLUMNS
-        # (columns added later, such as ``mode``, are missing from older manifests)
-        return {n: convert(n, _column_values(cols.pop(n))) for n in names if n in cols}
+        out = {n: convert(n, _column_values(cols.pop(n))) for n in names if n in cols}
+        rows = len(next(iter(out.values()))) if out else 0
+        for n in names:  # a column older manifests lack (date_raw): missing values
+            if n not in out:
+                out[n] = convert(n, [None] * rows)
+        return {n: out[n] for n in names}
 
     @property
     def rows(self):
@@ -320,9 +324,19 @@ def _times_ns(values):
     return pd.to_datetime(np.asarray(values, dtype=np.int64), unit="ns", utc=True)
 
 
+# Epoch seconds datetime64[ns] holds (1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z).
+_MIN_S, _MAX_S = -9223372036, 9223372036
+
+
 def _times_s(values):
-    """UTC datetimes from epoch seconds with None for unknown."""
-    arr = np.array(values, dtype="float64") if len(values) else np.empty(0)
+    """UTC datetimes from epoch seconds; None, and whatever no datetime64[ns] holds (a far
+    year in a manifest of an older workbench, a damaged value), is NaT."""
+    try:
+        arr = np.array(values, dtype="float64") if len(values) else np.empty(0)
+    except (TypeError, ValueError):
+        arr = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+                        for v in values], dtype="float64")
+    arr[~((arr >= _MIN_S) & (arr <= _MAX_S))] = np.nan
     return pd.to_datetime(arr, unit="s", utc=True).as_unit("ns")
 
 
@@ -724,7 +738,9 @@ def read_messages(target, set=None, storage_options=None):
     pandas.DataFrame
         ``set`` (category), ``path`` (str), ``domain``, ``user``, ``folder`` (category),
         ``message_id`` (str, ``<...>``), ``from``, ``to``, ``cc``, ``subject`` (str, RFC 2047
-        decoded), ``date`` (UTC datetime of the Date header), ``size`` (Int64 bytes),
+        decoded), ``date`` (UTC datetime of the Date header; NaT if it cannot be read or is
+        outside 1677-2262), ``date_raw`` (str: the Date header's text as written, which says what
+        a NaT date was; missing in sets of a workbench before it), ``size`` (Int64 bytes),
         ``has_attachments`` (boolean) and ``stored_in`` (category). Sets made by Kerio, or by a
         workbench before headers were indexed, give missing header values.
     """
@@ -770,7 +786,7 @@ def _messages_frame(target, sets, info):
     return df
 
 
-_TEXT_HEADERS = ("message_id", "from", "to", "cc", "subject")
+_TEXT_HEADERS = ("message_id", "from", "to", "cc", "subject", "date_raw")
 
 
 def _message_column(name, values):

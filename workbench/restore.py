@@ -37,6 +37,7 @@ from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
 from .errors import (BadDestination, CorruptVolume, IncompleteSet, NoCompleteBackup,
                      RestoreIncomplete, SelectionError, SetNotFound, UnsafePath, WorkbenchError)
+from .headers import normalize_message_id, parse_headers
 from .model import Entry, Progress, RestoreResult
 from .modes import set_mode
 from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
@@ -109,10 +110,6 @@ def mask_of(path, kind=None):
     if kind == "spam" or path.startswith(("store/spam", "store/bayes")):
         return "spam"
     return None
-
-
-def _norm_id(message_id):
-    return message_id.strip().strip("<>").strip()
 
 
 @dataclass(frozen=True)
@@ -469,11 +466,11 @@ def _single_entries(target, sets, info, selection, progress=None):
                 index_failed(e)
         if hits is None:
             hits = _message_id_entries(target, sets, info, selection.message_ids, everything)
-        missing = [m for m in selection.message_ids if not hits.get(_norm_id(m))]
+        missing = [m for m in selection.message_ids if not hits.get(normalize_message_id(m))]
         if missing:
             raise SelectionError(f"no message with Message-ID {', '.join(missing)} in set {info.name}")
         for m in selection.message_ids:
-            found += hits[_norm_id(m)]
+            found += hits[normalize_message_id(m)]
     unique = {e.path: e for e in found}
     return list(unique.values())
 
@@ -485,7 +482,7 @@ def _indexed_message_ids(index, ids):
         return None
     from .archive.index import lookup, lookup_message_id
     out = defaultdict(list)
-    for m in {_norm_id(m) for m in ids}:
+    for m in {normalize_message_id(m) for m in ids}:
         found = lookup(index, lookup_message_id(index, m))
         if found:
             out[m] = found
@@ -512,15 +509,15 @@ def _manifest_message_ids(target, sets, info, wanted, entries):
                              mf.decode_column(block["path"])):
             e = by_path.get(path)
             if mid is not None and e is not None and e.stored_in == name \
-                    and _norm_id(mid) in wanted:
-                out[_norm_id(mid)].append(e)
+                    and normalize_message_id(mid) in wanted:
+                out[normalize_message_id(mid)].append(e)
     return out if seen else None
 
 
 def _message_id_entries(target, sets, info, ids, everything):
     """``{normalised id: [Entry]}`` without an index: from the manifests' headers for a set of
     ours, else by reading the headers of every message of the set (foreign sets)."""
-    wanted = {_norm_id(m) for m in ids}
+    wanted = {normalize_message_id(m) for m in ids} - {None}
     entries = everything()
     if info.status == COMPLETE:
         out = _manifest_message_ids(target, sets, info, wanted, entries)
@@ -563,7 +560,7 @@ def _has_table(index_file, table):
 
 
 def _header_message_id(entry, payload):
-    """The normalised Message-ID of a message member (only its header is inflated)."""
+    """The Message-ID of a message member as the index holds it (only its header is inflated)."""
     try:
         if entry.method == 8:
             from .archive.compress import decompressor
@@ -572,13 +569,7 @@ def _header_message_id(entry, payload):
             head = payload[:256 * 1024]
     except Exception:  # a damaged member simply does not match
         return None
-    end = head.find(b"\r\n\r\n")
-    if end < 0:
-        end = head.find(b"\n\n")
-    from email.parser import BytesHeaderParser
-    msg = BytesHeaderParser().parsebytes(head[:end if end >= 0 else len(head)])
-    mid = msg.get("Message-ID")
-    return _norm_id(str(mid)) if mid else None
+    return parse_headers(head)["message_id"]
 
 
 def _volume_files(sets, entries):

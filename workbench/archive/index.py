@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 
+from ..headers import normalize_message_id
 from ..model import Entry
 from ..modes import DEFAULT_FILE_MODE, open_file
 from ..naming import PARTIAL_SUFFIX
@@ -207,16 +208,6 @@ def lookup(index_file, paths):
         db.close()
 
 
-def normalize_message_id(message_id):
-    """``<id@host>`` from a Message-ID given with or without its angle brackets and spaces."""
-    text = str(message_id).strip()
-    if not text.startswith("<"):
-        text = "<" + text
-    if not text.endswith(">"):
-        text += ">"
-    return text
-
-
 def lookup_message_id(index_file, message_id):
     """Paths of the messages whose Message-ID is *message_id* in the local index file.
 
@@ -234,11 +225,14 @@ def lookup_message_id(index_file, message_id):
         Server-relative paths, sorted; empty if no message has that Message-ID (or the index was
         written before message headers were indexed).
     """
+    wanted = normalize_message_id(message_id)
+    if wanted is None:
+        return []
     db = sqlite3.connect(f"file:{index_file}?mode=ro", uri=True)
     try:
         try:
             rows = db.execute("SELECT path FROM messages WHERE message_id = ? ORDER BY path",
-                              (normalize_message_id(message_id),)).fetchall()
+                              (wanted,)).fetchall()
         except sqlite3.OperationalError:  # an index from before the messages table
             return []
         return [r[0] for r in rows]

@@ -23,8 +23,9 @@ folder, size, mtime_ns, crc32, where the data lives (``stored_in`` set, ``volume
 version 3: a manifest without it reads as 0, unknown). Files absent from a differential's
 manifest were deleted since its full. The ``messages`` block holds the headers parsed at backup time of the ``.eml``
 messages (all of a full's; a differential's header says ``message_headers = "stored"`` and lists
-only those it stores): path, message_id, from, to, cc, subject, date (UTC epoch seconds) and
-has_attachments, None where a header is missing or unreadable (see workbench.headers).
+only those it stores): path, message_id, from, to, cc, subject, date (UTC epoch seconds),
+has_attachments and date_raw (the Date header's text; manifests before it have no such column),
+None where a header is missing or unreadable (see workbench.headers).
 
 A copy of the manifest (the stream before gzip) is also the last member of the set's last volume
 (``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes alone.
@@ -50,14 +51,15 @@ COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc3
 # Entry columns added after manifests were first written, with the value of their rows in the
 # manifests that lack them.
 _LATER_COLUMNS = {"mode": 0}
-MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments")
+MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments",
+                   "date_raw")
 
 
 # How columns are encoded; others are plain lists.
 _INT_COLUMNS = {"size": "int64", "mtime_ns": "int64", "crc32": "uint32", "volume": "int64",
                 "offset": "int64", "csize": "int64", "method": "int64", "mode": "uint16"}
 _CODED_COLUMNS = ("kind", "domain", "user", "folder", "stored_in")
-_TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject")
+_TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date_raw")
 _TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
 
 
@@ -257,10 +259,13 @@ def messages_to_columns(messages):
 
 
 def messages_from_columns(columns):
-    """``{path: headers tuple}`` from a manifest's ``messages`` block (empty if it has none)."""
+    """``{path: headers tuple}`` from a manifest's ``messages`` block (empty if it has none);
+    a column older manifests lack is None throughout."""
     if not columns:
         return {}
-    cols = [decode_column(columns[c]) for c in MESSAGE_COLUMNS]
+    paths = decode_column(columns["path"])
+    cols = [decode_column(columns[c]) if c in columns else [None] * len(paths)
+            for c in MESSAGE_COLUMNS]
     return {row[0]: row[1:] for row in zip(*cols)}
 
 

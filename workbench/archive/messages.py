@@ -14,7 +14,7 @@ from itertools import chain
 
 from .manifest import MESSAGE_COLUMNS, encode_column, lengths_field, open_block, write_column
 
-_TEXT = ("path", "message_id", "from", "to", "cc", "subject")
+_TEXT = ("path", "message_id", "from", "to", "cc", "subject", "date_raw")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -34,8 +34,9 @@ def prepare(path, headers):
     Runs in the backup's worker processes, so the process writing the volumes only appends bytes.
     *headers* is a manifest.header_row tuple.
     """
-    message_id, sender, to, cc, subject, date, attachments = headers
-    return tuple(map(_field, (path, message_id, sender, to, cc, subject))), date, attachments
+    message_id, sender, to, cc, subject, date, attachments, date_raw = headers
+    return (tuple(map(_field, (path, message_id, sender, to, cc, subject, date_raw))), date,
+            attachments)
 
 
 class _TextColumn:
