@@ -14,6 +14,7 @@ def test_each_error_class_has_its_own_exit_code():
                if isinstance(c, type) and issubclass(c, errors.WorkbenchError)]
     codes = [c.exit_code for c in classes]
     assert len(codes) == len(set(codes)) and 0 not in codes and 1 not in codes
+    assert errors.MemberTooLarge in classes and errors.MemberTooLarge.exit_code == 26
 
 
 def test_backup_sets_ls_restore(tmp_path, capsys):

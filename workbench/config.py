@@ -5,7 +5,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
-target's credentials; the password itself is never a config key).
+target's credentials; the password itself is never a config key), ``max_member_size`` (default
+64GiB) and ``max_ratio`` (default 200): members that declare more, or inflate more than that many
+times their compressed size, are refused before they are inflated (zip bombs).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -80,6 +82,13 @@ def _env_name(key, value):
     return value
 
 
+def _ratio(key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+        raise ConfigError(key, value, "expected a number of at least 1: the largest declared size "
+                                      "/ compressed size accepted (deflate reaches about 1032)")
+    return value
+
+
 def _size_at_least(minimum):
     def check(key, value):
         n = parse_size(key, value)
@@ -104,6 +113,13 @@ class Config:
     compression_level: int = 3
     smb_user_env: str = "WORKBENCH_SMB_USER"
     smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
+    # Members declaring more are refused unread: larger than any file a mail server keeps (Kerio's
+    # own backups stop at 2 GB a file), yet a bound on what one member of a hostile zip writes.
+    max_member_size: int = 64 * 1024**3
+    # The largest declared size / compressed size accepted for members over a few MB. Deflate
+    # tops out near 1032:1, which only long runs of one byte reach: zero-filled bombs come out at
+    # 229:1 (zlib's fast levels) to 1030:1; mail, attachments included, stays far below 100:1.
+    max_ratio: float = 200
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
@@ -144,6 +160,8 @@ _CHECKS = {
     "compression_level": _int_range(1, 9),
     "smb_user_env": _env_name,
     "smb_password_env": _env_name,
+    "max_member_size": parse_size,
+    "max_ratio": _ratio,
     "timezone": check_timezone,
     "schedule_db": _path,
     "schedule": check_schedule,
