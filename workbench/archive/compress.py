@@ -72,14 +72,7 @@ def gzip_reader(f):
 
 
 def decompressor():
-    """A streaming raw-inflate object."""
+    """A streaming raw-inflate object (``decompress(data, max_length)``, ``unconsumed_tail``)."""
     if _fast is not None:
         return _fast.decompressobj(-15)
     return zlib.decompressobj(-15)
-
-
-def inflate(data):
-    """Inflate a whole raw-deflate payload."""
-    if _fast is not None:
-        return _fast.decompress(data, -15)
-    return zlib.decompress(data, -15)
