@@ -2,7 +2,8 @@
 there and named, a member that declares a size or ratio past the configured limits is refused
 before anything is inflated, and every other member is restored byte for byte, with the memory of
 ``workbench restore`` and ``workbench verify --level data`` bounded, in a set laid out as Kerio
-writes it and in a set of ours whose manifest understates a size."""
+writes it and in a set of ours whose manifest understates a size. Manifests that inflate without
+end are refused too, naming their set."""
 
 import contextlib
 import hashlib
@@ -23,7 +24,7 @@ import pytest
 import workbench
 from workbench.archive import manifest as mf
 from workbench.archive import reader
-from workbench.errors import RestoreIncomplete, VerifyFailed
+from workbench.errors import IncompleteSet, RestoreIncomplete, VerifyFailed
 from workbench.naming import manifest_name
 
 from helpers import make_store, store_snapshot
@@ -384,3 +385,81 @@ def test_our_set_with_a_ratio_past_the_limit_is_refused_before_inflating(our_bom
     plan = workbench.restore(str(tmp_path / "all"), target=our_bomb["honest"], paths=[HONEST],
                              max_ratio=2000, dry_run=True)
     assert plan.refused == [] and [i.entry.path for i in plan.items] == [HONEST]
+
+
+def _gzip(chunks):
+    """A gzip file of the byte *chunks* (ISA-L's deflate where installed: zeros fast)."""
+    lib = _isal or zlib
+    c = lib.compressobj(1 if _isal else 9, lib.DEFLATED, 31)
+    return b"".join([*(c.compress(chunk) for chunk in chunks), c.flush()])
+
+
+def _manifest_bomb(header, zero_bytes):
+    """A manifest: *header*, then an entries block whose first column claims 200 MiB of text,
+    then *zero_bytes* zeros."""
+    return _gzip([mf.header_line(header), b'{"block":"entries","columns":13}\n'
+                  b'{"column":"path","text":209715200,"lengths":["uint16",2]}\n',
+                  *zeros(zero_bytes)])
+
+
+def test_a_manifest_that_inflates_past_the_cap_is_refused(monkeypatch):
+    monkeypatch.setattr(mf, "MAX_BYTES", 8 * MiB)
+    data = _gzip([mf.header_line({"kind": "F"}), *zeros(16 * MiB)])
+    with pytest.raises(ValueError, match="inflates beyond"):
+        mf.decode(data)
+    with pytest.raises(ValueError, match="inflates beyond"):
+        mf.read_manifest(io.BytesIO(data))
+    with pytest.raises(ValueError, match="inflates beyond"):  # a header line without an end
+        mf.decode_header(io.BytesIO(_gzip(zeros(16 * MiB))))
+    with pytest.raises(ValueError, match="a column of 209715200 bytes"):
+        mf.read_manifest(io.BytesIO(_manifest_bomb({"kind": "F"}, MiB)))
+    with pytest.raises(ValueError) as e:  # within the cap: simply not a valid body
+        mf.decode(_gzip([mf.header_line({"kind": "F"}), *zeros(2 * MiB)]))
+    assert "inflates beyond" not in str(e.value)
+
+
+def test_a_manifest_bomb_on_the_target_is_an_unreadable_manifest_naming_the_set(
+        our_bomb, tmp_path, monkeypatch):
+    """A manifest of 256 MiB of zeros under a valid header (a cap of 8 MiB, for speed): restore
+    and the catalog's readers hold no more than the cap, and refuse it naming the set (unless
+    they take the set from the manifest copy in its last volume)."""
+    import tracemalloc
+    from workbench import catalog
+    monkeypatch.setattr(mf, "MAX_BYTES", 8 * MiB)
+    target = tmp_path / "bk"
+    shutil.copytree(our_bomb["honest"], target)
+    path = target / manifest_name(our_bomb["set"])
+    real = mf.decode(path.read_bytes())
+    header = {k: v for k, v in real.items() if k not in ("entries", "messages", "format")}
+    path.write_bytes(_manifest_bomb(header, 256 * MiB))
+    readers = {"restore": lambda: workbench.restore(str(tmp_path / "out"), target=str(target)),
+               "read_entries": lambda: catalog.read_entries(str(target)),
+               "read_messages": lambda: catalog.read_messages(str(target))}
+    for name, read in readers.items():
+        catalog.clear_cache()
+        tracemalloc.start()
+        try:
+            read()
+        except IncompleteSet as e:
+            assert our_bomb["set"] in str(e)
+        except RestoreIncomplete:
+            pass  # the set's one bomb member, from the manifest copy
+        finally:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        assert peak < 32 * MiB, f"{name} held {peak / MiB:.0f} MiB"
+    catalog.clear_cache()
+
+
+def test_the_manifest_copy_in_the_last_volume_is_read_bounded(our_bomb, tmp_path, monkeypatch):
+    target = tmp_path / "bk"
+    shutil.copytree(our_bomb["honest"], target)
+    last = sorted(n for n in os.listdir(target) if n.endswith(".zip"))[-1]
+    with open(target / last, "rb") as f:
+        doc = reader.read_manifest_copy(f, our_bomb["set"])
+    # The copy is written before the volumes are closed: its entries are the manifest's.
+    real = mf.decode((target / manifest_name(our_bomb["set"])).read_bytes())
+    assert mf.from_columns(doc["entries"]) == mf.from_columns(real["entries"])
+    monkeypatch.setattr(mf, "MAX_BYTES", 1024)
+    with open(target / last, "rb") as f, pytest.raises(ValueError, match="beyond"):
+        reader.read_manifest_copy(f, our_bomb["set"])

@@ -8,11 +8,13 @@ store's many small messages; any other member is inflated in chunks of at most _
 its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read in chunks too.
 """
 
+import io
 import zipfile
 
 from ..errors import CorruptVolume, MemberTooLarge
 from ..model import Entry
 from ..store import classify
+from . import manifest as mf
 from . import zipformat as zf
 from .compress import checksum, decompressor
 
@@ -166,6 +168,32 @@ def copy_member(f, entry, out):
             yield chunk
 
     return _write_through(entry, chunks(), out)
+
+
+def read_manifest_copy(f, set_name):
+    """The manifest document from the copy inside a set's last volume (the open binary file *f*).
+
+    Read no further than it declares, and refused past ``manifest.MAX_BYTES``. Raises ValueError
+    if the copy is missing, damaged or too large (callers name the set).
+    """
+    try:
+        with zipfile.ZipFile(f) as z:
+            info = z.getinfo(mf.member_name(set_name))
+    except (KeyError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"no readable manifest copy in the volume ({e})") from None
+    entry = Entry(info.filename, "manifest", None, None, None, info.file_size, 0, info.CRC,
+                  set_name, 0, info.header_offset, info.compress_size, info.compress_type)
+    if entry.size > mf.MAX_BYTES:
+        raise ValueError(f"the manifest copy declares {entry.size} bytes, beyond the "
+                         f"{mf.MAX_BYTES} a manifest may take")
+    out = io.BytesIO()
+    try:
+        crc = copy_member(f, entry, out)
+    except CorruptVolume as e:
+        raise ValueError(str(e)) from None
+    if crc != entry.crc32:
+        raise ValueError("the manifest copy does not match its CRC-32 (volume damaged)")
+    return mf.decode(out.getvalue())
 
 
 def list_zip(f, set_name, volume):
