@@ -320,6 +320,21 @@ def test_no_byte_past_the_declared_size_is_handed_on(method, size):
     assert Sink.written <= size
 
 
+def test_a_negative_declared_size_inflates_nothing():
+    from workbench.errors import CorruptVolume
+    from workbench.model import Entry
+    payload = zlib.compress(bytes(8 * MiB), 9)[2:-4]
+    for size in (-1, -2):
+        entry = Entry("store/x.eml", "file", None, None, None, size, 0, 0, "S", 0, 0,
+                      len(payload), zipfile.ZIP_DEFLATED)
+        with pytest.raises(CorruptVolume, match="negative"):
+            reader.unpack(entry, payload)
+        with pytest.raises(CorruptVolume, match="negative"):
+            reader.copy_payload(entry, payload, io.BytesIO())
+    with pytest.raises(ValueError, match="negative"):
+        reader.read_payload(io.BytesIO(b"PK\x03\x04" + bytes(26) + payload), 0, -1)
+
+
 @pytest.fixture(scope="module")
 def our_bomb(tmp_path_factory):
     """A set of ours holding 512 MiB of zeros (a sparse file in the store): as written, its

@@ -66,6 +66,8 @@ def read_payload(f, offset, csize):
         raise ValueError("volume is truncated before this member")
     header_len = zf.parse_local_header(head)[0]
     f.seek(offset + header_len)
+    if csize < 0:
+        raise ValueError("this member declares a negative compressed size")
     data = f.read(csize)
     if len(data) != csize:
         raise ValueError("volume is truncated inside this member")
@@ -84,8 +86,11 @@ def _short(entry, n):
 
 
 def _method(entry):
+    """*entry*'s method, checked with its sizes (a size of -1 would make the bound 0: no bound)."""
     if entry.method not in (zf.STORED, zf.DEFLATED):
         raise ValueError(f"compression method {entry.method} is not supported")
+    if entry.size < 0 or entry.csize < 0:
+        raise CorruptVolume(f"member {entry.path!r} declares a negative size (volume damaged)")
     return entry.method
 
 
