@@ -55,7 +55,7 @@ def inflated_at_once(entry):
     it if inflated whole, a chunk if not (0 if it is streamed from the volume instead)."""
     if not reads_payload(entry):
         return 0
-    return entry.size if entry.size <= WHOLE_LIMIT else _CHUNK
+    return max(entry.size, 0) if entry.size <= WHOLE_LIMIT else _CHUNK
 
 
 def read_payload(f, offset, csize):
