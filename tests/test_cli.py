@@ -16,6 +16,7 @@ def test_each_error_class_has_its_own_exit_code():
     assert len(codes) == len(set(codes)) and 0 not in codes and 1 not in codes
     # 3 is the outcome of a backup that finished with warnings (files it could not read)
     assert errors.FinishedWithWarnings.exit_code == 3
+    assert errors.MemberTooLarge in classes and errors.MemberTooLarge.exit_code == 26
 
 
 def test_backup_sets_ls_restore(tmp_path, capsys):

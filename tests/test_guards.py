@@ -94,6 +94,8 @@ def test_free_space_guard_refuses_before_writing(store, tmp_path):
     ("keep", 0), ("keep", "seven"), ("keep", True), ("min_free", "-5GB"),
     ("differentials", "some"), ("oversize", "truncate"), ("enabled", "yes"),
     ("compression_level", 11), ("store", ""), ("colour", "blue"),
+    ("max_member_size", "huge"), ("max_member_size", 0), ("max_ratio", 0.5), ("max_ratio", "200"),
+    ("max_ratio", True),
 ])
 def test_bad_config_values_name_key_and_value(key, value):
     with pytest.raises(ConfigError) as e:
@@ -113,6 +115,10 @@ def test_sizes_and_config_file(tmp_path):
     assert c.keep == 5 and c.volume_size == 500 * 1000**2 and c.differentials == "all"
     assert c.store == str(tmp_path / "srv")  # relative to the file
     assert c.target_or_default == os.path.join(str(tmp_path / "srv"), "store", "backup")
+    assert (c.max_member_size, c.max_ratio) == (64 * 1024**3, 200)
+    cfg.write_text('max_member_size = "100GiB"\nmax_ratio = 1500\n')
+    c = load_config(str(cfg))
+    assert (c.max_member_size, c.max_ratio) == (100 * 1024**3, 1500)
 
 
 def test_cli_reports_bad_config_with_its_exit_code(tmp_path, capsys):

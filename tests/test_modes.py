@@ -1,8 +1,10 @@
 """Private by default: what workbench writes is 0600 in 0700 directories unless ``file_mode`` says
 otherwise, other local users cannot read it, and restores give files the modes the store had."""
 
+import base64
 import json
 import os
+import random
 import shutil
 import signal
 import stat
@@ -184,7 +186,9 @@ def _store_with_modes(root):
     big = "store/mail/big.example/giant/INBOX/#msgs/00000001.eml"
     os.makedirs(os.path.join(store, os.path.dirname(big)))
     with open(os.path.join(store, big), "wb") as f:
-        f.write(b"Subject: big\r\n\r\n" + b"0123456789abcdef" * (BIG // 16))
+        # base64 of random bytes, as an attachment is (a repeated pattern would compress past
+        # max_ratio and be refused as a zip bomb)
+        f.write(b"Subject: big\r\n\r\n" + base64.encodebytes(random.Random(5).randbytes(BIG * 3 // 4)))
     wanted[big] = 0o640  # streamed, not packed
     for path, m in wanted.items():
         os.chmod(os.path.join(store, path), m)

@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 from .archive import manifest as mf
-from .archive.compress import gunzip
 from .config import Config
 from .headers import normalize_message_id
 from .naming import index_name, manifest_name
@@ -195,7 +194,7 @@ def _read_block(target, fname, block, spare=None):
         with target.open_read(fname) as f:
             return mf.read_manifest(f, stop_after="entries").get("entries")
     data = target.read_bytes(fname)
-    f = io.BytesIO(gunzip(data) if data[:2] == b"\x1f\x8b" else data)
+    f = io.BytesIO(mf.plain(data))
     doc = mf.read_body(f, json.loads(f.readline()))
     if spare is not None and block == "entries" and "messages" in doc:
         spare["messages"] = doc["messages"]

@@ -8,7 +8,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 target's credentials; the password itself is never a config key, nor part of the ``target`` URL),
 ``network_timeout`` (seconds one SMB operation may take, retries included, default 60),
 ``file_mode`` (permissions of the files workbench writes, default ``"0600"``, directories it
-creates get the matching search bits; see workbench.modes).
+creates get the matching search bits; see workbench.modes), ``max_member_size`` (default
+64GiB) and ``max_ratio`` (default 200): members that declare more, or inflate more than that many
+times their compressed size, are refused before they are inflated (zip bombs).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -103,6 +105,13 @@ def _env_name(key, value):
     return value
 
 
+def _ratio(key, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+        raise ConfigError(key, value, "expected a number of at least 1: the largest declared size "
+                                      "/ compressed size accepted (deflate reaches about 1032)")
+    return value
+
+
 def _size_at_least(minimum):
     def check(key, value):
         n = parse_size(key, value)
@@ -128,6 +137,13 @@ class Config:
     smb_user_env: str = "WORKBENCH_SMB_USER"
     smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
     network_timeout: float = 60.0           # seconds an SMB operation may take, retries included
+    # Members declaring more are refused unread: larger than any file a mail server keeps (Kerio's
+    # own backups stop at 2 GB a file), yet a bound on what one member of a hostile zip writes.
+    max_member_size: int = 64 * 1024**3
+    # The largest declared size / compressed size accepted for members over a few MB. Deflate
+    # tops out near 1032:1, which only long runs of one byte reach: zero-filled bombs come out at
+    # 229:1 (zlib's fast levels) to 1030:1; mail, attachments included, stays far below 100:1.
+    max_ratio: float = 200
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
@@ -172,6 +188,8 @@ _CHECKS = {
     "smb_user_env": _env_name,
     "smb_password_env": _env_name,
     "network_timeout": _seconds(1, 3600),
+    "max_member_size": parse_size,
+    "max_ratio": _ratio,
     "timezone": check_timezone,
     "schedule_db": _path,
     "schedule": check_schedule,

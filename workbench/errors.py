@@ -129,6 +129,23 @@ class TargetFull(TargetError):
                          "so that a backup that cannot fit does not start")
 
 
+class MemberTooLarge(WorkbenchError):
+    """A member declares a size or a compression ratio past the configured limits
+    (``max_member_size``, ``max_ratio``); it is refused before anything is inflated or written."""
+
+    exit_code = 26
+
+    def __init__(self, path, size, csize, key, limit):
+        self.path, self.size, self.csize, self.key, self.limit = path, size, csize, key, limit
+        ratio = size / max(csize, 1)
+        what = (f"more than max_member_size = {limit} bytes" if key == "max_member_size"
+                else f"a ratio of {ratio:.0f}:1, more than max_ratio = {limit}")
+        super().__init__(
+            f"member {path!r} declares {size} bytes from {csize} compressed ({what}); refused "
+            f"before inflating it, as a zip bomb would be. If the file is genuine, raise {key} in "
+            f"the config")
+
+
 class CredentialsMissing(TargetError):
     """No user name or password for an SMB target (environment, keyring or prompt)."""
 

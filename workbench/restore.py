@@ -7,7 +7,9 @@ plan out reads each volume once, in offset order, while worker threads inflate, 
 write. Every file is written under a temporary name and renamed into place, so a failed entry never
 leaves a half-written file. Nothing is written outside the destination (member paths and the
 directories on the way are checked, links included) and nothing is ever deleted: an overwrite
-replaces only a file the plan names, and a live folder's index is set aside, not removed.
+replaces only a file the plan names, and a live folder's index is set aside, not removed. A hostile
+zip costs only itself: members declaring sizes past ``max_member_size`` or ``max_ratio`` are refused
+in the plan, and no member is inflated beyond the size it declares (see archive.reader).
 
 Selections follow Kerio's ``kmsrecover``: ``domain``, ``user``, ``folder`` (the folder *and its
 subfolders*, as on disk a subfolder lives inside its parent's directory) narrow the mail; ``mask``
@@ -33,10 +35,12 @@ from datetime import datetime, timezone
 
 from .archive import manifest as mf
 from .archive.compress import checksum
-from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
+from .archive.reader import (check_declared, copy_member, copy_payload, inflated_at_once,
+                             inflates_whole, read_payload, reads_payload, unpack)
 from .config import Config, validate
-from .errors import (BadDestination, CorruptVolume, IncompleteSet, NoCompleteBackup,
-                     RestoreIncomplete, SelectionError, SetNotFound, UnsafePath, WorkbenchError)
+from .errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarge,
+                     NoCompleteBackup, RestoreIncomplete, SelectionError, SetNotFound, UnsafePath,
+                     WorkbenchError)
 from .headers import normalize_message_id, parse_headers
 from .model import Entry, Progress, RestoreResult
 from .modes import set_mode
@@ -51,6 +55,8 @@ CONFLICTS = ("skip", "rename", "overwrite")
 MASKS = ("cfg", "mail", "lists", "license", "sslca", "sslcert", "spam")
 CONFIG_FILES = ("mailserver.cfg", "users.cfg")
 REINDEX_SUFFIX = ".before-restore-"
+# What members handed to read_volume's workers may hold in memory: payloads, and what each
+# inflates at once (the workers inflate them side by side).
 _MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
 # Restore hands members to its writer threads in batches of one directory's files: see _Pipeline.
 _RESTORE_INFLIGHT_BYTES = 24 * 1024 * 1024
@@ -585,7 +591,8 @@ def _volume_files(sets, entries):
 
 
 def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None, store_dir=None,
-              cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None):
+              cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None,
+              config=None):
     """The Plan for restoring *set* (or the state at *at*, or the newest complete backup).
 
     Parameters
@@ -605,7 +612,10 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
         Put messages into the live store at *to* under new names (see :func:`restore`).
     to_user, to_folder : str, optional
         With *into_live*: the mailbox (``user`` or ``user@domain``) and folder to put them in.
+    config : Config, optional
+        Its ``max_member_size`` and ``max_ratio`` refuse members (listed in ``refused``).
     """
+    cfg = config or Config()
     if conflict not in CONFLICTS:
         raise WorkbenchError(f"conflict must be one of {', '.join(CONFLICTS)}, not {conflict!r}")
     selection = selection or Selection()
@@ -641,6 +651,11 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     for e in entries:
         if volumes[(e.stored_in, e.volume)] is None:
             plan.refused.append((e.path, f"volume {e.volume} of set {e.stored_in} is missing"))
+            continue
+        try:
+            check_declared(e, cfg.max_member_size, cfg.max_ratio)
+        except MemberTooLarge as err:
+            plan.refused.append((e.path, str(err)))
     layout = Layout(to, store_dir, cfg_dir)
     plan.layout = layout
     if into_live:
@@ -784,7 +799,7 @@ def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=N
     target = open_target(target_url, **getattr(cfg, "target_options", {}))
     plan = make_plan(target, set, select, at=at, selection=selection, to=to,
                      store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
-                     into_live=into_live, to_user=to_user, to_folder=to_folder)
+                     into_live=into_live, to_user=to_user, to_folder=to_folder, config=cfg)
     plan.target = target
     return plan
 
@@ -925,10 +940,11 @@ def _mark_for_reindex(folder_dir):
 def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key=None):
     """Read the members of *items* from volume *fname*, in offset order, opening it once.
 
-    Small members are read here and handed to ``handle(item, payload)`` in *pool*; members over
-    STREAM_THRESHOLD go to ``stream(f, item)`` in this thread. Errors go to ``fail(item, error)``,
-    every item (done or failed) to ``done(item)``. *key* maps an item to its Entry (default: the
-    item is the Entry). Used by restore, verify and Message-ID scans.
+    Members whose payload is small (reader.reads_payload) are read here and handed to
+    ``handle(item, payload)`` in *pool*, with what they hold in memory bounded; the others go to
+    ``stream(f, item)`` in this thread. Errors go to ``fail(item, error)``, every item (done or
+    failed) to ``done(item)``. *key* maps an item to its Entry (default: the item is the Entry).
+    Used by restore, verify and Message-ID scans.
     """
     key = key or (lambda x: x)
     done = done or (lambda item: None)
@@ -946,7 +962,7 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
         nonlocal inflight
         while pending and (inflight > limit or pending[0][1].done()):
             item, fut = pending.popleft()
-            inflight -= key(item).csize
+            inflight -= _cost(key(item))
             err = fut.exception()
             if err is not None:
                 fail(item, err)
@@ -956,7 +972,7 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
         for item in items:
             entry = key(item)
             try:
-                if entry.csize > STREAM_THRESHOLD:
+                if not reads_payload(entry):
                     settle(0)
                     stream(f, item)
                     done(item)
@@ -967,9 +983,13 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
                 done(item)
                 continue
             pending.append((item, pool.submit(handle, item, payload)))
-            inflight += entry.csize
+            inflight += _cost(entry)
             settle(_MAX_INFLIGHT_BYTES)
         settle(-1)
+
+
+def _cost(entry):
+    return entry.csize + inflated_at_once(entry)
 
 
 _READ_ERRORS = (OSError, ValueError, CorruptVolume, UnsafePath, zlib.error)
@@ -977,25 +997,27 @@ _READ_ERRORS = (OSError, ValueError, CorruptVolume, UnsafePath, zlib.error)
 
 def _restore_volume(target, fname, items, pipe, writer):
     """Read the members of *items* (Items, in offset order) from volume *fname*, opening it once,
-    and hand them to *pipe* in batches of one directory's files; members over STREAM_THRESHOLD
-    are streamed here once the writers are idle."""
+    and hand them to *pipe* in batches of one directory's files (each counted in flight by what
+    it holds in memory at its peak: its payloads, and the most one member inflates at once, as a
+    batch is written one member after the other); members whose payload is not small
+    (reader.reads_payload) are streamed here once the writers are idle."""
     try:
         f = target.open_read(fname)
     except OSError as e:
         for item in items:
             pipe.fail(item, OSError(f"volume {fname} cannot be opened: {e.strerror or e}"), fname)
         return
-    batch, nbytes, where = [], 0, None
+    batch, nbytes, peak, where = [], 0, 0, None
     with f:
         for item in items:
             entry = item.entry
             here = (item.root, item.rel.rpartition("/")[0])
             if batch and (here != where or nbytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES):
-                pipe.put(where, batch, nbytes, fname)
-                batch, nbytes = [], 0
+                pipe.put(where, batch, nbytes + peak, fname)
+                batch, nbytes, peak = [], 0, 0
             where = here
             try:
-                if entry.csize > STREAM_THRESHOLD:
+                if not reads_payload(entry):
                     pipe.drain()
                     writer.stream(f, item)
                     pipe.count(item)
@@ -1006,8 +1028,9 @@ def _restore_volume(target, fname, items, pipe, writer):
                 continue
             batch.append((item, payload))
             nbytes += entry.csize
+            peak = max(peak, inflated_at_once(entry))
         if batch:
-            pipe.put(where, batch, nbytes, fname)
+            pipe.put(where, batch, nbytes + peak, fname)
 
 
 class _Pipeline:
@@ -1017,8 +1040,8 @@ class _Pipeline:
     two threads creating files in one directory take turns (and the waiter spins on the lock),
     which is why more threads used to make no difference. Here a directory's batches go to the
     thread that still holds one of its batches, a directory not queued anywhere to the least busy
-    thread, so the threads create files in different directories, in parallel. Compressed bytes
-    in flight are bounded.
+    thread, so the threads create files in different directories, in parallel. What batches
+    hold in memory is bounded: each counts its payloads and what they inflate at once.
     """
 
     def __init__(self, writer, fail, meter, workers, limit=None):
@@ -1219,7 +1242,10 @@ class _Writer:
 
     def write(self, item, payload):
         entry = item.entry
-        data = unpack(entry.method, payload)
+        if not inflates_whole(entry):
+            self._stream(item, lambda out: copy_payload(entry, payload, out))
+            return
+        data = unpack(entry, payload)
         if len(data) != entry.size or checksum(data) != entry.crc32:
             raise CorruptVolume(f"{entry.path}: CRC-32 or size does not match (volume damaged)")
         path = os.path.join(self._ensure_dir(item), item.rel.rsplit("/", 1)[-1])
@@ -1256,6 +1282,11 @@ class _Writer:
         return True
 
     def stream(self, f, item):
+        """Write *item* streamed from the volume file *f*, a chunk at a time."""
+        self._stream(item, lambda out: copy_member(f, item.entry, out))
+
+    def _stream(self, item, copy):
+        """Write *item* through ``copy(out)``, which writes its data and returns the CRC-32."""
         path = self._final_path(item)
         if path is None:
             return
@@ -1264,7 +1295,7 @@ class _Writer:
         def fill(fd):
             nonlocal crc
             with open(fd, "wb", closefd=False) as out:
-                crc = copy_member(f, item.entry, out)
+                crc = copy(out)
 
         self._place(path, item, fill, check=lambda: crc == item.entry.crc32)
 

@@ -2,10 +2,11 @@
 
 Three levels: ``catalog`` (each set complete, its manifest consistent, every volume present with the
 size the manifest records, every entry inside a volume that exists, a differential's full present;
-for Kerio's own sets, every volume's central directory readable), ``data`` (the catalog checks, then
-every member read, inflated and its CRC-32 and size checked, each volume read once in offset order on
-every core) and ``sample=P`` (the same on a random P % of the members). Each problem is one
-:class:`Problem` naming the set, volume, path and user it affects.
+for Kerio's own sets, every volume's central directory readable; no member declaring a size past
+``max_member_size`` or ``max_ratio``), ``data`` (the catalog checks, then every member read,
+inflated, no further than its declared size, and its CRC-32 and size checked, each volume read once
+in offset order on every core) and ``sample=P`` (the same on a random P % of the members). Each
+problem is one :class:`Problem` naming the set, volume, path and user it affects.
 """
 
 import math
@@ -16,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from .archive.reader import copy_member, unpack
+from .archive.reader import check_declared, copy_member, copy_payload, inflates_whole, unpack
 from .config import Config, validate
-from .errors import CorruptVolume, WorkbenchError
+from .errors import CorruptVolume, MemberTooLarge, WorkbenchError
 from .naming import volume_name
 from .restore import _Meter, read_volume, resolve_source
 from .sets import FOREIGN, INCOMPLETE, base_of, entries_of, find_set, list_sets
@@ -95,7 +96,7 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     problems = []
     members = {}  # (set, volume, offset) -> Entry, each member checked once
     for info in chosen:
-        for entry in _check_catalog(target, sets, info, problems):
+        for entry in _check_catalog(target, sets, info, problems, cfg):
             members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
     if kind == "data":
         todo = list(members.values())
@@ -105,8 +106,9 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     return problems
 
 
-def _check_catalog(target, sets, info, problems):
-    """Append the catalog problems of *info*; return its entries whose data can be read."""
+def _check_catalog(target, sets, info, problems, cfg):
+    """Append the catalog problems of *info*; return its entries whose data can be read (members
+    declaring sizes past the limits of *cfg* are problems, never inflated)."""
     name = str(info.name)
     if info.status == INCOMPLETE:
         problems.append(Problem(name, None, None, None, "incomplete set (no valid manifest: an "
@@ -142,6 +144,12 @@ def _check_catalog(target, sets, info, problems):
             problems.append(Problem(e.stored_in, src.volumes[e.volume][0], e.path, _user(e),
                                     "member lies beyond the end of the volume (truncated)"))
         else:
+            try:
+                check_declared(e, cfg.max_member_size, cfg.max_ratio)
+            except MemberTooLarge as err:
+                problems.append(Problem(e.stored_in, src.volumes[e.volume][0], e.path, _user(e),
+                                        str(err)))
+                continue
             readable.append(e)
     return readable
 
@@ -155,7 +163,11 @@ def _check_data(target, sets, entries, progress):
     meter = _Meter(progress, len(entries), sum(e.size for e in entries), phase="verify")
 
     def check(entry, payload):
-        data = unpack(entry.method, payload)
+        if not inflates_whole(entry):
+            if copy_payload(entry, payload, _Sink()) != entry.crc32:
+                raise CorruptVolume("CRC-32 does not match (data damaged)")
+            return
+        data = unpack(entry, payload)
         if len(data) != entry.size or zlib.crc32(data) != entry.crc32:
             raise CorruptVolume("CRC-32 or size does not match (data damaged)")
 

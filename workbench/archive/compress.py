@@ -3,9 +3,9 @@
 Both release the GIL while they work, so a thread pool compresses on every core.
 """
 
-import zlib
-
 import gzip
+import io
+import zlib
 
 try:
     from isal import igzip as _fast_gzip
@@ -61,25 +61,40 @@ def gzip_inflater():
     return (_fast or zlib).decompressobj(31)
 
 
-def gunzip(data):
-    """The content of a one-member gzip file held in *data*."""
-    return gzip_inflater().decompress(data)
+def gunzip(data, limit):
+    """The content of a one-member gzip file held in *data*; ValueError once it passes *limit*
+    bytes (inflating stops there)."""
+    out = gzip_inflater().decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ValueError(f"inflates beyond {limit} bytes")
+    return out
 
 
-def gzip_reader(f):
-    """A gzip stream reading from the binary file *f*."""
-    return (_fast_gzip or gzip).GzipFile(fileobj=f)
+def gzip_reader(f, limit):
+    """A buffered stream of the gzip file *f* (a binary file) inflated; reading past *limit*
+    inflated bytes raises ValueError."""
+    return io.BufferedReader(_Capped((_fast_gzip or gzip).GzipFile(fileobj=f), limit))
+
+
+class _Capped(io.RawIOBase):
+    """A stream that stops with ValueError once more than *limit* bytes came through it."""
+
+    def __init__(self, stream, limit):
+        self._stream, self._limit, self._left = stream, limit, limit
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self._stream.readinto(buffer)
+        self._left -= n
+        if self._left < 0:
+            raise ValueError(f"inflates beyond {self._limit} bytes")
+        return n
 
 
 def decompressor():
-    """A streaming raw-inflate object."""
+    """A streaming raw-inflate object (``decompress(data, max_length)``, ``unconsumed_tail``)."""
     if _fast is not None:
         return _fast.decompressobj(-15)
     return zlib.decompressobj(-15)
-
-
-def inflate(data):
-    """Inflate a whole raw-deflate payload."""
-    if _fast is not None:
-        return _fast.decompress(data, -15)
-    return zlib.decompress(data, -15)

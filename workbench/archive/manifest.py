@@ -28,7 +28,9 @@ has_attachments and date_raw (the Date header's text; manifests before it have n
 None where a header is missing or unreadable (see workbench.headers).
 
 A copy of the manifest (the stream before gzip) is also the last member of the set's last volume
-(``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes alone.
+(``.workbench/<set>.manifest.json``), so the catalog can be rebuilt from the volumes alone
+(archive.reader.read_manifest_copy reads it). Every reader refuses a manifest that inflates past
+MAX_BYTES.
 """
 
 import array
@@ -53,6 +55,10 @@ COLUMNS = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc3
 _LATER_COLUMNS = {"mode": 0}
 MESSAGE_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date", "has_attachments",
                    "date_raw")
+# The most a manifest may inflate to; readers refuse it past this (a target could hold a gzip bomb
+# under a manifest's name). A million entries with their messages' headers take about 310 MB
+# (some 110 bytes an entry, 200 a message's headers), so this holds some three million.
+MAX_BYTES = 1024**3
 
 
 # How columns are encoded; others are plain lists.
@@ -180,6 +186,8 @@ def write_column(f, name, desc, parts):
 
 
 def _exact(f, n):
+    if not 0 <= n <= MAX_BYTES:  # never ask a stream for more than a manifest may hold
+        raise ValueError(f"manifest damaged: a column of {n} bytes")
     data = f.read(n)
     if len(data) != n:
         raise ValueError("manifest truncated")
@@ -365,11 +373,23 @@ def read_body(f, doc, stop_after=None):
     return doc
 
 
-def decode(data):
-    """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest."""
+def plain(data):
+    """The manifest stream held in *data*: inflated if it is gzip; ValueError past MAX_BYTES."""
     if data[:2] == b"\x1f\x8b":
-        data = gunzip(data)
-    f = io.BytesIO(data)
+        try:
+            return gunzip(data, MAX_BYTES)
+        except ValueError as e:
+            raise ValueError(f"manifest {e}, more than a manifest may take") from None
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"manifest of {len(data)} bytes, more than the {MAX_BYTES} a manifest "
+                         "may take")
+    return data
+
+
+def decode(data):
+    """The whole manifest dict from its bytes (gzip or plain); ValueError if it is not a manifest
+    or inflates past MAX_BYTES."""
+    f = io.BytesIO(plain(data))
     return read_body(f, _check(json.loads(f.readline())))
 
 
@@ -377,17 +397,19 @@ def read_manifest(f, stop_after=None):
     """The manifest from the open binary file *f*, read a column at a time, up to the block
     *stop_after* if given (``"entries"`` skips inflating the messages).
 
-    Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it.
+    Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it; past
+    MAX_BYTES inflated it stops with ValueError.
     """
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
-        f = gzip_reader(f)
+        f = gzip_reader(f, MAX_BYTES)
     return read_body(f, _check(json.loads(f.readline())), stop_after)
 
 
 # A header nearly always fits in the first 64 KiB (an SMB target serves them from its first read).
 _HEAD_BYTES = 64 * 1024
+_HEAD_INFLATED = 1024 * 1024
 
 
 def decode_header(f):
@@ -399,14 +421,15 @@ def decode_header(f):
     start = f.read1(_HEAD_BYTES) if hasattr(f, "read1") else f.read(_HEAD_BYTES)
     try:
         if start[:2] == b"\x1f\x8b":
-            text = gzip_inflater().decompress(start)  # as much as these bytes give
+            # As much as these bytes give, up to a bound (64 KiB of zeros inflate to 64 MB).
+            text = gzip_inflater().decompress(start, _HEAD_INFLATED)
         else:
             text = start
         end = text.find(b"\n")
         if end < 0:  # a longer header (or a short read): read on from the start
             f.seek(0)
-            stream = gzip_reader(f) if start[:2] == b"\x1f\x8b" else f
-            return _check(json.loads(stream.readline()))
+            stream = gzip_reader(f, MAX_BYTES) if start[:2] == b"\x1f\x8b" else f
+            return _check(json.loads(stream.readline(MAX_BYTES + 1)))
         return _check(json.loads(text[:end]))
     except (OSError, EOFError, *INFLATE_ERRORS) as e:
         raise ValueError(f"manifest unreadable: {e}") from None

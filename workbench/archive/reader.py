@@ -1,15 +1,61 @@
-"""Read members out of zip volumes by offset, and list foreign volumes' central directories."""
+"""Read members out of zip volumes by offset, bounded whatever the zip declares; list foreign
+volumes' central directories.
 
+A member is never inflated beyond the size it declares: inflating stops as soon as the output
+passes it (CorruptVolume), before a byte past it is handed on. A member whose compressed and
+declared sizes are both at most WHOLE_LIMIT is read and inflated whole, the fast path of a
+store's many small messages; any other member is inflated in chunks of at most _CHUNK bytes, from
+its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read in chunks too.
+"""
+
+import io
 import zipfile
-import zlib
 
+from ..errors import CorruptVolume, MemberTooLarge
 from ..model import Entry
 from ..store import classify
+from . import manifest as mf
 from . import zipformat as zf
-from .compress import decompressor, inflate
+from .compress import checksum, decompressor
 
+# Members read and inflated whole have both sizes at most this: a few MB, so that the payloads and
+# members in flight in a restore's threads stay small, yet well above nearly every message of a
+# store (most are under 100 KB), which keep the fast whole path.
+WHOLE_LIMIT = 4 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# Backups pack files above this size in a stream of their own (archive.pack).
 STREAM_THRESHOLD = 16 * 1024 * 1024
+
+
+def check_declared(entry, max_member_size, max_ratio):
+    """Raise MemberTooLarge if *entry* declares more than *max_member_size* bytes, or, being
+    larger than WHOLE_LIMIT, more than *max_ratio* times its compressed size (a member that small
+    costs little whatever it holds: small runs of zeros are common and compress beyond any
+    sane ratio)."""
+    if entry.size > max_member_size:
+        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_member_size",
+                             max_member_size)
+    if entry.size > WHOLE_LIMIT and entry.size > max_ratio * max(entry.csize, 1):
+        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_ratio", max_ratio)
+
+
+def reads_payload(entry):
+    """True if *entry*'s compressed payload is small enough to be read whole and handed to a
+    worker (see unpack and copy_payload); False if it is streamed from the volume (copy_member)."""
+    return entry.csize <= WHOLE_LIMIT
+
+
+def inflates_whole(entry):
+    """True if *entry* is inflated whole in memory by unpack; else copy_payload streams it."""
+    return entry.size <= WHOLE_LIMIT and entry.csize <= WHOLE_LIMIT
+
+
+def inflated_at_once(entry):
+    """Bytes of *entry*'s data alive at once while a worker inflates it from its payload: all of
+    it if inflated whole, a chunk if not (0 if it is streamed from the volume instead)."""
+    if not reads_payload(entry):
+        return 0
+    return max(entry.size, 0) if entry.size <= WHOLE_LIMIT else _CHUNK
 
 
 def read_payload(f, offset, csize):
@@ -20,44 +66,139 @@ def read_payload(f, offset, csize):
         raise ValueError("volume is truncated before this member")
     header_len = zf.parse_local_header(head)[0]
     f.seek(offset + header_len)
+    if csize < 0:
+        raise ValueError("this member declares a negative compressed size")
     data = f.read(csize)
     if len(data) != csize:
         raise ValueError("volume is truncated inside this member")
     return data
 
 
-def unpack(method, payload):
-    """Decompress a whole payload."""
-    if method == zf.STORED:
-        return payload
-    if method == zf.DEFLATED:
-        return inflate(payload)
-    raise ValueError(f"compression method {method} is not supported")
+def _beyond(entry):
+    return CorruptVolume(f"member {entry.path!r} inflates beyond its declared size of "
+                         f"{entry.size} bytes; inflating stopped there (a damaged volume, or a "
+                         "zip bomb)")
+
+
+def _short(entry, n):
+    return CorruptVolume(f"member {entry.path!r} inflates to {n} bytes, less than its declared "
+                         f"size of {entry.size} (volume damaged)")
+
+
+def _method(entry):
+    """*entry*'s method, checked with its sizes (a size of -1 would make the bound 0: no bound)."""
+    if entry.method not in (zf.STORED, zf.DEFLATED):
+        raise ValueError(f"compression method {entry.method} is not supported")
+    if entry.size < 0 or entry.csize < 0:
+        raise CorruptVolume(f"member {entry.path!r} declares a negative size (volume damaged)")
+    return entry.method
+
+
+def unpack(entry, payload):
+    """The data of *entry* (inflates_whole) from its whole *payload*, inflated no further than
+    one byte past its declared size: CorruptVolume if it goes beyond."""
+    if _method(entry) == zf.STORED:
+        data = payload
+    else:
+        data = decompressor().decompress(payload, entry.size + 1)
+    if len(data) > entry.size:
+        raise _beyond(entry)
+    return data
+
+
+def _inflated(entry, chunks):
+    """Yield the data of *entry* from an iterable of its compressed *chunks*, at most _CHUNK
+    bytes at a time; CorruptVolume before yielding a byte past its declared size or, at the end,
+    if it fell short."""
+    left = entry.size
+    if _method(entry) == zf.STORED:
+        for chunk in chunks:
+            for start in range(0, len(chunk), _CHUNK):
+                piece = chunk[start:start + _CHUNK]
+                if len(piece) > left:
+                    raise _beyond(entry)
+                left -= len(piece)
+                yield piece
+    else:
+        d = decompressor()
+        for chunk in chunks:
+            while chunk and not d.eof:
+                # max_length 0 would mean no bound: left + 1 is at least 1.
+                piece = d.decompress(chunk, min(_CHUNK, left + 1))
+                chunk = d.unconsumed_tail
+                if len(piece) > left:
+                    raise _beyond(entry)
+                left -= len(piece)
+                if piece:
+                    yield piece
+        tail = d.flush() if not d.eof else b""  # all input is consumed: a window's worth at most
+        if len(tail) > left:
+            raise _beyond(entry)
+        left -= len(tail)
+        if tail:
+            yield tail
+    if left:
+        raise _short(entry, entry.size - left)
+
+
+def _write_through(entry, chunks, out):
+    crc = 0
+    for piece in _inflated(entry, chunks):
+        crc = checksum(piece, crc)
+        out.write(piece)
+    return crc
+
+
+def copy_payload(entry, payload, out):
+    """Inflate *entry* from its whole *payload* into *out* a chunk at a time; return the CRC-32
+    written (CorruptVolume past the declared size)."""
+    return _write_through(entry, (payload,), out)
 
 
 def copy_member(f, entry, out):
-    """Stream the member of *entry* from volume file *f* into *out*; return the CRC-32 written."""
+    """Stream the member of *entry* from volume file *f* into *out*, reading and inflating a
+    chunk at a time; return the CRC-32 written (CorruptVolume past the declared size)."""
     f.seek(entry.offset)
     header_len = zf.parse_local_header(f.read(zf.LOCAL_FMT.size))[0]
     f.seek(entry.offset + header_len)
-    left, crc = entry.csize, 0
-    d = decompressor() if entry.method == zf.DEFLATED else None
-    if entry.method not in (zf.STORED, zf.DEFLATED):
-        raise ValueError(f"compression method {entry.method} is not supported")
-    while left:
-        chunk = f.read(min(_CHUNK, left))
-        if not chunk:
-            raise ValueError("volume is truncated inside this member")
-        left -= len(chunk)
-        if d is not None:
-            chunk = d.decompress(chunk)
-        crc = zlib.crc32(chunk, crc)
-        out.write(chunk)
-    if d is not None:
-        tail = d.flush()
-        crc = zlib.crc32(tail, crc)
-        out.write(tail)
-    return crc
+    _method(entry)
+
+    def chunks():
+        left = entry.csize
+        while left:
+            chunk = f.read(min(_CHUNK, left))
+            if not chunk:
+                raise ValueError("volume is truncated inside this member")
+            left -= len(chunk)
+            yield chunk
+
+    return _write_through(entry, chunks(), out)
+
+
+def read_manifest_copy(f, set_name):
+    """The manifest document from the copy inside a set's last volume (the open binary file *f*).
+
+    Read no further than it declares, and refused past ``manifest.MAX_BYTES``. Raises ValueError
+    if the copy is missing, damaged or too large (callers name the set).
+    """
+    try:
+        with zipfile.ZipFile(f) as z:
+            info = z.getinfo(mf.member_name(set_name))
+    except (KeyError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"no readable manifest copy in the volume ({e})") from None
+    entry = Entry(info.filename, "manifest", None, None, None, info.file_size, 0, info.CRC,
+                  set_name, 0, info.header_offset, info.compress_size, info.compress_type)
+    if entry.size > mf.MAX_BYTES:
+        raise ValueError(f"the manifest copy declares {entry.size} bytes, beyond the "
+                         f"{mf.MAX_BYTES} a manifest may take")
+    out = io.BytesIO()
+    try:
+        crc = copy_member(f, entry, out)
+    except CorruptVolume as e:
+        raise ValueError(str(e)) from None
+    if crc != entry.crc32:
+        raise ValueError("the manifest copy does not match its CRC-32 (volume damaged)")
+    return mf.decode(out.getvalue())
 
 
 def list_zip(f, set_name, volume):
