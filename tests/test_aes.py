@@ -18,6 +18,7 @@ from workbench.archive import aes
 from workbench.archive import zipformat as zf
 from workbench.archive.compress import checksum, decompressor
 from workbench.archive.reader import read_payload, unpack
+from workbench.model import Entry
 from workbench.archive.writer import VolumeWriter
 from workbench.errors import CorruptVolume, MemberTampered, PasswordUnusable, WrongPassword
 
@@ -373,6 +374,11 @@ def test_python_zipfile_sees_encrypted_members_and_no_plaintext(our_zip):
             z.read("users.cfg")
 
 
+def _entry(path, size, csize, method):
+    """The Entry the reader takes for a member (what a zip's central directory says of it)."""
+    return Entry(path, "other", None, None, None, size, 0, 0, "", 0, 0, csize, method)
+
+
 def _read_back(path, key):
     """Every member of an AES zip through our reader: whole payloads for small members, the
     streaming reader for the rest; CRC checked where the records carry it (AE-1)."""
@@ -385,7 +391,8 @@ def _read_back(path, key):
             version, strength, method = zf.parse_aes_extra(info.extra)
             if info.compress_size < 100_000:
                 payload = read_payload(f, info.header_offset, info.compress_size)
-                data = unpack(method, aes.decrypt_payload(payload, key, strength, name))
+                plain = aes.decrypt_payload(payload, key, strength, name)
+                data = unpack(_entry(name, info.file_size, len(plain), method), plain)
             else:
                 real, version, reader = aes.open_member(f, info.header_offset,
                                                         info.compress_size, key, name)
@@ -487,4 +494,6 @@ def test_members_past_4_gib_carry_zip64_and_aes_fields_and_open_in_7zip_and_bsdt
             assert info.header_offset > 2**32
             payload = read_payload(f, info.header_offset, info.compress_size)
             method = zf.parse_aes_extra(info.extra)[2]
-            assert unpack(method, aes.decrypt_payload(payload, KEY)) == contents[info.filename]
+            plain = aes.decrypt_payload(payload, KEY)
+            entry = _entry(info.filename, info.file_size, len(plain), method)
+            assert unpack(entry, plain) == contents[info.filename]
