@@ -207,7 +207,8 @@ def _manifest_parts(n=12000):
                      i * 7919 % 2**32, "F20260101T000000Z", 0, 64 * i, 500 + i, 8)
                for i in range(n)]
     messages = {e.path: (f"<{i}@example.com>", SENDER, "bob@example.com", None,
-                         f"{SUBJECT} #{i}", 1_700_000_000 + i, i % 2 == 0)
+                         f"{SUBJECT} #{i}", 1_700_000_000 + i, i % 2 == 0,
+                         "Tue, 14 Nov 2023 22:13:20 +0000")
                 for i, e in enumerate(entries)}
     header = {"kind": "F", "set": "F20260101T000000Z", "note": "x" * 200}
     return header, entries, messages
