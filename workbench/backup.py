@@ -86,7 +86,7 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     target = open_target(cfg.target_or_default, **cfg.target_options)
     check_free_space(target, cfg.min_free)  # before anything is written, even the directory
     target.ensure()
-    with target_lock(target):
+    with target_lock(target, cfg.lock_stale_after):
         sets = list_sets(target)
         for fname in leftover_files(sets):
             log.warning("removing %s, left by an interrupted run", fname)

@@ -183,7 +183,7 @@ def cmd_rotate(args):
         for d in plan_rotation(list_sets(target), cfg.keep):
             print(f"{d.set}  {d.action:<6}  {d.reason}")
         return 0
-    with target_lock(target):
+    with target_lock(target, cfg.lock_stale_after):
         for d in apply_rotation(target, cfg.keep):
             print(f"{d.set}  deleted  {d.reason}")
     return 0

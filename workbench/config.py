@@ -5,7 +5,9 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 (complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
-target's credentials; the password itself is never a config key).
+target's credentials; the password itself is never a config key), ``lock_stale_after`` (seconds or
+a duration such as ``"24h"``, default 24 h: when the lock or a read lease of another host, or a
+damaged lock file, counts as abandoned).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -104,6 +106,7 @@ class Config:
     compression_level: int = 3
     smb_user_env: str = "WORKBENCH_SMB_USER"
     smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
+    lock_stale_after: int = 24 * 3600       # seconds: another host's lock or lease is abandoned
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
@@ -144,6 +147,7 @@ _CHECKS = {
     "compression_level": _int_range(1, 9),
     "smb_user_env": _env_name,
     "smb_password_env": _env_name,
+    "lock_stale_after": check_duration,
     "timezone": check_timezone,
     "schedule_db": _path,
     "schedule": check_schedule,

@@ -47,6 +47,22 @@ class LockHeld(WorkbenchError):
         )
 
 
+class LockDamaged(LockHeld):
+    """The target's lock file cannot be read: it counts as held until it is old enough."""
+
+    exit_code = 21
+
+    def __init__(self, target, name, reason, age=None, stale_after=None):
+        self.owner, self.file = {}, f"{target.rstrip('/')}/{name}"
+        when = ""
+        if age is not None and stale_after is not None:
+            when = (f"; it is taken over once it is older than lock_stale_after ({stale_after} s; "
+                    f"it was written {age:.0f} s ago)")
+        WorkbenchError.__init__(
+            self, f"the lock file {self.file} cannot be used: {reason}. It counts as held by an "
+            f"unknown backup: if no backup is running on any host, remove that file{when}")
+
+
 class NotEnoughSpace(WorkbenchError):
     """The target has less free space than ``min_free``; nothing was written."""
 
