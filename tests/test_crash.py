@@ -135,3 +135,28 @@ def test_failed_run_removes_its_own_files(history, monkeypatch):
         workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
                          now=T0 + timedelta(days=2))
     assert sorted(os.listdir(bk)) == before
+
+
+def test_failed_run_never_removes_files_it_did_not_write(history, monkeypatch):
+    # Another writer puts a file under the very name this run is about to publish: the run fails
+    # on it, and its cleanup must take only its own files, not every file of that set name.
+    store, bk, snaps, before = history
+    from workbench.targets.local import LocalTarget
+
+    real = LocalTarget.publish
+    theirs = {}
+
+    def publish(self, src, dst):
+        if dst.endswith(".1.zip") and not theirs:
+            theirs[dst] = b"another writer's volume"
+            (bk / dst).write_bytes(theirs[dst])
+        return real(self, src, dst)
+
+    monkeypatch.setattr(LocalTarget, "publish", publish)
+    with pytest.raises(FileExistsError):
+        workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=T0 + timedelta(days=2))
+    [(name, data)] = theirs.items()
+    assert sorted(os.listdir(bk)) == sorted(before + [name])
+    assert (bk / name).read_bytes() == data
+

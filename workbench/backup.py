@@ -8,6 +8,7 @@ chains (rotation) removed. Any failure before the commit leaves every earlier se
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -27,8 +28,8 @@ from .errors import ConfigError, NotEnoughSpace, WorkbenchError
 from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult, Progress
-from .naming import (KIND_LETTERS, PARTIAL_SUFFIX, index_name, make_set_name, manifest_name,
-                     next_free_name)
+from .naming import (KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name,
+                     parse_partial_name, parse_set_name, partial_name, set_name_prefix)
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets, remove_set
 from .store import walk_store
@@ -87,12 +88,14 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     check_free_space(target, cfg.min_free)  # before anything is written, even the directory
     target.ensure()
     with target_lock(target, cfg.lock_stale_after):
-        sets = list_sets(target)
+        files = target.list()
+        taken = {parse_set_name(p) for p in map(set_name_prefix, files) if p}
+        sets = list_sets(target, files=files)
         for fname in leftover_files(sets):
             log.warning("removing %s, left by an interrupted run", fname)
             target.remove(fname)
         sets = [s for s in sets if s.usable]
-        run = _Run(cfg, target, requested, sets, progress, now)
+        run = _Run(cfg, target, requested, sets, progress, now, taken)
         result = run.execute()
         result.removed = _after_commit(cfg, target, result)
     return result
@@ -117,7 +120,7 @@ def _after_commit(cfg, target, result):
 class _Run:
     """One backup run: holds the state shared by its steps."""
 
-    def __init__(self, cfg, target, requested, sets, progress, now):
+    def __init__(self, cfg, target, requested, sets, progress, now, taken=()):
         self.cfg, self.target, self.sets, self.progress = cfg, target, sets, progress
         self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         self.kind, self.base, self.note = requested, None, ""
@@ -129,7 +132,11 @@ class _Run:
                 self.kind = "F"
                 self.note = "no usable full backup on the target: the differential ran as a full"
                 log.warning(self.note)
-        self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
+        # Free against every file on the target: any file starting with a set name keeps that
+        # name taken, whoever wrote it.
+        self.name = next_free_name(make_set_name(self.kind, self.started), taken)
+        self.token = secrets.token_hex(8)  # names this run's temporary files
+        self.published = []  # files of this run published besides its volumes
         self.skipped, self.unreadable = [], []
         # Headers of the messages this set stores (a differential's unchanged messages keep theirs
         # in the full's manifest), gathered into temporary files as they come.
@@ -151,13 +158,13 @@ class _Run:
         files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
                            on_error=self._walk_error)
         entries = EntryTable()
-        writer = SetWriter(self.target, name, self.cfg.volume_size)
+        writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
         # SQLite works without the GIL: the index is made in this thread while the rest runs.
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="index")
         self.index_copy = None
         if self.base is not None:  # a differential's index starts as a copy of its full's
             self.index_copy = self.index_pool.submit(copy_index, self.target, index_name(name),
-                                                     index_name(str(self.base.name)))
+                                                     index_name(str(self.base.name)), self.token)
         try:
             # The walk feeds the compressors as it goes: workers start on the first files while
             # the rest of the store is still being listed.
@@ -169,7 +176,7 @@ class _Run:
             writer.abort()
             if self.index_copy is not None and not self.index_copy.cancel():
                 discard_copy(self.index_copy.result())
-            self._discard(name)
+            self._discard(writer)
             raise
         finally:
             self.index_pool.shutdown()
@@ -220,12 +227,13 @@ class _Run:
         name = str(self.name)
         body.seek(0)
         body.readline()  # the in-volume header, which lacks the last volume's size
-        tmp = manifest_name(name) + PARTIAL_SUFFIX
+        tmp = partial_name(manifest_name(name), self.token)
         with self.target.open_write(tmp) as f:
             with gzip_writer(f) as gz:
                 gz.write(mf.header_line(self._header(volumes, entries, stored)))
                 shutil.copyfileobj(body, gz, 1024 * 1024)
         self.target.publish(tmp, manifest_name(name))
+        self.published.append(manifest_name(name))
 
     def _write_index(self, entries, messages):
         """The set's index: for a differential, the full's index with this set's changes."""
@@ -236,11 +244,13 @@ class _Run:
             gone = self.base_gone + self.dropped
             mine = list(entries.entries(stored_in=name))
             if publish_index_from(self.target, index_name(name), name, work, mine, gone,
-                                  messages):
+                                  messages, self.token):
+                self.published.append(index_name(name))
                 return
         if self.base is not None:  # no usable copy: the unchanged messages' IDs are the full's
             messages = list(messages.index_rows()) + self._inherited_message_ids(entries)
-        write_index(self.target, index_name(name), name, entries, messages)
+        write_index(self.target, index_name(name), name, entries, messages, self.token)
+        self.published.append(index_name(name))
 
     def _inherited_message_ids(self, entries):
         """``(message_id, path)`` of the messages this differential takes from its full."""
@@ -280,7 +290,7 @@ class _Run:
         seen = bytearray(len(row_of))
         b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
             base.get(c) for c in _BASE_COLUMNS[1:])
-        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
+        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size, self.token)
         for f in files:
             i = row_of.get(f.path)
             if i is not None:
@@ -403,11 +413,17 @@ class _Run:
                       "bytes_out": sum(v["bytes"] for v in volumes)},
         }
 
-    def _discard(self, name):
-        """Remove what this failed run published; the earlier sets are never touched."""
-        for s in list_sets(self.target, load=False):
-            if str(s.name) == name:
-                remove_set(self.target, s)
+    def _discard(self, writer):
+        """Remove what this failed run published, and its temporary files: nothing else, not even
+        a file of the same set name that this run did not write itself."""
+        mine = [v["name"] for v in writer.volumes] + self.published
+        try:
+            mine += [f for f in self.target.list() if (parse_partial_name(f) or ("", ""))[1]
+                     == self.token]
+            for fname in mine:
+                self.target.remove(fname)
+        except (OSError, WorkbenchError) as e:  # the target is gone: the next run cleans up
+            log.warning("could not remove the files of the failed run %s: %s", self.name, e)
 
 
 def _is_message(kind, path):

@@ -1,17 +1,19 @@
 """Write a set as zip volumes on a target: each volume a standalone zip, never above the limit.
 
-Volumes are written under temporary names (``<volume>.partial``) and published under their final
-names only when complete; the caller publishes the manifest after the last one (see backup.py).
+Volumes are written under temporary names (``<volume>.wb-<run token>.partial``, a name no other
+tool writes) and published under their final names only when complete; the caller publishes the
+manifest after the last one (see backup.py).
 """
 
 import json
+import secrets
 import shutil
 import tempfile
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from ..naming import PARTIAL_SUFFIX, volume_name
+from ..naming import partial_name, volume_name
 from . import zipformat as zf
 from .compress import compressor
 
@@ -180,14 +182,17 @@ class SetWriter:
     """Writes the volumes of one set in turn, opening the next when a member does not fit.
 
     Finished volumes are published under their final names at once (never overwriting), so a run
-    killed later leaves only whole volumes and at most one ``.partial`` file behind.
+    killed later leaves only whole volumes and at most one temporary file behind, named with
+    *token* (the run's).
     """
 
-    def __init__(self, target, set_name, limit):
+    def __init__(self, target, set_name, limit, token=None):
         self.target, self.set_name, self.limit = target, str(set_name), limit
+        self.token = token or secrets.token_hex(8)
         self.volumes = []        # [{"name", "bytes", "members"}] of published volumes
         self._vol = None
         self._file = None
+        self._tmp = None
         self._probe = None
 
     @property
@@ -196,14 +201,15 @@ class SetWriter:
 
     def _open(self):
         name = volume_name(self.set_name, len(self.volumes))
-        self._file = self.target.open_write(name + PARTIAL_SUFFIX)
+        self._tmp = partial_name(name, self.token)
+        self._file = self.target.open_write(self._tmp)
         self._vol = VolumeWriter(self._file, self.set_name, len(self.volumes), self.limit)
 
     def _close(self):
         size = self._vol.finish()
         self._file.close()
         name = volume_name(self.set_name, len(self.volumes))
-        self.target.publish(name + PARTIAL_SUFFIX, name)
+        self.target.publish(self._tmp, name)
         self.volumes.append({"name": name, "bytes": size, "members": self._vol.members})
         self._vol = self._file = None
 
@@ -256,5 +262,5 @@ class SetWriter:
                 self._file.close()
             except OSError:
                 pass
-            self.target.remove(volume_name(self.set_name, len(self.volumes)) + PARTIAL_SUFFIX)
+            self.target.remove(self._tmp)
             self._vol = self._file = None
