@@ -30,8 +30,10 @@ from .lock import target_lock
 from .model import BackupResult, Progress
 from .naming import (KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name,
                      parse_partial_name, parse_set_name, partial_name, set_name_prefix)
+from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
-from .sets import COMPLETE, leftover_files, list_sets, remove_set
+from .sets import COMPLETE, leftover_files, list_sets
+
 from .store import walk_store
 from .targets import open_target
 
@@ -91,30 +93,44 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
         files = target.list()
         taken = {parse_set_name(p) for p in map(set_name_prefix, files) if p}
         sets = list_sets(target, files=files)
+        if resume_removals(target, sets):
+            sets = list_sets(target)
         for fname in leftover_files(sets):
             log.warning("removing %s, left by an interrupted run", fname)
             target.remove(fname)
         sets = [s for s in sets if s.usable]
         run = _Run(cfg, target, requested, sets, progress, now, taken)
         result = run.execute()
-        result.removed = _after_commit(cfg, target, result)
+        result.removed, result.postponed = _after_commit(cfg, target, result)
     return result
 
 
 def _after_commit(cfg, target, result):
-    """Drop the replaced differential (``latest``) and rotate; return what was removed and why."""
-    removed = []
+    """Drop the replaced differential (``latest``) and rotate.
+
+    Returns ``(removed, postponed)``: lists of ``{"set", "reason"}``, the sets removed and those
+    whose removal waits for a later run because they are being read.
+    """
+    removed, postponed = [], []
     sets = list_sets(target)
     if result.kind == "D" and cfg.differentials == "latest":
         for s in sets:
             if (s.name.kind == "D" and s.status == COMPLETE and str(s.name) != result.set_name
                     and s.base == result.base):
-                log.info("removing differential %s, replaced by %s", s.name, result.set_name)
-                remove_set(target, s)
-                removed.append({"set": str(s.name), "reason": f"replaced by {result.set_name}"})
+                reason = f"replaced by {result.set_name}"
+                why = remove_unread(target, s, reason, cfg.lock_stale_after)
+                if why is None:
+                    log.info("removing differential %s, %s", s.name, reason)
+                    removed.append({"set": str(s.name), "reason": reason})
+                else:
+                    log.warning("the removal of differential %s (%s) is postponed: %s", s.name,
+                                reason, why)
+                    postponed.append({"set": str(s.name), "reason": f"{reason}, but {why}"})
         sets = list_sets(target)
-    removed += [{"set": d.set, "reason": d.reason} for d in apply_rotation(target, cfg.keep, sets)]
-    return removed
+    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after):
+        (removed if d.action == "delete" else postponed).append({"set": d.set,
+                                                                 "reason": d.reason})
+    return removed, postponed
 
 
 class _Run:

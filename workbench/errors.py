@@ -94,6 +94,19 @@ class IncompleteSet(WorkbenchError):
     exit_code = 17
 
 
+class DamagedSet(WorkbenchError):
+    """The set is damaged (manifest unreadable or missing, volumes not as recorded) and the part
+    asked for cannot be read; it is kept, never removed on its own."""
+
+    exit_code = 22
+
+
+class SetBeingRemoved(WorkbenchError):
+    """A set to be read is being removed by a backup (rotation, or a replaced differential)."""
+
+    exit_code = 23
+
+
 class CorruptVolume(WorkbenchError):
     """A volume is missing, truncated or does not match its manifest."""
 

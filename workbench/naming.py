@@ -50,7 +50,10 @@ def parse_set_name(text):
     m = _SET_RE.fullmatch(text)
     if not m:
         return None
-    t = datetime.strptime(m.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    try:
+        t = datetime.strptime(m.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:  # the shape of a name, but no such time (month 13, say)
+        return None
     return SetName(t, m.group(1))
 
 
@@ -99,7 +102,7 @@ def index_name(set_name):
 def set_name_prefix(filename):
     """The set name *filename* starts with (text), or None: every such file keeps its name taken."""
     m = _SET_PREFIX_RE.match(filename)
-    return m.group(0) if m else None
+    return m.group(0) if m and parse_set_name(m.group(0)) is not None else None
 
 
 PARTIAL_SUFFIX = ".partial"

@@ -30,16 +30,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .archive import manifest as mf
 from .archive.compress import checksum
 from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
 from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
                      SelectionError, SetNotFound, UnsafePath, WorkbenchError)
 from .model import Entry, Progress, RestoreResult
-from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
-from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
-                   unreadable_manifest)
+from .naming import index_name, parse_set_name, parse_volume_name
+from .sets import (COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, find_set, list_sets,
+                   read_manifest_of)
 from .targets import open_target
 
 log = logging.getLogger("workbench.restore")
@@ -372,9 +371,12 @@ def choose(sets, set=None, at=None):
         raise SelectionError("give a set or --at, not both")
     if set is not None:
         info = find_set(sets, set)
-        if not info.usable:
+        if info.status == INCOMPLETE:
             raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and "
                                 "cannot be used; the next backup removes it")
+        if info.status == DAMAGED:
+            log.warning("set %s is damaged (%s); reading it as far as it can be", info.name,
+                        info.problem)
         if base_of(sets, info) is None:
             raise NoCompleteBackup(f"set {info.name} is a differential whose full backup is gone; "
                                    "it cannot be restored")
@@ -385,12 +387,9 @@ def choose(sets, set=None, at=None):
 
 def _load_manifest(target, sets, info):
     """Load *info*'s manifest if it is ours and not loaded yet; check its full is still there."""
-    if info.status != COMPLETE or info.manifest is not None:
+    if info.status not in (COMPLETE, DAMAGED) or info._doc is not None:
         return
-    try:
-        info.manifest = mf.decode(target.read_bytes(manifest_name(str(info.name))))
-    except MANIFEST_ERRORS as e:
-        raise unreadable_manifest(info.name, e) from None
+    info.manifest = read_manifest_of(target, info)
     if base_of(sets, info) is None:
         raise NoCompleteBackup(f"set {info.name} is a differential whose full backup "
                                f"{info.manifest.get('base')} is gone; it cannot be restored")
@@ -416,7 +415,7 @@ def _single_entries(target, sets, info, selection, progress=None):
     """Entries for ``--path`` / ``--message-id``: from the set's index when it has one (no
     manifest is loaded), else from all entries; SelectionError naming what is not in the set."""
     found, all_entries = [], None
-    index = _index_file(target, info) if info.status == COMPLETE else None
+    index = _index_file(target, info) if info.status in (COMPLETE, DAMAGED) else None
 
     def everything():
         nonlocal all_entries

@@ -21,7 +21,8 @@ from .config import Config, validate
 from .errors import CorruptVolume, WorkbenchError
 from .naming import volume_name
 from .restore import _Meter, read_volume, resolve_source
-from .sets import FOREIGN, INCOMPLETE, base_of, entries_of, find_set, list_sets
+from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
+                   list_sets)
 from .targets import open_target
 
 LEVELS = ("catalog", "data", "sample=P")
@@ -113,6 +114,15 @@ def _check_catalog(target, sets, info, problems):
                                 "interrupted run); it cannot be restored"
                                 + (f"; {info.problem}" if info.problem else "")))
         return []
+    if info.status == DAMAGED:
+        problems.append(Problem(name, None, None, None, f"damaged set: {info.problem}"))
+        try:
+            info.manifest  # the copy in its last volume, where there is one
+        except WorkbenchError as e:
+            problems.append(Problem(name, None, None, None, str(e)))
+            return []
+        if info.manifest is None:
+            return []
     if base_of(sets, info) is None:
         problems.append(Problem(name, None, None, None, "differential whose full backup is gone; "
                                 "it cannot be restored"))
@@ -121,7 +131,11 @@ def _check_catalog(target, sets, info, problems):
         entries = entries_of(target, sets, info, on_error=lambda s, v, m: problems.append(
             Problem(s, v, None, None, m)))
     else:
-        entries = entries_of(target, sets, info)
+        try:
+            entries = entries_of(target, sets, info)
+        except WorkbenchError as e:  # a manifest damaged past its header, without a copy
+            problems.append(Problem(name, None, None, None, str(e)))
+            return []
         for vol in info.manifest.get("volumes", []):
             present = {fname: size for fname, size in info.volumes.values()}
             if vol["name"] in present and present[vol["name"]] != vol["bytes"]:
@@ -132,7 +146,7 @@ def _check_catalog(target, sets, info, problems):
     readable = []
     for e in entries:
         src = by_name.get(e.stored_in)
-        if src is None or not src.usable:
+        if src is None or src.status not in READABLE:
             problems.append(Problem(e.stored_in, None, e.path, _user(e),
                                     f"needed by {name} but set {e.stored_in} is gone"))
         elif e.volume not in src.volumes:

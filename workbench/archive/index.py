@@ -7,6 +7,7 @@ them here too doubled the index (60 MB for 100k messages) and the time to copy i
 """
 
 import os
+import pathlib
 import secrets
 import shutil
 import sqlite3
@@ -178,6 +179,23 @@ def publish_index_from(target, name, set_name, work, upserts, deletes, message_u
         return False
     _publish(target, name, partial_name(name, token), work)
     return True
+
+
+def index_set_name(path):
+    """The set the SQLite index file *path* names, or None if it is not an index of ours."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\0":
+                return None
+        db = sqlite3.connect(f"{pathlib.Path(path).resolve().as_uri()}?mode=ro&immutable=1",
+                             uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'set'").fetchone()
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return None
+    return row[0] if row and isinstance(row[0], str) else None
 
 
 def lookup(index_file, paths):
