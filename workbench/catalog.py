@@ -32,6 +32,7 @@ from .archive import manifest as mf
 from .archive.compress import gunzip
 from .archive.index import normalize_message_id
 from .config import Config
+from .lease import read_lease
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
 from .sets import (COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of,
@@ -270,7 +271,7 @@ def _manifest(target, set_name, size=None, copy=None):
     return loaded
 
 
-def _load_sets(target):
+def _load_sets(target, files=None):
     """``(sets, files)``: list_sets without its manifest decoding, manifests from the cache.
 
     Each complete set of ours gets its manifest header (no column blocks) as ``SetInfo.header``,
@@ -278,7 +279,7 @@ def _load_sets(target):
     manifest copy in its last volume, where that is readable. A set whose manifest vanished
     since the listing (removed meanwhile) is left out.
     """
-    files = target.list()
+    files = target.list() if files is None else files
     sets = list_sets(target, load=False, files=files)
     for s in list(sets):
         try:
@@ -303,6 +304,32 @@ def _load_sets(target):
             sets.remove(s)
     protect_bases(sets)
     return sets, files
+
+
+def _held(target, lease, pick):
+    """The sets (as _load_sets gives them) listed once *lease* holds those ``pick(sets)`` names,
+    with their fulls: readers of manifests and volumes keep rotation away from what they read.
+
+    ``pick(sets)`` returns the SetInfos to read; it is asked again on the new listing, and what
+    it picks then is held too.
+    """
+    sets, _ = _load_sets(target)
+    files = lease.settle(_with_bases(sets, pick(sets)))
+    sets, _ = _load_sets(target, files)
+    again = _with_bases(sets, pick(sets))
+    if not again <= lease.names:
+        lease.settle(again)
+    return sets
+
+
+def _with_bases(sets, chosen):
+    names = set()
+    for s in chosen:
+        names.add(str(s.name))
+        base = base_of(sets, s)
+        if base is not None:
+            names.add(str(base.name))
+    return names
 
 
 def _pick(sets, name):
@@ -638,9 +665,10 @@ def read_entries(target, set=None, storage_options=None):
 
 
 def _read_entries(target, name, include_deleted=True):
-    sets, _ = _load_sets(target)
-    info = _pick(sets, name)
-    df = _entries_frame(target, sets, info)
+    with read_lease(target) as lease:
+        sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+        info = _pick(sets, name)
+        df = _entries_frame(target, sets, info)
     if not include_deleted:
         df = df[df["change"] != "deleted"]
     return df.copy()
@@ -783,8 +811,9 @@ def read_messages(target, set=None, storage_options=None):
 
 
 def _read_messages(target, name):
-    sets, _ = _load_sets(target)
-    return _messages_frame(target, sets, _pick(sets, name)).copy()
+    with read_lease(target) as lease:
+        sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+        return _messages_frame(target, sets, _pick(sets, name)).copy()
 
 
 def _messages_frame(target, sets, info):
@@ -937,13 +966,15 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     """
     t = open_target(target, **(storage_options or {}))
     when = _timestamp(at, "at")
-    sets, _ = _load_sets(t)
-    info = choose_set(sets, at=when.to_pydatetime() if when is not None else None)
+    moment = when.to_pydatetime() if when is not None else None
+    with read_lease(t) as lease:
+        sets = _held(t, lease, lambda ss: [choose_set(ss, at=moment)])
+        info = choose_set(sets, at=moment)
+        entries = _entries_frame(t, sets, info)
     full = base_of(sets, info)
     chain = [s for s in sets if s.usable and s.name.time <= info.name.time
              and s.name >= full.name and (s is full or (s.name.kind == "D"
                                                          and base_of(sets, s) is full))]
-    entries = _entries_frame(t, sets, info)
     entries = entries[entries["change"] != "deleted"]
     if domain or user or folder:
         entries = entries[_scope_mask(entries, domain, user, folder)]
@@ -1236,13 +1267,19 @@ def find_messages(target, storage_options=None, **criteria):
 
 
 def _find_messages(target, c):
-    sets, _ = _load_sets(target)
-    wanted = c.get("sets")
+    with read_lease(target) as lease:
+        sets = _held(target, lease, lambda ss: _sets_searched(ss, c.get("sets")))
+        return _search_messages(target, sets, _sets_searched(sets, c.get("sets")), c)
+
+
+def _sets_searched(sets, wanted):
     if wanted is not None:
         names = [wanted] if isinstance(wanted, str) else list(wanted)
-        chosen = [find_set(sets, n) for n in names]
-    else:
-        chosen = [s for s in sets if s.usable and base_of(sets, s) is not None]
+        return [find_set(sets, n) for n in names]
+    return [s for s in sets if s.usable and not s.markers and base_of(sets, s) is not None]
+
+
+def _search_messages(target, sets, chosen, c):
     since, until = _timestamp(c.get("since"), "since"), _timestamp(c.get("until"), "until")
     frames = []
     for s in chosen:
@@ -1302,9 +1339,10 @@ def diff_sets(target, a, b, storage_options=None):
         where the file is absent is missing. Changed means another size, mtime or CRC-32.
     """
     t = open_target(target, **(storage_options or {}))
-    sets, _ = _load_sets(t)
-    fa = _present(_entries_frame(t, sets, _pick(sets, a)))
-    fb = _present(_entries_frame(t, sets, _pick(sets, b)))
+    with read_lease(t) as lease:
+        sets = _held(t, lease, lambda ss: [_pick(ss, a), _pick(ss, b)])
+        fa = _present(_entries_frame(t, sets, _pick(sets, a)))
+        fb = _present(_entries_frame(t, sets, _pick(sets, b)))
     keys = ["path", "kind", "domain", "user", "folder", "size", "mtime", "crc32"]
     left = fa[keys].astype({c: "str" for c in ("kind", "domain", "user", "folder")})
     right = fb[keys].astype({c: "str" for c in ("kind", "domain", "user", "folder")})

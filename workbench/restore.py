@@ -35,6 +35,7 @@ from .archive.reader import STREAM_THRESHOLD, copy_member, read_payload, unpack
 from .config import Config, validate
 from .errors import (CorruptVolume, IncompleteSet, NoCompleteBackup, RestoreIncomplete,
                      SelectionError, SetNotFound, UnsafePath, WorkbenchError)
+from .lease import ReadLease, read_lease
 from .model import Entry, Progress, RestoreResult
 from .naming import index_name, parse_set_name, parse_volume_name
 from .sets import (COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, find_set, list_sets,
@@ -300,6 +301,7 @@ class Plan:
     at: datetime = None
     layout: Layout = None
     target: object = None
+    lease: object = None  # the ReadLease holding the plan's sets, while restore() runs it
 
     @property
     def bytes(self):
@@ -528,7 +530,8 @@ def _volume_files(sets, entries):
 
 
 def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None, store_dir=None,
-              cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None):
+              cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None,
+              lease=None):
     """The Plan for restoring *set* (or the state at *at*, or the newest complete backup).
 
     Parameters
@@ -548,7 +551,16 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
         Put messages into the live store at *to* under new names (see :func:`restore`).
     to_user, to_folder : str, optional
         With *into_live*: the mailbox (``user`` or ``user@domain``) and folder to put them in.
+    lease : lease.ReadLease, optional
+        Holds the sets the plan reads (and the caller keeps it until the plan is carried out);
+        default: a lease of its own, for the time the plan is made.
     """
+    if lease is None:
+        with read_lease(target) as own:
+            return make_plan(target, set, select, at=at, selection=selection, to=to,
+                             store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
+                             into_live=into_live, to_user=to_user, to_folder=to_folder,
+                             lease=own)
     if conflict not in CONFLICTS:
         raise WorkbenchError(f"conflict must be one of {', '.join(CONFLICTS)}, not {conflict!r}")
     selection = selection or Selection()
@@ -559,8 +571,7 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
                              "in the config)")
     when = parse_time(at) if at is not None else None
     # Manifests are loaded only for the set restored: a single message never needs one.
-    sets = list_sets(target, load=False)
-    info = choose(sets, set, when)
+    sets, info = _choose_held(target, lease, set, when)
     unread = []  # volumes of foreign sets whose directory cannot be read
     if selection.single:
         entries = _single_entries(target, sets, info, selection)
@@ -578,6 +589,7 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
             raise SelectionError("--into-live restores mailbox messages (store/mail/.../#msgs/) "
                                  "only, and the selection holds none")
     volumes = _volume_files(sets, entries)
+    lease.settle({s for s, _ in volumes})  # the sets whose volumes are read: a full, say
     plan = Plan(info, sorted({s for s, _ in volumes}), entries, volumes, conflict=conflict,
                 into_live=into_live, selection=selection, at=when)
     plan.refused.extend(unread)
@@ -591,6 +603,21 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     elif layout.given:
         _plan_files(plan, layout)
     return plan
+
+
+def _choose_held(target, lease, set, when):
+    """``(sets, chosen set)``, listed once *lease* holds the chosen set (before any of its
+    manifest or volumes is read)."""
+    sets = list_sets(target, load=False)
+    for _ in range(3):
+        info = choose(sets, set, when)
+        files = lease.settle([str(info.name)])
+        sets = list_sets(target, load=False, files=files)
+        info = choose(sets, set, when)  # the choice may have changed meanwhile
+        if str(info.name) in lease.names:
+            break
+    lease.settle([str(info.name)])
+    return sets, info
 
 
 def _unsafe(entry):
@@ -712,7 +739,7 @@ def _plan_live(plan, live, selection, to_user, to_folder):
 def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, mask=None,
                  paths=None, message_ids=None, store_dir=None, cfg_dir=None, conflict="skip",
                  into_live=False, to_user=None, to_folder=None, select=None, config=None,
-                 **settings):
+                 _keep_lease=False, **settings):
     """The :class:`Plan` of a restore, without writing anything (``--dry-run``).
 
     Takes the arguments of :func:`restore`; ``print(plan.render())`` shows it.
@@ -725,10 +752,19 @@ def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=N
         to = cfg.store
     selection = Selection(domain, user, folder, mask, tuple(paths or ()), tuple(message_ids or ()))
     target = open_target(target_url, **getattr(cfg, "target_options", {}))
-    plan = make_plan(target, set, select, at=at, selection=selection, to=to,
-                     store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
-                     into_live=into_live, to_user=to_user, to_folder=to_folder)
+    lease = ReadLease(target, cfg.lock_stale_after)
+    try:
+        plan = make_plan(target, set, select, at=at, selection=selection, to=to,
+                         store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
+                         into_live=into_live, to_user=to_user, to_folder=to_folder, lease=lease)
+    except BaseException:
+        lease.close()
+        raise
     plan.target = target
+    if _keep_lease:
+        plan.lease = lease
+    else:
+        lease.close()
     return plan
 
 
@@ -784,17 +820,29 @@ def restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, 
     plan = plan_restore(to, set, at=at, domain=domain, user=user, folder=folder, mask=mask,
                         paths=paths, message_ids=message_ids, store_dir=store_dir,
                         cfg_dir=cfg_dir, conflict=conflict, into_live=into_live,
-                        to_user=to_user, to_folder=to_folder, select=select, config=cfg)
+                        to_user=to_user, to_folder=to_folder, select=select, config=cfg,
+                        _keep_lease=not dry_run)
     if dry_run:
         return plan
-    if not plan.layout.given:
-        raise SelectionError("no destination: give to=DIR (--to), store_dir (-s) or cfg_dir (-c)")
-    return execute_plan(plan.target, plan, progress=progress)
+    # The lease taken for the plan holds its sets until every file is written.
+    try:
+        if not plan.layout.given:
+            raise SelectionError("no destination: give to=DIR (--to), store_dir (-s) or cfg_dir "
+                                 "(-c)")
+        return execute_plan(plan.target, plan, progress=progress, lease=plan.lease)
+    finally:
+        plan.lease.close()
+        plan.lease = None
 
 
-def execute_plan(target, plan, to=None, conflict=None, progress=None):
+def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None):
     """Carry out *plan* (see :func:`restore`). *to* and *conflict* are for plans made without a
-    destination (they are planned here)."""
+    destination (they are planned here). *lease* holds the plan's sets (default: a lease of
+    its own, taken before the first volume is read)."""
+    if lease is None:
+        with read_lease(target) as own:
+            own.settle(plan.sets_used)
+            return execute_plan(target, plan, to, conflict, progress, own)
     started = time.monotonic()
     if to is not None and not plan.items:
         plan.layout = Layout(to)

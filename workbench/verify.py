@@ -19,6 +19,7 @@ from typing import Optional
 from .archive.reader import copy_member, unpack
 from .config import Config, validate
 from .errors import CorruptVolume, WorkbenchError
+from .lease import read_lease
 from .naming import volume_name
 from .restore import _Meter, read_volume, resolve_source
 from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
@@ -91,18 +92,23 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     target_url, name = resolve_source(set, cfg.target) if set is not None else (cfg.target, None)
     target = open_target(target_url or cfg.target_or_default,
                          **getattr(cfg, "target_options", {}))
-    sets = list_sets(target)
-    chosen = [find_set(sets, name)] if name is not None else sets
-    problems = []
-    members = {}  # (set, volume, offset) -> Entry, each member checked once
-    for info in chosen:
-        for entry in _check_catalog(target, sets, info, problems):
-            members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
-    if kind == "data":
-        todo = list(members.values())
-        if fraction < 1.0 and todo:
-            todo = random.Random(seed).sample(todo, max(1, math.ceil(len(todo) * fraction)))
-        problems += _check_data(target, sets, todo, progress)
+    with read_lease(target, cfg.lock_stale_after) as lease:
+        # Held before any manifest or volume is read: rotation keeps away meanwhile.
+        names = [name] if name is not None else [str(s.name) for s in
+                                                  list_sets(target, load=False)]
+        sets = list_sets(target, files=lease.settle(names))
+        chosen = [find_set(sets, name)] if name is not None else sets
+        lease.settle({str(b.name) for b in (base_of(sets, s) for s in chosen) if b is not None})
+        problems = []
+        members = {}  # (set, volume, offset) -> Entry, each member checked once
+        for info in chosen:
+            for entry in _check_catalog(target, sets, info, problems):
+                members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
+        if kind == "data":
+            todo = list(members.values())
+            if fraction < 1.0 and todo:
+                todo = random.Random(seed).sample(todo, max(1, math.ceil(len(todo) * fraction)))
+            problems += _check_data(target, sets, todo, progress)
     return problems
 
 
