@@ -184,3 +184,14 @@ def test_failed_run_never_removes_files_it_did_not_write(history, monkeypatch):
     assert sorted(os.listdir(bk)) == sorted(before + [name])
     assert (bk / name).read_bytes() == data
 
+
+
+def test_a_new_set_name_is_free_against_every_file(history):
+    # A file of any kind that starts with a set name keeps that name taken.
+    store, bk, snaps, before = history
+    when = T0 + timedelta(days=2)
+    (bk / "F20261103T010000Z.zip.partial").write_bytes(b"not ours")
+    r = workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=when)
+    assert r.set_name == "F20261103T010001Z"
+    assert (bk / "F20261103T010000Z.zip.partial").read_bytes() == b"not ours"

@@ -177,6 +177,7 @@ def test_a_taken_over_lock_is_kept_aside_while_the_new_one_holds(tmp_path):
         # The moved-aside stale record stays for a while, so that a run that read it long ago
         # cannot rename the new lock aside in its place.
         assert [n for n in os.listdir(bk) if n.startswith(LOCK_NAME + ".stale-")]
+    assert os.listdir(bk) == []  # and both go with the lock
 
 
 STRESS_ROUNDS, STRESS_RUNS = 3, 8

@@ -665,10 +665,12 @@ def read_entries(target, set=None, storage_options=None):
 
 
 def _read_entries(target, name, include_deleted=True):
-    with read_lease(target) as lease:
-        sets = _held(target, lease, lambda ss: [_pick(ss, name)])
-        info = _pick(sets, name)
-        df = _entries_frame(target, sets, info)
+    sets, _ = _load_sets(target)
+    df = _cached(target, sets, _pick(sets, name), "entries")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+            df = _entries_frame(target, sets, _pick(sets, name))
     if not include_deleted:
         df = df[df["change"] != "deleted"]
     return df.copy()
@@ -714,6 +716,28 @@ def _frame_from_columns(c, converted=False):
                         index=pd.RangeIndex(len(c["path"])))
 
 
+def _cached_entries(target, sets, info):
+    """``(frame or None, manifest, cache key)`` of *info*'s entries frame, from the cache."""
+    base = base_of(sets, info)
+    m = _manifest(target, str(info.name), copy=info.copy)
+    key = ("read_entries", None if base is None or base is info or base.header is None else
+           (str(base.name), _manifest(target, str(base.name), copy=base.copy).stamp))
+    with m.lock:
+        return m.frames.get(key), m, key
+
+
+def _cached(target, sets, info, frame):
+    """The *frame* ("entries" or "messages") of a set of ours if the cache has it, else None:
+    a reader that reads nothing from the target needs no lease."""
+    if info.header is None or info.status not in (COMPLETE, DAMAGED):
+        return None
+    if frame == "entries":
+        return _cached_entries(target, sets, info)[0]
+    m = _manifest(target, str(info.name), copy=info.copy)
+    with m.lock:
+        return m.frames.get("read_messages")
+
+
 def _entries_frame(target, sets, info):
     """The entries frame of *info* with ``set`` and ``change`` (cached for sets of ours)."""
     name = str(info.name)
@@ -721,14 +745,10 @@ def _entries_frame(target, sets, info):
         entries_of(target, sets, info)  # raises IncompleteSet or DamagedSet with its message
     if info.header is None:
         return _foreign_frame(target, sets, info)
-    base = base_of(sets, info)
-    m = _manifest(target, name, copy=info.copy)
-    key = ("read_entries", None if base is None or base is info or base.header is None else
-           (str(base.name), _manifest(target, str(base.name), copy=base.copy).stamp))
-    with m.lock:
-        hit = m.frames.get(key)
+    hit, m, key = _cached_entries(target, sets, info)
     if hit is not None:
         return hit
+    base = base_of(sets, info)
     core = _core_entries(target, info)
     own = (core["stored_in"] == name).to_numpy()
     if base is None or base is info or base.header is None:
@@ -811,9 +831,13 @@ def read_messages(target, set=None, storage_options=None):
 
 
 def _read_messages(target, name):
-    with read_lease(target) as lease:
-        sets = _held(target, lease, lambda ss: [_pick(ss, name)])
-        return _messages_frame(target, sets, _pick(sets, name)).copy()
+    sets, _ = _load_sets(target)
+    df = _cached(target, sets, _pick(sets, name), "messages")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+            df = _messages_frame(target, sets, _pick(sets, name))
+    return df.copy()
 
 
 def _messages_frame(target, sets, info):

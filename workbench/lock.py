@@ -14,9 +14,10 @@ is older than ``stale_after``.
 
 Taking over is race-free: the stale lock is first renamed to a name derived from its content
 (``.workbench.lock.stale-<digest>``). Of the runs that judged that record stale, only one rename
-succeeds; the others find the name taken and look again. The renamed file is kept for
-``stale_after`` seconds so that a run that read the old record long ago cannot rename the new
-lock in its place.
+succeeds; the others find the name taken and look again. The renamed file is kept while the new
+owner holds the lock, so that a run that read the old record at the same time cannot rename the
+new lock in its place (should one still get that far, it finds the record it moved is not the one
+it judged, and puts it back).
 
 The same owner records and the same staleness rules serve the readers' leases (lease.py).
 """
@@ -253,14 +254,17 @@ def target_lock(target, stale_after=DEFAULT_STALE_AFTER):
         yield me
     finally:
         drop_token(me["token"])
-        _release(target, data)
+        _release(target, data, aside)
 
 
-def _release(target, data):
+def _release(target, data, aside=None):
     try:
         found = _read(target, LOCK_NAME)
         if found is not None and found[0] == data:
             target.remove(LOCK_NAME)
+        if aside:
+            # Any run that read the stale record when we did has acted on it long ago.
+            target.remove(aside)
     except (OSError, WorkbenchError) as e:
         # The target went away: the lock stays, and is stale once this process is gone.
         log.warning("could not remove the lock on %s: %s", target.url, e)
