@@ -1,9 +1,12 @@
 """Make a backup set: full (F), differential (D) or copy (C) of a mail store, as zip volumes.
 
-The run, in order: free-space guard, target lock, cleanup of interrupted runs, store walk, change
-detection against the chain's full (differentials), parallel compression into volumes, index, and the
-manifest last, which commits the set. Only then are the previous differential (``latest``) and old
-chains (rotation) removed. Any failure before the commit leaves every earlier set untouched.
+The run, in order: free-space guard, target lock, cleanup of interrupted runs (only what sets.py
+proves ours and interrupted), store walk, change detection against the chain's full
+(differentials), parallel compression into volumes, index, and the manifest last, which commits the
+set. Only then are the previous differential (``latest``) and old chains (rotation) removed, never
+while a reader holds them (removal.py): such a removal is postponed and listed in the result. Any
+failure before the commit leaves every earlier set untouched, and the failing run removes only the
+files it published itself.
 """
 
 import logging

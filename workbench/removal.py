@@ -20,7 +20,7 @@ import logging
 import secrets
 
 from .lease import readers_of
-from .lock import DEFAULT_STALE_AFTER, owner_record, publish_record
+from .lock import DEFAULT_STALE_AFTER, drop_token, hold_token, owner_record, publish_record
 from .naming import DELETING, REMOVING, parse_removal_marker, removal_marker
 
 log = logging.getLogger("workbench.backup")
@@ -35,23 +35,27 @@ def remove_unread(target, info, reason, stale_after=DEFAULT_STALE_AFTER):
     token = secrets.token_hex(8)
     marker = removal_marker(name, token, REMOVING)
     record = owner_record(set=name, reason=reason)
-    publish_record(target, marker, json.dumps(record).encode(), token)
+    hold_token(record["token"])  # live while this process works on it (lock.owner_gone)
     try:
-        readers = readers_of(target, name, stale_after)
-    except BaseException:
-        target.remove(marker)
-        raise
-    if readers:
-        target.remove(marker)
-        who = readers[0]
-        return (f"it is being read (a lease of host {who['host']} pid {who['pid']}); the next "
-                "backup removes it")
-    decided = removal_marker(name, token, DELETING)
-    target.publish(marker, decided)
-    for fname in info.files:
-        target.remove(fname)
-    target.remove(decided)
-    return None
+        publish_record(target, marker, json.dumps(record).encode(), token)
+        try:
+            readers = readers_of(target, name, stale_after)
+        except BaseException:
+            target.remove(marker)
+            raise
+        if readers:
+            target.remove(marker)
+            who = readers[0]
+            return (f"it is being read (a lease of host {who['host']} pid {who['pid']}); the "
+                    "next backup removes it")
+        decided = removal_marker(name, token, DELETING)
+        target.publish(marker, decided)
+        for fname in info.files:
+            target.remove(fname)
+        target.remove(decided)
+        return None
+    finally:
+        drop_token(record["token"])
 
 
 def resume_removals(target, sets):

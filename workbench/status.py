@@ -207,6 +207,7 @@ class StatusRecorder:
                         "bytes_out": result.bytes_out, "volumes": list(result.volumes),
                         "skipped": [x["path"] for x in result.skipped],
                         "removed": [x["set"] for x in result.removed],
+                        "postponed": [x["set"] for x in getattr(result, "postponed", [])],
                         "duration": round(result.duration, 3)}
         if error is not None:
             s.error, s.error_class = str(error), type(error).__name__

@@ -94,10 +94,12 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
                          **getattr(cfg, "target_options", {}))
     with read_lease(target, cfg.lock_stale_after) as lease:
         # Held before any manifest or volume is read: rotation keeps away meanwhile.
+        # Every set: but those being removed by rotation, which are no backups any more.
         names = [name] if name is not None else [str(s.name) for s in
-                                                  list_sets(target, load=False)]
+                                                  list_sets(target, load=False) if not s.markers]
         sets = list_sets(target, files=lease.settle(names))
-        chosen = [find_set(sets, name)] if name is not None else sets
+        chosen = [find_set(sets, name)] if name is not None else [
+            s for s in sets if str(s.name) in names]
         lease.settle({str(b.name) for b in (base_of(sets, s) for s in chosen) if b is not None})
         problems = []
         members = {}  # (set, volume, offset) -> Entry, each member checked once
