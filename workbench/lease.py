@@ -19,8 +19,8 @@ import time
 from contextlib import contextmanager
 
 from .errors import SetBeingRemoved, WorkbenchError
-from .lock import (DEFAULT_STALE_AFTER, drop_token, hold_token, owner_gone, owner_record,
-                   parse_record, publish_record)
+from .lock import (DEFAULT_STALE_AFTER, drop_token, file_age, hold_token, owner_gone,
+                   owner_record, parse_record, publish_record)
 from .naming import DELETING, is_lease_name, lease_name, parse_removal_marker
 
 log = logging.getLogger("workbench.lease")
@@ -101,7 +101,7 @@ class ReadLease:
             record = _read_record(self.target, fname)
             if record is None:
                 continue  # gone meanwhile: the remover has decided, look again
-            if owner_gone(record, self.stale_after) is None:
+            if owner_gone(record, self.stale_after, lambda: file_age(self.target, fname)) is None:
                 out.append((marker[0], f"by host {record['host']} pid {record['pid']}", False))
         return out
 
@@ -156,14 +156,12 @@ def readers_of(target, set_name, stale_after=DEFAULT_STALE_AFTER):
         record = parse_record(raw)
         if record is None:
             # Published whole, so never half-written: a damaged lease is no one's, unless young.
-            try:
-                age = time.time() - target.stat(fname)[1]
-            except FileNotFoundError:
-                continue
-            if age <= stale_after:
+            age = file_age(target, fname)
+            if age is not None and age <= stale_after:
                 out.append({"host": "?", "pid": "?", "sets": [set_name], "file": fname})
             continue
-        if set_name in (record.get("sets") or ()) and owner_gone(record, stale_after) is None:
+        if set_name in (record.get("sets") or ()) and owner_gone(
+                record, stale_after, lambda: file_age(target, fname)) is None:
             out.append(record)
     return out
 

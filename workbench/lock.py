@@ -101,7 +101,8 @@ def parse_record(raw):
 def owner_gone(record, stale_after, age=None):
     """Why the owner of *record* is provably gone (text), or None while it may be alive.
 
-    *age* is the file's age in seconds, used when the record has no usable time.
+    *age* gives the file's age in seconds (a callable), used when the record of another host
+    has no usable time.
     """
     pid = record["pid"]
     if record["host"] == socket.gethostname():
@@ -124,6 +125,8 @@ def owner_gone(record, stale_after, age=None):
     t = record.get("time")
     if isinstance(t, (int, float)) and not isinstance(t, bool):
         age = time.time() - t
+    elif age is not None:
+        age = age()
     if age is not None and age > stale_after:
         return f"older than {stale_after} s (lock_stale_after)"
     return None
@@ -167,8 +170,8 @@ def _read(target, name):
     return raw, parse_record(raw)
 
 
-def _age(target, name):
-    """Seconds since *name* was last written, or None if it is gone."""
+def file_age(target, name):
+    """Seconds since the file *name* on *target* was last written, or None if it is gone."""
     try:
         return time.time() - target.stat(name)[1]
     except FileNotFoundError:
@@ -178,14 +181,14 @@ def _age(target, name):
 def _judge(target, raw, owner, stale_after):
     """Why the lock *raw* may be taken over; LockHeld (or LockDamaged) while it is held."""
     if owner is None:
-        age = _age(target, LOCK_NAME)
+        age = file_age(target, LOCK_NAME)
         if age is None:
             return None  # gone meanwhile: try again
         if age > stale_after:
             return f"a damaged lock file older than {stale_after} s (lock_stale_after)"
         reason = "it is empty" if not raw.strip() else "it is not a lock record"
         raise LockDamaged(target.url, LOCK_NAME, reason, age=age, stale_after=stale_after)
-    why = owner_gone(owner, stale_after)
+    why = owner_gone(owner, stale_after, lambda: file_age(target, LOCK_NAME))
     if why is None:
         raise LockHeld(target.url, owner)
     return why
@@ -246,7 +249,7 @@ def target_lock(target, stale_after=DEFAULT_STALE_AFTER):
         found = _read(target, LOCK_NAME)
         if found is not None and found[1] is None:
             raise LockDamaged(target.url, LOCK_NAME, "it is not a lock record",
-                              age=_age(target, LOCK_NAME), stale_after=stale_after)
+                              age=file_age(target, LOCK_NAME), stale_after=stale_after)
         raise LockHeld(target.url, (found[1] if found else None) or {})
     hold_token(me["token"])
     try:
@@ -284,7 +287,7 @@ def sweep(target, stale_after, keep=None):
         elif is_lease_name(name):
             pass
         elif name.startswith(ASIDE_PREFIX) and name != keep:
-            age = _age(target, name)
+            age = file_age(target, name)
             if age is not None and age > stale_after:
                 target.remove(name)
             continue
@@ -296,10 +299,10 @@ def sweep(target, stale_after, keep=None):
             continue
         record = parse_record(raw)
         if record is None:
-            age = _age(target, name)
+            age = file_age(target, name)
             gone = age is not None and age > stale_after
         else:
-            gone = owner_gone(record, stale_after) is not None
+            gone = owner_gone(record, stale_after, lambda: file_age(target, name)) is not None
         if gone:
             log.info("removing %s, left by a process that is gone", name)
             target.remove(name)
