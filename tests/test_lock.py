@@ -208,3 +208,14 @@ def test_simultaneous_differentials_never_lose_a_reported_set(tmp_path):
         assert [n for n in reported if n not in sets or sets[n].status != COMPLETE] == []
         assert not os.path.exists(bk / LOCK_NAME)
     assert len(reported) >= STRESS_ROUNDS  # at least one run got through each round
+
+
+def test_another_hosts_lock_without_a_time_ages_by_its_file(store, tmp_path):
+    bk = tmp_path / "bk"
+    write_lock(bk, json.dumps({"host": "other-host", "pid": 1}).encode())
+    with pytest.raises(LockHeld) as e:
+        workbench.backup("full", store=store, target=str(bk), min_free=0)
+    assert type(e.value) is LockHeld and "host other-host, pid 1" in str(e.value)
+    old = time.time() - 2 * 86400
+    os.utime(bk / LOCK_NAME, (old, old))
+    assert workbench.backup("full", store=store, target=str(bk), min_free=0).files > 0
