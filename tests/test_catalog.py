@@ -20,7 +20,7 @@ from workbench import catalog, samples
 from workbench.archive import manifest as mf
 from workbench.archive.index import lookup_message_id
 from workbench.cli import main
-from workbench.errors import IncompleteSet, NoCompleteBackup, SetNotFound
+from workbench.errors import DamagedSet, IncompleteSet, NoCompleteBackup, SetNotFound
 from workbench.headers import parse_headers
 from workbench.naming import index_name, manifest_name
 from workbench.sets import list_sets, remove_set
@@ -262,10 +262,52 @@ def test_cache_follows_a_changed_manifest(history, tmp_path):
     assert catalog.read_sets(str(target))["files"][0] == 7
 
 
+def _drop_manifest_copy(volume):
+    """Rewrite *volume* without its manifest copy, marker kept: what an interrupted run leaves."""
+    tmp = volume.with_name(volume.name + ".tmp")
+    with zipfile.ZipFile(volume) as zin, zipfile.ZipFile(tmp, "w") as zout:
+        zout.comment = zin.comment
+        for item in zin.infolist():
+            if not item.filename.startswith(".workbench/"):
+                zout.writestr(item, zin.read(item))
+    tmp.replace(volume)
+
+
+def _spoil_manifest_copy(volume):
+    """Flip bytes inside the manifest copy's data (its CRC-32 no longer matches)."""
+    with zipfile.ZipFile(volume) as z:
+        info = z.infolist()[-1]
+        assert info.filename.startswith(".workbench/")
+    with open(volume, "r+b") as f:
+        f.seek(info.header_offset + 26)
+        nlen, xlen = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+        at = info.header_offset + 30 + nlen + xlen + info.compress_size // 2
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+
+def test_a_set_without_its_manifest_file_reads_from_its_copy(history, tmp_path):
+    target = tmp_path / "t"
+    shutil.copytree(history["target"], target)
+    want = catalog.read_entries(history["target"], set=D_NAME)
+    (target / manifest_name(D_NAME)).unlink()
+    sets = catalog.read_sets(str(target))
+    assert sets["status"].tolist() == ["complete", "damaged"]
+    assert sets["rotation"].tolist() == ["keep", "keep"]
+    assert "its manifest file is missing; restorable by name from the manifest copy in " \
+           f"{D_NAME}.zip" in sets["problem"].tolist()[1]
+    pd.testing.assert_frame_equal(catalog.read_entries(str(target), set=D_NAME), want)
+    # A damaged set is never chosen on its own: the recovery now is the full.
+    assert catalog.read_entries(str(target))["set"].unique().tolist() == [F_NAME]
+
+
 def test_incomplete_set_raises(history, tmp_path):
     target = tmp_path / "t"
     shutil.copytree(history["target"], target)
     (target / manifest_name(D_NAME)).unlink()
+    _drop_manifest_copy(target / f"{D_NAME}.zip")
     sets = catalog.read_sets(str(target))
     assert sets["status"].tolist() == ["complete", "incomplete"]
     assert sets["rotation"].tolist() == ["keep", "delete-next"]
@@ -275,25 +317,39 @@ def test_incomplete_set_raises(history, tmp_path):
 
 
 @pytest.mark.parametrize("cut", [0.3, 0.6, 0.95])
-def test_damaged_manifest_is_an_incomplete_set_error(history, tmp_path, capsys, cut):
-    # Truncated in its entries, in its messages or at its very end: every reader that needs
-    # the lost part says which set cannot be used, with the error class and exit code of an
-    # incomplete set. Entries come first: they still read when only messages are lost.
+def test_damaged_manifest_file_is_read_from_the_copy(history, tmp_path, capsys, cut):
+    # Truncated in its entries, in its messages or at its very end: every reader that needs the
+    # lost part reads it from the copy in the last volume instead.
     target = tmp_path / "t"
     shutil.copytree(history["target"], target)
+    want_entries = catalog.read_entries(history["target"], set=F_NAME)
+    want_messages = catalog.read_messages(history["target"], set=F_NAME)
     path = target / manifest_name(F_NAME)
     data = path.read_bytes()
     path.write_bytes(data[:int(len(data) * cut)])
     catalog.clear_cache()
-    if cut < 0.5:
-        with pytest.raises(IncompleteSet, match=f"set {F_NAME}: manifest unreadable"):
-            catalog.read_entries(str(target), set=F_NAME)
-    else:
-        assert len(catalog.read_entries(str(target), set=F_NAME)) == len(history["before"])
-    with pytest.raises(IncompleteSet, match=f"set {F_NAME}: manifest unreadable"):
-        catalog.read_messages(str(target), set=F_NAME)
-    assert main(["ls", F_NAME, "--target", str(target)]) == IncompleteSet.exit_code
+    pd.testing.assert_frame_equal(catalog.read_entries(str(target), set=F_NAME), want_entries)
+    pd.testing.assert_frame_equal(catalog.read_messages(str(target), set=F_NAME), want_messages)
+    assert main(["ls", F_NAME, "--target", str(target)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(history["before"])
+
+
+def test_damaged_manifest_and_copy_are_a_damaged_set_error(history, tmp_path, capsys):
+    target = tmp_path / "t"
+    shutil.copytree(history["target"], target)
+    path = target / manifest_name(F_NAME)
+    path.write_bytes(path.read_bytes()[:20])
+    _spoil_manifest_copy(target / f"{F_NAME}.zip")
+    catalog.clear_cache()
+    for read in (catalog.read_entries, catalog.read_messages):
+        with pytest.raises(DamagedSet, match=f"set {F_NAME}: manifest unreadable"):
+            read(str(target), set=F_NAME)
+    assert main(["ls", F_NAME, "--target", str(target)]) == DamagedSet.exit_code
     assert f"set {F_NAME}: manifest unreadable" in capsys.readouterr().err
+    # The differential needs the full's volumes, not its manifest: it still restores (its
+    # entries frame, which tells changed from added files by the full's, cannot be made).
+    r = workbench.restore(str(tmp_path / "out"), D_NAME, target=str(target))
+    assert r.files == len(history["after"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -461,9 +517,9 @@ def test_recovery_plan_never_uses_incomplete_sets_or_orphan_differentials(tmp_pa
     lt = LocalTarget(str(target))
     sets = list_sets(lt)
     remove_set(lt, next(s for s in sets if str(s.name) == f1))   # d1 loses its full
-    (target / manifest_name(f3)).unlink()                         # f3 is incomplete
+    (target / manifest_name(f3)).unlink()                         # f3 is damaged
     status = catalog.read_sets(str(target)).set_index("name")["status"].to_dict()
-    assert status == {d1: "complete", f2: "complete", d2: "complete", f3: "incomplete"}
+    assert status == {d1: "complete", f2: "complete", d2: "complete", f3: "damaged"}
     for at, expected in ((T0, None), (T0 + 2 * day, None), (T0 + 4 * day, f2),
                          (T0 + 5 * day + timedelta(hours=1), d2), (T0 + 30 * day, d2)):
         if expected is None:
@@ -473,7 +529,7 @@ def test_recovery_plan_never_uses_incomplete_sets_or_orphan_differentials(tmp_pa
             assert catalog.recovery_plan(str(target), at=at).set == expected
     assert catalog.recovery_plan(str(target)).chain == [f2, d2]
     rot = catalog.read_sets(str(target)).set_index("name")["rotation"].to_dict()
-    assert rot[d1] == "delete-next" and rot[f3] == "delete-next"
+    assert rot[d1] == "delete-next" and rot[f3] == "keep"  # a damaged set is never deleted
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,18 +1,21 @@
 """A backup killed with SIGKILL at any point leaves earlier sets intact and restorable; its own
-leftovers show as incomplete and the next run removes them. A failing run cleans up after itself."""
+leftovers show as incomplete and the next run removes them (once its last volume, which holds the
+manifest copy, is published, the set is damaged instead: kept, and restorable by name). A failing
+run cleans up after itself."""
 
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 import workbench
 from workbench import samples
-from workbench.sets import COMPLETE, INCOMPLETE, list_sets
+from workbench.sets import COMPLETE, DAMAGED, INCOMPLETE, list_sets
 
 from helpers import make_store, snapshot, store_snapshot
 
@@ -84,6 +87,15 @@ POINTS = [
 ]
 
 
+def _has_manifest_copy(bk, info):
+    """True if the set's last volume (as zipfile reads it) ends with the manifest copy."""
+    last = info.volumes[max(info.volumes)][0] if info.volumes else None
+    if last is None:
+        return False
+    with zipfile.ZipFile(bk / last) as z:
+        return z.namelist()[-1] == f".workbench/{info.name}.manifest.json"
+
+
 @pytest.mark.parametrize("kind,point", POINTS)
 def test_sigkill_leaves_earlier_sets_restorable(history, tmp_path, kind, point):
     store, bk, snaps, before = history
@@ -95,27 +107,39 @@ def test_sigkill_leaves_earlier_sets_restorable(history, tmp_path, kind, point):
     by_name = {str(s.name): s for s in sets}
     killed = [s for s in sets if str(s.name) not in snaps]
     if point.startswith("remove:"):
-        # Killed after the commit: the new D is complete, the old one is half-removed.
+        # Killed after the commit: the new D is complete, the old one's removal was decided
+        # (its removal marker says so) and is finished by the next run.
         [new] = killed
         assert new.status == COMPLETE
         old_d = [n for n in snaps if n.startswith("D")][0]
-        assert by_name[old_d].status == INCOMPLETE
+        assert by_name[old_d].markers
         del snaps[old_d]
+        late = False
     else:
-        assert all(s.status == INCOMPLETE for s in killed)  # never reported complete
-        for name in snaps:
-            assert by_name[name].status == COMPLETE
+        # Never reported complete. Killed before its last volume, the set is incomplete (the
+        # proof of an interrupted run); after it, the manifest copy in that volume makes it
+        # damaged: kept, and restorable by name.
+        # (The index is written beside the last volume: either may come first.)
+        [k] = killed
+        late = _has_manifest_copy(bk, k)
+        assert late == (point == "publish:.manifest.json.gz") or point == "publish:.index.sqlite"
+        assert k.status == (DAMAGED if late else INCOMPLETE)
     # Every earlier set that should still be there restores exactly.
     for name, snap in snaps.items():
         out = tmp_path / f"r-{name}"
         workbench.restore(str(out), name, target=str(bk))
         assert snapshot(out) == snap
+    if late:
+        out = tmp_path / "r-killed"
+        workbench.restore(str(out), str(killed[0].name), target=str(bk))
+        assert snapshot(out) == store_snapshot(store)
     # The next run cleans up and succeeds.
     r = workbench.backup(kind, store=store, target=str(bk), min_free=0, volume_size="128KiB",
                          now=T0 + timedelta(days=3))
     sets = list_sets(workbench.open_target(str(bk)))
-    assert all(s.status == COMPLETE for s in sets)
-    assert not [f for f in os.listdir(bk) if f.endswith(".partial")]
+    assert [(str(s.name), s.status) for s in sets if s.status != COMPLETE] == (
+        [(str(killed[0].name), DAMAGED)] if late else [])
+    assert not [f for f in os.listdir(bk) if f.endswith(".partial") or ".wb-" in f]
     assert r.set_name in {str(s.name) for s in sets}
 
 
@@ -135,3 +159,39 @@ def test_failed_run_removes_its_own_files(history, monkeypatch):
         workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
                          now=T0 + timedelta(days=2))
     assert sorted(os.listdir(bk)) == before
+
+
+def test_failed_run_never_removes_files_it_did_not_write(history, monkeypatch):
+    # Another writer puts a file under the very name this run is about to publish: the run fails
+    # on it, and its cleanup must take only its own files, not every file of that set name.
+    store, bk, snaps, before = history
+    from workbench.targets.local import LocalTarget
+
+    real = LocalTarget.publish
+    theirs = {}
+
+    def publish(self, src, dst):
+        if dst.endswith(".1.zip") and not theirs:
+            theirs[dst] = b"another writer's volume"
+            (bk / dst).write_bytes(theirs[dst])
+        return real(self, src, dst)
+
+    monkeypatch.setattr(LocalTarget, "publish", publish)
+    with pytest.raises(FileExistsError):
+        workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=T0 + timedelta(days=2))
+    [(name, data)] = theirs.items()
+    assert sorted(os.listdir(bk)) == sorted(before + [name])
+    assert (bk / name).read_bytes() == data
+
+
+
+def test_a_new_set_name_is_free_against_every_file(history):
+    # A file of any kind that starts with a set name keeps that name taken.
+    store, bk, snaps, before = history
+    when = T0 + timedelta(days=2)
+    (bk / "F20261103T010000Z.zip.partial").write_bytes(b"not ours")
+    r = workbench.backup("full", store=store, target=str(bk), min_free=0, volume_size="128KiB",
+                         now=when)
+    assert r.set_name == "F20261103T010001Z"
+    assert (bk / "F20261103T010000Z.zip.partial").read_bytes() == b"not ours"

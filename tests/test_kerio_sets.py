@@ -5,6 +5,7 @@ time. They list, verify and restore correctly, UTF-8 folder names included."""
 import os
 import shutil
 import subprocess
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -93,3 +94,65 @@ def test_lost_foreign_volume_fails_only_its_entries(kerio, tmp_path):
     assert [p for p, _ in info.value.failures] == [f"{FULL}.1.zip (every member of it)"]
     assert snapshot(tmp_path / "out") == {p: v for p, v in kerio["s0"].items()
                                           if not p.startswith("store/mail/example.org/")}
+
+
+def _three_volume_set(kerio, target):
+    """A Kerio full in three standalone volumes, written with Info-ZIP, in *target*."""
+    paths = sorted(kerio["s1"])
+    thirds = [paths[i::3] for i in range(3)]
+    target.mkdir()
+    for i, part in enumerate(thirds):
+        _zip(kerio["store"], target / (f"{FULL}.zip" if i == 0 else f"{FULL}.{i}.zip"), part)
+    return {p.name: p.read_bytes() for p in target.iterdir()}
+
+
+def _files(target):
+    return {p.name: p.read_bytes() for p in target.iterdir()}
+
+
+def test_a_kerio_set_missing_its_first_volume_is_never_deleted(kerio, tmp_path):
+    target = tmp_path / "bk"
+    kept = _three_volume_set(kerio, target)
+    (target / f"{FULL}.zip").unlink()
+    del kept[f"{FULL}.zip"]
+    r = workbench.backup("full", store=kerio["store"], target=str(target), min_free=0, keep=1)
+    after = _files(target)
+    assert {k: v for k, v in after.items() if k in kept} == kept
+    s = list_sets(open_target(str(target)))[0]
+    assert (str(s.name), s.status, s.problem) == (FULL, FOREIGN, "volume 0 is missing")
+    assert not r.removed  # not whole: rotation keeps it too, even with keep=1
+    assert [str(s.name) for s in list_sets(open_target(str(target)))] == [FULL, r.set_name]
+
+
+@pytest.mark.parametrize("stray", [f"{FULL}.zip.partial", f"{FULL}.1.zip.partial"])
+def test_a_stray_partial_file_beside_a_kerio_set_deletes_nothing(kerio, tmp_path, stray):
+    target = tmp_path / "bk"
+    kept = _three_volume_set(kerio, target)
+    (target / stray).write_bytes(b"left by another tool")
+    kept[stray] = b"left by another tool"
+    r = workbench.backup("differential", store=kerio["store"], target=str(target), min_free=0)
+    assert {k: v for k, v in _files(target).items() if k in kept} == kept
+    s = list_sets(open_target(str(target)))[0]
+    assert (str(s.name), s.status, s.problem, s.strays) == (FULL, FOREIGN, "", [stray])
+    assert r.set_name in [str(x.name) for x in list_sets(open_target(str(target)))]
+    workbench.restore(str(tmp_path / "out"), FULL, target=str(target))
+    assert snapshot(tmp_path / "out") == kerio["s1"]
+
+
+def test_rotation_deletes_whole_kerio_sets_under_the_same_keep_rule(kerio, tmp_path):
+    target = tmp_path / "bk"
+    shutil.copytree(kerio["target"], target)
+    kerio_files = _files(target)
+    first = workbench.backup("full", store=kerio["store"], target=str(target), min_free=0, keep=2)
+    # Two complete backups: the Kerio chain and ours. Both stay.
+    assert first.removed == [] and {k: v for k, v in _files(target).items()
+                                    if k in kerio_files} == kerio_files
+    later = datetime.now(timezone.utc) + timedelta(minutes=1)
+    second = workbench.backup("full", store=kerio["store"], target=str(target), min_free=0,
+                              keep=2, now=later)
+    # Now the Kerio chain is older than every kept backup: it is rotated out, whole.
+    assert [(d["set"], d["reason"]) for d in second.removed] == [
+        (DIFF, f"its full {FULL} is rotated out"),
+        (FULL, "older than the 2 newest complete backups")]
+    assert sorted(str(s.name) for s in list_sets(open_target(str(target)))) == sorted(
+        [first.set_name, second.set_name])

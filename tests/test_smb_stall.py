@@ -109,7 +109,7 @@ def test_backup_to_a_stalled_server_fails_in_bounded_time_and_the_next_run_succe
     proc = workbench("backup", "full", "--config", config, "-q")
     try:
         def writing():  # the second volume of the new set is being written
-            return any(n.endswith(".1.zip.partial") and not n.startswith(first.set_name)
+            return any(".1.zip.wb-" in n and n.endswith(".partial") and not n.startswith(first.set_name)
                        for n in os.listdir(share))
         wait_until(writing, proc, "writing a volume")
         with stalled(server):

@@ -113,6 +113,25 @@ def test_create_exclusive(target):
     assert target.read_bytes("backup.lock") == b"third"
 
 
+def test_stat_gives_size_and_mtime(target):
+    import time
+    before = time.time()
+    target.write_new("lock", b"12345")
+    size, mtime = target.stat("lock")
+    assert size == 5
+    # The server's clock: the same machine here, so within a few seconds of ours.
+    assert before - 5 <= mtime <= time.time() + 5
+    with pytest.raises(FileNotFoundError):
+        target.stat("missing")
+
+
+def test_write_new_leaves_no_temporary_file(target):
+    target.write_new("a", b"1")
+    with pytest.raises(FileExistsError):
+        target.write_new("a", b"2")
+    assert target.list() == {"a": 1}  # the refused write left nothing behind
+
+
 def test_remove(target):
     target.remove("missing")           # not an error
     target.write_new("x", b"1")

@@ -9,9 +9,9 @@ The library is the product; the ``workbench`` command is a thin layer over it.
 
 from .backup import backup
 from .config import Config, load_config
-from .errors import (ConfigError, CorruptVolume, IncompleteSet, LockHeld, NoCompleteBackup,
-                     NotEnoughSpace, RestoreIncomplete, SetNotFound, StoreNotFound, TargetError,
-                     UnsafePath, WorkbenchError)
+from .errors import (ConfigError, CorruptVolume, DamagedSet, IncompleteSet, LockDamaged, LockHeld,
+                     NoCompleteBackup, NotEnoughSpace, RestoreIncomplete, SetBeingRemoved,
+                     SetNotFound, StoreNotFound, TargetError, UnsafePath, WorkbenchError)
 from .model import BackupResult, Entry, Progress, RestoreResult
 from .restore import plan_restore, restore
 from .verify import verify
@@ -41,5 +41,5 @@ __all__ = [
     "Config", "load_config", "BackupResult", "RestoreResult", "Entry", "Progress",
     "WorkbenchError", "ConfigError", "StoreNotFound", "TargetError", "LockHeld", "NotEnoughSpace",
     "SetNotFound", "NoCompleteBackup", "IncompleteSet", "CorruptVolume", "UnsafePath",
-    "RestoreIncomplete",
+    "RestoreIncomplete", "LockDamaged", "DamagedSet", "SetBeingRemoved",
 ]

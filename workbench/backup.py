@@ -1,13 +1,17 @@
 """Make a backup set: full (F), differential (D) or copy (C) of a mail store, as zip volumes.
 
-The run, in order: free-space guard, target lock, cleanup of interrupted runs, store walk, change
-detection against the chain's full (differentials), parallel compression into volumes, index, and the
-manifest last, which commits the set. Only then are the previous differential (``latest``) and old
-chains (rotation) removed. Any failure before the commit leaves every earlier set untouched.
+The run, in order: free-space guard, target lock, cleanup of interrupted runs (only what sets.py
+proves ours and interrupted), store walk, change detection against the chain's full
+(differentials), parallel compression into volumes, index, and the manifest last, which commits the
+set. Only then are the previous differential (``latest``) and old chains (rotation) removed, never
+while a reader holds them (removal.py): such a removal is postponed and listed in the result. Any
+failure before the commit leaves every earlier set untouched, and the failing run removes only the
+files it published itself.
 """
 
 import logging
 import os
+import secrets
 import shutil
 import socket
 import tempfile
@@ -27,10 +31,12 @@ from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchErr
 from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult, Progress
-from .naming import (KIND_LETTERS, PARTIAL_SUFFIX, index_name, make_set_name, manifest_name,
-                     next_free_name)
+from .naming import (KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name,
+                     parse_partial_name, parse_set_name, partial_name, set_name_prefix)
+from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
-from .sets import COMPLETE, leftover_files, list_sets, remove_set
+from .sets import COMPLETE, leftover_files, list_sets
+
 from .store import walk_store
 from .targets import open_target
 
@@ -91,19 +97,23 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
         target.ensure()
         outcome = ("no backup set was started (a lock file left behind is taken over by the next "
                    "run)")
-        with target_lock(target):
-            sets = list_sets(target)
+        with target_lock(target, cfg.lock_stale_after):
+            files = target.list()
+            taken = {parse_set_name(p) for p in map(set_name_prefix, files) if p}
+            sets = list_sets(target, files=files)
+            if resume_removals(target, sets):
+                sets = list_sets(target)
             for fname in leftover_files(sets):
                 log.warning("removing %s, left by an interrupted run", fname)
                 target.remove(fname)
             sets = [s for s in sets if s.usable]
-            run = _Run(cfg, target, requested, sets, progress, now)
+            run = _Run(cfg, target, requested, sets, progress, now, taken)
             outcome = (f"the backup set {run.name} being written stays incomplete; the next run "
                        f"removes it")
             result = run.execute()
             outcome = (f"the backup set {result.set_name} is complete, but what follows it "
                        f"(removing replaced or rotated sets, the lock) may not have finished")
-            result.removed = _after_commit(cfg, target, result)
+            result.removed, result.postponed = _after_commit(cfg, target, result)
     except TargetUnreachable as e:
         raise type(e)(f"{e}; {outcome}") from None
     except OSError as e:
@@ -117,25 +127,37 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
 
 
 def _after_commit(cfg, target, result):
-    """Drop the replaced differential (``latest``) and rotate; return what was removed and why."""
-    removed = []
+    """Drop the replaced differential (``latest``) and rotate.
+
+    Returns ``(removed, postponed)``: lists of ``{"set", "reason"}``, the sets removed and those
+    whose removal waits for a later run because they are being read.
+    """
+    removed, postponed = [], []
     sets = list_sets(target)
     if result.kind == "D" and cfg.differentials == "latest":
         for s in sets:
             if (s.name.kind == "D" and s.status == COMPLETE and str(s.name) != result.set_name
                     and s.base == result.base):
-                log.info("removing differential %s, replaced by %s", s.name, result.set_name)
-                remove_set(target, s)
-                removed.append({"set": str(s.name), "reason": f"replaced by {result.set_name}"})
+                reason = f"replaced by {result.set_name}"
+                why = remove_unread(target, s, reason, cfg.lock_stale_after)
+                if why is None:
+                    log.info("removing differential %s, %s", s.name, reason)
+                    removed.append({"set": str(s.name), "reason": reason})
+                else:
+                    log.warning("the removal of differential %s (%s) is postponed: %s", s.name,
+                                reason, why)
+                    postponed.append({"set": str(s.name), "reason": f"{reason}, but {why}"})
         sets = list_sets(target)
-    removed += [{"set": d.set, "reason": d.reason} for d in apply_rotation(target, cfg.keep, sets)]
-    return removed
+    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after):
+        (removed if d.action == "delete" else postponed).append({"set": d.set,
+                                                                 "reason": d.reason})
+    return removed, postponed
 
 
 class _Run:
     """One backup run: holds the state shared by its steps."""
 
-    def __init__(self, cfg, target, requested, sets, progress, now):
+    def __init__(self, cfg, target, requested, sets, progress, now, taken=()):
         self.cfg, self.target, self.sets, self.progress = cfg, target, sets, progress
         self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         self.kind, self.base, self.note = requested, None, ""
@@ -147,7 +169,11 @@ class _Run:
                 self.kind = "F"
                 self.note = "no usable full backup on the target: the differential ran as a full"
                 log.warning(self.note)
-        self.name = next_free_name(make_set_name(self.kind, self.started), [s.name for s in sets])
+        # Free against every file on the target: any file starting with a set name keeps that
+        # name taken, whoever wrote it.
+        self.name = next_free_name(make_set_name(self.kind, self.started), taken)
+        self.token = secrets.token_hex(8)  # names this run's temporary files
+        self.published = []  # files of this run published besides its volumes
         self.skipped, self.unreadable = [], []
         # Headers of the messages this set stores (a differential's unchanged messages keep theirs
         # in the full's manifest), gathered into temporary files as they come.
@@ -169,13 +195,13 @@ class _Run:
         files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
                            on_error=self._walk_error)
         entries = EntryTable()
-        writer = SetWriter(self.target, name, self.cfg.volume_size)
+        writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
         # SQLite works without the GIL: the index is made in this thread while the rest runs.
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="index")
         self.index_copy = None
         if self.base is not None:  # a differential's index starts as a copy of its full's
             self.index_copy = self.index_pool.submit(copy_index, self.target, index_name(name),
-                                                     index_name(str(self.base.name)))
+                                                     index_name(str(self.base.name)), self.token)
         try:
             # The walk feeds the compressors as it goes: workers start on the first files while
             # the rest of the store is still being listed.
@@ -187,7 +213,7 @@ class _Run:
             writer.abort()
             if self.index_copy is not None and not self.index_copy.cancel():
                 discard_copy(self.index_copy.result())
-            self._discard(name)
+            self._discard(writer)
             raise
         finally:
             self.index_pool.shutdown()
@@ -238,12 +264,13 @@ class _Run:
         name = str(self.name)
         body.seek(0)
         body.readline()  # the in-volume header, which lacks the last volume's size
-        tmp = manifest_name(name) + PARTIAL_SUFFIX
+        tmp = partial_name(manifest_name(name), self.token)
         with self.target.open_write(tmp) as f:
             with gzip_writer(f) as gz:
                 gz.write(mf.header_line(self._header(volumes, entries, stored)))
                 shutil.copyfileobj(body, gz, 1024 * 1024)
         self.target.publish(tmp, manifest_name(name))
+        self.published.append(manifest_name(name))
 
     def _write_index(self, entries, messages):
         """The set's index: for a differential, the full's index with this set's changes."""
@@ -254,11 +281,13 @@ class _Run:
             gone = self.base_gone + self.dropped
             mine = list(entries.entries(stored_in=name))
             if publish_index_from(self.target, index_name(name), name, work, mine, gone,
-                                  messages):
+                                  messages, self.token):
+                self.published.append(index_name(name))
                 return
         if self.base is not None:  # no usable copy: the unchanged messages' IDs are the full's
             messages = list(messages.index_rows()) + self._inherited_message_ids(entries)
-        write_index(self.target, index_name(name), name, entries, messages)
+        write_index(self.target, index_name(name), name, entries, messages, self.token)
+        self.published.append(index_name(name))
 
     def _inherited_message_ids(self, entries):
         """``(message_id, path)`` of the messages this differential takes from its full."""
@@ -298,7 +327,7 @@ class _Run:
         seen = bytearray(len(row_of))
         b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
             base.get(c) for c in _BASE_COLUMNS[1:])
-        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size)
+        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size, self.token)
         for f in files:
             i = row_of.get(f.path)
             if i is not None:
@@ -440,11 +469,17 @@ class _Run:
                       "bytes_out": sum(v["bytes"] for v in volumes)},
         }
 
-    def _discard(self, name):
-        """Remove what this failed run published; the earlier sets are never touched."""
-        for s in list_sets(self.target, load=False):
-            if str(s.name) == name:
-                remove_set(self.target, s)
+    def _discard(self, writer):
+        """Remove what this failed run published, and its temporary files: nothing else, not even
+        a file of the same set name that this run did not write itself."""
+        mine = [v["name"] for v in writer.volumes] + self.published
+        try:
+            mine += [f for f in self.target.list() if (parse_partial_name(f) or ("", ""))[1]
+                     == self.token]
+            for fname in mine:
+                self.target.remove(fname)
+        except (OSError, WorkbenchError) as e:  # the target is gone: the next run cleans up
+            log.warning("could not remove the files of the failed run %s: %s", self.name, e)
 
 
 def _is_message(kind, path):

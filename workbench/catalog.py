@@ -19,7 +19,9 @@ import io
 import json
 import os
 import threading
+import zipfile
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -29,10 +31,12 @@ import pandas as pd
 from .archive import manifest as mf
 from .config import Config
 from .headers import normalize_message_id
+from .lease import read_lease
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
-from .sets import (COMPLETE, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of, choose_set,
-                   entries_of, find_set, list_sets, unreadable_manifest)
+from .sets import (COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of,
+                   choose_set, entries_of, find_set, list_sets, open_copy, protect_bases,
+                   set_damaged, unreadable_manifest)
 from .targets import open_target
 
 __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
@@ -90,8 +94,9 @@ class _Manifest:
     needs it, and only the frames are kept (the parsed lists take several times their memory).
     """
 
-    def __init__(self, target, set_name, stamp, header):
+    def __init__(self, target, set_name, stamp, header, copy=None):
         self.target, self.set_name, self.stamp, self.header = target, set_name, stamp, header
+        self.copy = copy  # the volume whose manifest copy is read instead of the file
         self.frames = {}
         self.lock = threading.Lock()
         # The text of the block not asked for, kept from the last inflate until it is read (a
@@ -99,20 +104,31 @@ class _Manifest:
         self.spare = {}
         self.expect_messages = False
 
-    def columns(self, block, convert=None):
+    def columns(self, block, convert=None, info=None):
         """The ``entries`` or ``messages`` columns as ``{name: convert(name, values)}``.
 
         *values* is a list, or for version 2's encoded entry columns a numpy array (integers) or
         a ``_Coded`` (repetitive text); each column is converted on its own and its raw value
         dropped, so only one column's intermediate data is alive at a time. Returns None if the
-        manifest has no such block.
+        manifest has no such block. A manifest file damaged past its header is read from the
+        copy in the last volume of the set *info*, which is then marked damaged.
         """
         convert = convert or (lambda name, values: values)
         keep = self.spare if block != "entries" or self.expect_messages else None
         try:
-            cols = _read_block(self.target, manifest_name(self.set_name), block, keep)
-        except MANIFEST_ERRORS as e:
-            raise unreadable_manifest(self.set_name, e) from None
+            cols = _read_block(self.target, self.set_name, self.copy, block, keep)
+        except _READ_ERRORS as e:
+            copy = None
+            if self.copy is None and info is not None:
+                set_damaged(self.target, info, f"manifest file unreadable ({e})")
+                copy = info.copy
+            if copy is None:
+                raise unreadable_manifest(self.set_name, e) from None
+            try:
+                cols = _read_block(self.target, self.set_name, copy, block, keep)
+            except _READ_ERRORS as e2:
+                raise unreadable_manifest(self.set_name, f"{e}; the copy in {copy}: {e2}") \
+                    from None
         if cols is None:
             return None
         names = mf.COLUMNS if block == "entries" else mf.MESSAGE_COLUMNS
@@ -180,7 +196,22 @@ def _arrow_text(value):
                                        pa.py_buffer(mf.text_bytes(value)), valid)
 
 
-def _read_block(target, fname, block, spare=None):
+# What reading a manifest or its copy in a volume raises when it is damaged.
+_READ_ERRORS = MANIFEST_ERRORS + (zipfile.BadZipFile, KeyError)
+
+
+@contextmanager
+def _open_manifest(target, set_name, copy=None):
+    """The manifest of *set_name*: its file, or the copy in the volume *copy*."""
+    if copy is None:
+        with target.open_read(manifest_name(set_name)) as f:
+            yield f
+    else:
+        with open_copy(target, copy, set_name) as f:
+            yield f
+
+
+def _read_block(target, set_name, copy, block, spare=None):
     """The ``entries`` or ``messages`` columns of a manifest, or None if it has none.
 
     Entries read alone are read and inflated no further than their end. Otherwise the file is
@@ -189,11 +220,16 @@ def _read_block(target, fname, block, spare=None):
     """
     if spare and block in spare:
         return spare.pop(block)
-    if block == "entries" and spare is None:
-        # Entries come first: stop reading the file (a third of it) where they end.
-        with target.open_read(fname) as f:
+    if block == "entries" and spare is None and copy is None:
+        # Entries come first: stop reading the file (a third of it) where they end. A copy is
+        # read to its end, where its CRC-32 is checked: it stands in for a damaged file.
+        with _open_manifest(target, set_name, copy) as f:
             return mf.read_manifest(f, stop_after="entries").get("entries")
-    data = target.read_bytes(fname)
+    if copy is None:
+        data = target.read_bytes(manifest_name(set_name))
+    else:
+        with _open_manifest(target, set_name, copy) as f:
+            data = f.read()
     f = io.BytesIO(mf.plain(data))
     doc = mf.read_body(f, json.loads(f.readline()))
     if spare is not None and block == "entries" and "messages" in doc:
@@ -201,9 +237,9 @@ def _read_block(target, fname, block, spare=None):
     return doc.get(block)
 
 
-def _read_header(target, fname):
+def _read_header(target, set_name, copy=None):
     """A manifest's header (its first line: everything but the column blocks)."""
-    with target.open_read(fname) as f:
+    with _open_manifest(target, set_name, copy) as f:
         header = mf.decode_header(f)
     for block in ("entries", "messages"):  # a one-line manifest: its header line is all of it
         header.pop(block, None)
@@ -213,14 +249,15 @@ def _read_header(target, fname):
 def _stamp(target, fname, size):
     local = target.local_path(fname) if hasattr(target, "local_path") else None
     if local is not None:
-        st = os.stat(local)
-        return st.st_size, st.st_mtime_ns
-    return size, None
+        st = os.stat(local)  # FileNotFoundError if the set went away since it was listed
+        return fname, st.st_size, st.st_mtime_ns
+    return fname, size, None
 
 
-def _manifest(target, set_name, size=None):
-    """The manifest of *set_name* on *target*, from the cache when the file is unchanged."""
-    fname = manifest_name(set_name)
+def _manifest(target, set_name, size=None, copy=None):
+    """The manifest of *set_name* on *target* (or its *copy* in a volume), from the cache when
+    the file is unchanged."""
+    fname = copy or manifest_name(set_name)
     stamp = _stamp(target, fname, size)
     key = (target.url, set_name)
     with _CACHE_LOCK:
@@ -228,7 +265,7 @@ def _manifest(target, set_name, size=None):
         if hit is not None and hit.stamp == stamp:
             _CACHE.move_to_end(key)
             return hit
-    loaded = _Manifest(target, set_name, stamp, _read_header(target, fname))
+    loaded = _Manifest(target, set_name, stamp, _read_header(target, set_name, copy), copy)
     with _CACHE_LOCK:
         _CACHE[key] = loaded
         _CACHE.move_to_end(key)
@@ -239,22 +276,65 @@ def _manifest(target, set_name, size=None):
     return loaded
 
 
-def _load_sets(target):
+def _load_sets(target, files=None):
     """``(sets, files)``: list_sets without its manifest decoding, manifests from the cache.
 
     Each complete set of ours gets its manifest header (no column blocks) as ``SetInfo.header``,
-    which is all that base_of, rotation and the set table need.
+    which is all that base_of, rotation and the set table need; a damaged one the header of the
+    manifest copy in its last volume, where that is readable. A set whose manifest vanished
+    since the listing (removed meanwhile) is left out.
     """
-    files = target.list()
+    files = target.list() if files is None else files
     sets = list_sets(target, load=False, files=files)
-    for s in sets:
-        if s.status != COMPLETE:
-            continue
+    for s in list(sets):
         try:
-            s.header = _manifest(target, str(s.name), files.get(manifest_name(str(s.name)))).header
-        except (ValueError, OSError, EOFError) as e:
-            s.status, s.problem = INCOMPLETE, f"manifest unreadable: {e}"
+            if s.status == COMPLETE:
+                try:
+                    s.header = _manifest(target, str(s.name),
+                                         files.get(manifest_name(str(s.name)))).header
+                    continue
+                except FileNotFoundError:
+                    raise
+                except _READ_ERRORS as e:
+                    set_damaged(target, s, f"manifest file unreadable ({e})")
+            if s.status == DAMAGED and s.copy is not None:
+                try:
+                    s.header = _manifest(target, str(s.name), files.get(s.copy), s.copy).header
+                except FileNotFoundError:
+                    raise
+                except _READ_ERRORS as e:
+                    s.problem += f" (that copy is unreadable too: {e})"
+                    s.copy = None
+        except FileNotFoundError:
+            sets.remove(s)
+    protect_bases(sets)
     return sets, files
+
+
+def _held(target, lease, pick):
+    """The sets (as _load_sets gives them) listed once *lease* holds those ``pick(sets)`` names,
+    with their fulls: readers of manifests and volumes keep rotation away from what they read.
+
+    ``pick(sets)`` returns the SetInfos to read; it is asked again on the new listing, and what
+    it picks then is held too.
+    """
+    sets, _ = _load_sets(target)
+    files = lease.settle(_with_bases(sets, pick(sets)))
+    sets, _ = _load_sets(target, files)
+    again = _with_bases(sets, pick(sets))
+    if not again <= lease.names:
+        lease.settle(again)
+    return sets
+
+
+def _with_bases(sets, chosen):
+    names = set()
+    for s in chosen:
+        names.add(str(s.name))
+        base = base_of(sets, s)
+        if base is not None:
+            names.add(str(base.name))
+    return names
 
 
 def _pick(sets, name):
@@ -594,15 +674,18 @@ def read_entries(target, set=None, storage_options=None):
 
     Raises
     ------
-    SetNotFound, IncompleteSet, NoCompleteBackup
+    SetNotFound, IncompleteSet, DamagedSet, NoCompleteBackup
     """
     return _over_targets(target, storage_options, lambda t: _read_entries(t, set))
 
 
 def _read_entries(target, name, include_deleted=True):
     sets, _ = _load_sets(target)
-    info = _pick(sets, name)
-    df = _entries_frame(target, sets, info)
+    df = _cached(target, sets, _pick(sets, name), "entries")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+            df = _entries_frame(target, sets, _pick(sets, name))
     if not include_deleted:
         df = df[df["change"] != "deleted"]
     return df.copy()
@@ -610,11 +693,11 @@ def _read_entries(target, name, include_deleted=True):
 
 def _core_entries(target, info):
     """The cached entries frame of a set of ours, straight from its manifest columns."""
-    m = _manifest(target, str(info.name))
+    m = _manifest(target, str(info.name), copy=info.copy)
     with m.lock:
         df = m.frames.get("entries")
         if df is None:
-            df = _frame_from_columns(m.columns("entries", _entry_column), converted=True)
+            df = _frame_from_columns(m.columns("entries", _entry_column, info), converted=True)
             m.frames["entries"] = df
     return df
 
@@ -648,21 +731,39 @@ def _frame_from_columns(c, converted=False):
                         index=pd.RangeIndex(len(c["path"])))
 
 
+def _cached_entries(target, sets, info):
+    """``(frame or None, manifest, cache key)`` of *info*'s entries frame, from the cache."""
+    base = base_of(sets, info)
+    m = _manifest(target, str(info.name), copy=info.copy)
+    key = ("read_entries", None if base is None or base is info or base.header is None else
+           (str(base.name), _manifest(target, str(base.name), copy=base.copy).stamp))
+    with m.lock:
+        return m.frames.get(key), m, key
+
+
+def _cached(target, sets, info, frame):
+    """The *frame* ("entries" or "messages") of a set of ours if the cache has it, else None:
+    a reader that reads nothing from the target needs no lease."""
+    if info.header is None or info.status not in (COMPLETE, DAMAGED):
+        return None
+    if frame == "entries":
+        return _cached_entries(target, sets, info)[0]
+    m = _manifest(target, str(info.name), copy=info.copy)
+    with m.lock:
+        return m.frames.get("read_messages")
+
+
 def _entries_frame(target, sets, info):
     """The entries frame of *info* with ``set`` and ``change`` (cached for sets of ours)."""
     name = str(info.name)
-    if info.status == INCOMPLETE:
-        entries_of(target, sets, info)  # raises IncompleteSet with its message
+    if info.status == INCOMPLETE or (info.status == DAMAGED and info.header is None):
+        entries_of(target, sets, info)  # raises IncompleteSet or DamagedSet with its message
     if info.header is None:
         return _foreign_frame(target, sets, info)
-    base = base_of(sets, info)
-    m = _manifest(target, name)
-    key = ("read_entries", None if base is None or base is info else
-           (str(base.name), _manifest(target, str(base.name)).stamp))
-    with m.lock:
-        hit = m.frames.get(key)
+    hit, m, key = _cached_entries(target, sets, info)
     if hit is not None:
         return hit
+    base = base_of(sets, info)
     core = _core_entries(target, info)
     own = (core["stored_in"] == name).to_numpy()
     if base is None or base is info or base.header is None:
@@ -748,12 +849,17 @@ def read_messages(target, set=None, storage_options=None):
 
 def _read_messages(target, name):
     sets, _ = _load_sets(target)
-    return _messages_frame(target, sets, _pick(sets, name)).copy()
+    df = _cached(target, sets, _pick(sets, name), "messages")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = _held(target, lease, lambda ss: [_pick(ss, name)])
+            df = _messages_frame(target, sets, _pick(sets, name))
+    return df.copy()
 
 
 def _messages_frame(target, sets, info):
     name = str(info.name)
-    m = _manifest(target, name) if info.header is not None else None
+    m = _manifest(target, name, copy=info.copy) if info.header is not None else None
     if m is not None:
         with m.lock:
             hit = m.frames.get("read_messages")
@@ -767,13 +873,14 @@ def _messages_frame(target, sets, info):
             & (entries["change"] != "deleted").to_numpy())
     sub = entries.loc[keep, ["set", "path", "domain", "user", "folder", "size", "stored_in"]]
     sub = sub.reset_index(drop=True)
-    cols = m.columns("messages", _message_column) if m is not None else None
+    cols = m.columns("messages", _message_column, info) if m is not None else None
     base = base_of(sets, info)
     if (m is not None and info.header.get("message_headers") == "stored" and base is not None
             and base is not info and base.header is not None):
         # A differential lists the headers of the messages it stores; the unchanged ones are
         # in its full's manifest. Its own come first, so a rewritten message's headers win.
-        cols = _stack(cols, _manifest(target, str(base.name)).columns("messages", _message_column))
+        cols = _stack(cols, _manifest(target, str(base.name), copy=base.copy).columns(
+            "messages", _message_column, base))
     headers = _headers_frame(cols, sub["path"])
     attach = headers.pop("_attach").rename("has_attachments")
     df = pd.concat([sub[["set", "path", "domain", "user", "folder"]], headers, sub[["size"]],
@@ -900,13 +1007,15 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     """
     t = open_target(target, **(storage_options or {}))
     when = _timestamp(at, "at")
-    sets, _ = _load_sets(t)
-    info = choose_set(sets, at=when.to_pydatetime() if when is not None else None)
+    moment = when.to_pydatetime() if when is not None else None
+    with read_lease(t) as lease:
+        sets = _held(t, lease, lambda ss: [choose_set(ss, at=moment)])
+        info = choose_set(sets, at=moment)
+        entries = _entries_frame(t, sets, info)
     full = base_of(sets, info)
     chain = [s for s in sets if s.usable and s.name.time <= info.name.time
              and s.name >= full.name and (s is full or (s.name.kind == "D"
                                                          and base_of(sets, s) is full))]
-    entries = _entries_frame(t, sets, info)
     entries = entries[entries["change"] != "deleted"]
     if domain or user or folder:
         entries = entries[_scope_mask(entries, domain, user, folder)]
@@ -1199,13 +1308,19 @@ def find_messages(target, storage_options=None, **criteria):
 
 
 def _find_messages(target, c):
-    sets, _ = _load_sets(target)
-    wanted = c.get("sets")
+    with read_lease(target) as lease:
+        sets = _held(target, lease, lambda ss: _sets_searched(ss, c.get("sets")))
+        return _search_messages(target, sets, _sets_searched(sets, c.get("sets")), c)
+
+
+def _sets_searched(sets, wanted):
     if wanted is not None:
         names = [wanted] if isinstance(wanted, str) else list(wanted)
-        chosen = [find_set(sets, n) for n in names]
-    else:
-        chosen = [s for s in sets if s.usable and base_of(sets, s) is not None]
+        return [find_set(sets, n) for n in names]
+    return [s for s in sets if s.usable and not s.markers and base_of(sets, s) is not None]
+
+
+def _search_messages(target, sets, chosen, c):
     since, until = _timestamp(c.get("since"), "since"), _timestamp(c.get("until"), "until")
     frames = []
     for s in chosen:
@@ -1265,9 +1380,10 @@ def diff_sets(target, a, b, storage_options=None):
         where the file is absent is missing. Changed means another size, mtime or CRC-32.
     """
     t = open_target(target, **(storage_options or {}))
-    sets, _ = _load_sets(t)
-    fa = _present(_entries_frame(t, sets, _pick(sets, a)))
-    fb = _present(_entries_frame(t, sets, _pick(sets, b)))
+    with read_lease(t) as lease:
+        sets = _held(t, lease, lambda ss: [_pick(ss, a), _pick(ss, b)])
+        fa = _present(_entries_frame(t, sets, _pick(sets, a)))
+        fb = _present(_entries_frame(t, sets, _pick(sets, b)))
     keys = ["path", "kind", "domain", "user", "folder", "size", "mtime", "crc32"]
     left = fa[keys].astype({c: "str" for c in ("kind", "domain", "user", "folder")})
     right = fb[keys].astype({c: "str" for c in ("kind", "domain", "user", "folder")})

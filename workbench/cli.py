@@ -16,9 +16,10 @@ from .config import load_config
 from .errors import FinishedWithWarnings, WorkbenchError
 from .lock import target_lock
 from .naming import KINDS
+from .removal import resume_removals
 from .rotation import apply_rotation, plan_rotation
 from .secrets import attach_mask, mask_url
-from .sets import entries_of, find_set, list_sets
+from .sets import COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, entries_of, find_set, list_sets
 from .targets import open_target
 
 
@@ -124,6 +125,8 @@ def cmd_backup(args):
         print(f"unreadable {u['path']}: {u['error']}")
     for d in r.removed:
         print(f"removed {d['set']}: {d['reason']}")
+    for d in r.postponed:
+        print(f"postponed removal of {d['set']}: {d['reason']}")
     return _warned(outcome)
 
 
@@ -140,7 +143,8 @@ def _result_json(r):
             "started": r.started.isoformat(), "finished": r.finished.isoformat(),
             "files": r.files, "stored": r.stored, "bytes_in": r.bytes_in,
             "bytes_out": r.bytes_out, "volumes": r.volumes, "skipped": r.skipped,
-            "unreadable": r.unreadable, "removed": r.removed, "note": r.note}
+            "unreadable": r.unreadable, "removed": r.removed, "postponed": r.postponed,
+            "note": r.note}
 
 
 def set_record(s):
@@ -150,11 +154,19 @@ def set_record(s):
     return {
         "name": str(s.name), "kind": s.name.kind, "base": s.base if s.usable else m.get("base"),
         "started": m.get("started") or s.name.time.isoformat(), "finished": m.get("finished"),
-        "status": "complete" if s.usable else "incomplete", "foreign": s.status == "foreign",
+        "status": _status(s), "foreign": s.status == FOREIGN,
         "files": stats.get("files"), "bytes_in": stats.get("bytes_in"),
         "bytes_out": sum(size for _, size in s.volumes.values()),
         "volumes": len(s.volumes), "skipped": [x["path"] for x in m.get("skipped", [])],
+        "problem": s.problem,
     }
+
+
+def _status(s):
+    """complete, incomplete or damaged (a foreign set with a problem is damaged too)."""
+    if s.status in (INCOMPLETE, DAMAGED):
+        return s.status
+    return DAMAGED if s.problem else COMPLETE
 
 
 def cmd_sets(args):
@@ -165,11 +177,12 @@ def cmd_sets(args):
         for r in records:
             print(json.dumps(r))
         return 0
-    print(f"{'name':<18} {'status':<10} {'base':<18} {'files':>8} {'bytes_out':>14} {'volumes':>7}")
+    print(f"{'name':<18} {'status':<10} {'base':<18} {'files':>8} {'bytes_out':>14} {'volumes':>7}"
+          "  problem")
     for r in records:
         print(f"{r['name']:<18} {r['status']:<10} {r['base'] or '-':<18} "
               f"{r['files'] if r['files'] is not None else '-':>8} {r['bytes_out']:>14} "
-              f"{r['volumes']:>7}")
+              f"{r['volumes']:>7}" + (f"  {r['problem']}" if r["problem"] else ""))
     return 0
 
 
@@ -196,9 +209,10 @@ def cmd_rotate(args):
         for d in plan_rotation(list_sets(target), cfg.keep):
             print(f"{d.set}  {d.action:<6}  {d.reason}")
         return 0
-    with target_lock(target):
-        for d in apply_rotation(target, cfg.keep):
-            print(f"{d.set}  deleted  {d.reason}")
+    with target_lock(target, cfg.lock_stale_after):
+        resume_removals(target, list_sets(target))
+        for d in apply_rotation(target, cfg.keep, stale_after=cfg.lock_stale_after):
+            print(f"{d.set}  {'deleted' if d.action == 'delete' else 'postponed'}  {d.reason}")
     return 0
 
 

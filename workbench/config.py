@@ -10,7 +10,9 @@ target's credentials; the password itself is never a config key, nor part of the
 ``file_mode`` (permissions of the files workbench writes, default ``"0600"``, directories it
 creates get the matching search bits; see workbench.modes), ``max_member_size`` (default
 64GiB) and ``max_ratio`` (default 200): members that declare more, or inflate more than that many
-times their compressed size, are refused before they are inflated (zip bombs).
+times their compressed size, are refused before they are inflated (zip bombs), ``lock_stale_after`` (seconds or
+a duration such as ``"24h"``, default 24 h: when the lock or a read lease of another host, or a
+damaged lock file, counts as abandoned).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
 ``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
 are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
@@ -144,6 +146,7 @@ class Config:
     # tops out near 1032:1, which only long runs of one byte reach: zero-filled bombs come out at
     # 229:1 (zlib's fast levels) to 1030:1; mail, attachments included, stays far below 100:1.
     max_ratio: float = 200
+    lock_stale_after: int = 24 * 3600       # seconds: another host's lock or lease is abandoned
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
@@ -190,6 +193,7 @@ _CHECKS = {
     "network_timeout": _seconds(1, 3600),
     "max_member_size": parse_size,
     "max_ratio": _ratio,
+    "lock_stale_after": check_duration,
     "timezone": check_timezone,
     "schedule_db": _path,
     "schedule": check_schedule,

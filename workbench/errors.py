@@ -62,6 +62,22 @@ class LockHeld(WorkbenchError):
         )
 
 
+class LockDamaged(LockHeld):
+    """The target's lock file cannot be read: it counts as held until it is old enough."""
+
+    exit_code = 21
+
+    def __init__(self, target, name, reason, age=None, stale_after=None):
+        self.owner, self.file = {}, f"{target.rstrip('/')}/{name}"
+        when = ""
+        if age is not None and stale_after is not None:
+            when = (f"; it is taken over once it is older than lock_stale_after ({stale_after} s; "
+                    f"it was written {age:.0f} s ago)")
+        WorkbenchError.__init__(
+            self, f"the lock file {self.file} cannot be used: {reason}. It counts as held by an "
+            f"unknown backup: if no backup is running on any host, remove that file{when}")
+
+
 class NotEnoughSpace(WorkbenchError):
     """The target has less free space than ``min_free``; nothing was written."""
 
@@ -91,6 +107,19 @@ class IncompleteSet(WorkbenchError):
     """The set has no valid manifest (an interrupted run); it is never used for a restore."""
 
     exit_code = 17
+
+
+class DamagedSet(WorkbenchError):
+    """The set is damaged (manifest unreadable or missing, volumes not as recorded) and the part
+    asked for cannot be read; it is kept, never removed on its own."""
+
+    exit_code = 22
+
+
+class SetBeingRemoved(WorkbenchError):
+    """A set to be read is being removed by a backup (rotation, or a replaced differential)."""
+
+    exit_code = 23
 
 
 class CorruptVolume(WorkbenchError):

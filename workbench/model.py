@@ -66,6 +66,7 @@ class BackupResult:
     skipped: list = field(default_factory=list)      # [{"path", "size", "reason"}]
     unreadable: list = field(default_factory=list)   # [{"path", "error"}]
     removed: list = field(default_factory=list)      # sets removed after the commit, with reasons
+    postponed: list = field(default_factory=list)    # [{"set", "reason"}]: removals put off
     note: str = ""
 
     @property

@@ -1,7 +1,17 @@
-"""Set and volume names, as Kerio Connect writes them (pure functions, no I/O).
+"""Set and volume names, as Kerio Connect writes them, and the names of our own work files
+(pure functions, no I/O).
 
 A set is named ``<K><YYYYMMDD>T<HHMMSS>Z`` in UTC, K being F (full), D (differential) or C (copy);
 its volumes are ``<name>.zip``, ``<name>.1.zip``, ``<name>.2.zip`` and so on.
+
+Files only workbench writes carry ``.wb-<token>`` in their names, so that no file another tool
+leaves beside a set (a ``F....zip.partial`` of Kerio's, say) is ever taken for one of ours:
+
+- ``<final name>.wb-<token>.partial``: a file being written, published as *final name* when
+  whole (the token is the writing run's);
+- ``<set>.wb-<token>.removing`` and ``<set>.wb-<token>.deleting``: a set being removed (see
+  removal.py);
+- ``.workbench.lock`` (one backup at a time) and ``.workbench.read-<token>`` (a reader's lease).
 """
 
 import re
@@ -13,6 +23,10 @@ KIND_LETTERS = {v: k for k, v in KINDS.items()}
 
 _SET_RE = re.compile(r"([FDC])(\d{8}T\d{6})Z")
 _VOLUME_RE = re.compile(r"([FDC]\d{8}T\d{6}Z)(?:\.([1-9]\d*))?\.zip")
+_SET_PREFIX_RE = re.compile(r"[FDC]\d{8}T\d{6}Z")
+_TOKEN = r"[0-9a-f]{8,64}"
+_PARTIAL_RE = re.compile(rf"(.+)\.wb-({_TOKEN})\.partial")
+_MARKER_RE = re.compile(rf"([FDC]\d{{8}}T\d{{6}}Z)\.wb-({_TOKEN})\.(removing|deleting)")
 
 
 @dataclass(frozen=True, order=True)
@@ -36,7 +50,10 @@ def parse_set_name(text):
     m = _SET_RE.fullmatch(text)
     if not m:
         return None
-    t = datetime.strptime(m.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    try:
+        t = datetime.strptime(m.group(2), "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:  # the shape of a name, but no such time (month 13, say)
+        return None
     return SetName(t, m.group(1))
 
 
@@ -82,5 +99,46 @@ def index_name(set_name):
     return f"{set_name}.index.sqlite"
 
 
+def set_name_prefix(filename):
+    """The set name *filename* starts with (text), or None: every such file keeps its name taken."""
+    m = _SET_PREFIX_RE.match(filename)
+    return m.group(0) if m and parse_set_name(m.group(0)) is not None else None
+
+
 PARTIAL_SUFFIX = ".partial"
 LOCK_NAME = ".workbench.lock"
+LEASE_PREFIX = ".workbench.read-"
+REMOVING, DELETING = "removing", "deleting"
+
+
+def partial_name(name, token):
+    """The temporary name under which *name* is written by the run (or writer) *token*."""
+    return f"{name}.wb-{token}{PARTIAL_SUFFIX}"
+
+
+def parse_partial_name(filename):
+    """``(final name, token)`` of a temporary file of ours, or None for any other name."""
+    m = _PARTIAL_RE.fullmatch(filename)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def removal_marker(set_name, token, stage):
+    """Name of the marker that says set *set_name* is being removed: *stage* is REMOVING (the
+    readers are being asked) or DELETING (decided: its files are being deleted)."""
+    return f"{set_name}.wb-{token}.{stage}"
+
+
+def parse_removal_marker(filename):
+    """``(set name text, token, stage)`` of a removal marker, or None."""
+    m = _MARKER_RE.fullmatch(filename)
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def lease_name(token):
+    """Name of the read lease *token*."""
+    return f"{LEASE_PREFIX}{token}"
+
+
+def is_lease_name(filename):
+    return filename.startswith(LEASE_PREFIX) and re.fullmatch(_TOKEN, filename[len(LEASE_PREFIX):]) \
+        is not None

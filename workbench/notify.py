@@ -214,6 +214,9 @@ def body_text(report):
             lines += [f"  {u['path']}: {u['error']}" for u in r.unreadable]
         lines.append(f"Removed by rotation: {len(r.removed)}")
         lines += [f"  {d['set']}: {d['reason']}" for d in r.removed]
+        if getattr(r, "postponed", None):
+            lines.append(f"Removal postponed (being read): {len(r.postponed)}")
+            lines += [f"  {d['set']}: {d['reason']}" for d in r.postponed]
     if report.free is not None:
         lines.append(f"Free space left on the target: {report.free} bytes ({human_size(report.free)})")
     if report.after_backup:

@@ -42,11 +42,12 @@ from .errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarg
                      NoCompleteBackup, RestoreIncomplete, SelectionError, SetNotFound, UnsafePath,
                      WorkbenchError)
 from .headers import normalize_message_id, parse_headers
+from .lease import ReadLease, read_lease
 from .model import Entry, Progress, RestoreResult
 from .modes import set_mode
-from .naming import index_name, manifest_name, parse_set_name, parse_volume_name
-from .sets import (COMPLETE, MANIFEST_ERRORS, base_of, entries_of, find_set, list_sets,
-                   unreadable_manifest)
+from .naming import index_name, parse_set_name, parse_volume_name
+from .sets import (COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, find_set, list_sets,
+                   read_manifest_of)
 from .targets import open_target
 
 log = logging.getLogger("workbench.restore")
@@ -310,6 +311,7 @@ class Plan:
     at: datetime = None
     layout: Layout = None
     target: object = None
+    lease: object = None  # the ReadLease holding the plan's sets, while restore() runs it
 
     @property
     def bytes(self):
@@ -381,9 +383,12 @@ def choose(sets, set=None, at=None):
         raise SelectionError("give a set or --at, not both")
     if set is not None:
         info = find_set(sets, set)
-        if not info.usable:
+        if info.status == INCOMPLETE:
             raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and "
                                 "cannot be used; the next backup removes it")
+        if info.status == DAMAGED:
+            log.warning("set %s is damaged (%s); reading it as far as it can be", info.name,
+                        info.problem)
         if base_of(sets, info) is None:
             raise NoCompleteBackup(f"set {info.name} is a differential whose full backup is gone; "
                                    "it cannot be restored")
@@ -394,12 +399,9 @@ def choose(sets, set=None, at=None):
 
 def _load_manifest(target, sets, info):
     """Load *info*'s manifest if it is ours and not loaded yet; check its full is still there."""
-    if info.status != COMPLETE or info.manifest is not None:
+    if info.status not in (COMPLETE, DAMAGED) or info._doc is not None:
         return
-    try:
-        info.manifest = mf.decode(target.read_bytes(manifest_name(str(info.name))))
-    except MANIFEST_ERRORS as e:
-        raise unreadable_manifest(info.name, e) from None
+    info.manifest = read_manifest_of(target, info)
     if base_of(sets, info) is None:
         raise NoCompleteBackup(f"set {info.name} is a differential whose full backup "
                                f"{info.manifest.get('base')} is gone; it cannot be restored")
@@ -425,7 +427,7 @@ def _single_entries(target, sets, info, selection, progress=None):
     """Entries for ``--path`` / ``--message-id``: from the set's index when it has one (no
     manifest is loaded), else from all entries; SelectionError naming what is not in the set."""
     found, all_entries = [], None
-    index = _index_file(target, info) if info.status == COMPLETE else None
+    index = _index_file(target, info) if info.status in (COMPLETE, DAMAGED) else None
 
     def everything():
         nonlocal all_entries
@@ -592,7 +594,7 @@ def _volume_files(sets, entries):
 
 def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None, store_dir=None,
               cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None,
-              config=None):
+              config=None, lease=None):
     """The Plan for restoring *set* (or the state at *at*, or the newest complete backup).
 
     Parameters
@@ -614,8 +616,17 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
         With *into_live*: the mailbox (``user`` or ``user@domain``) and folder to put them in.
     config : Config, optional
         Its ``max_member_size`` and ``max_ratio`` refuse members (listed in ``refused``).
+    lease : lease.ReadLease, optional
+        Holds the sets the plan reads (and the caller keeps it until the plan is carried out);
+        default: a lease of its own, for the time the plan is made.
     """
     cfg = config or Config()
+    if lease is None:
+        with read_lease(target, cfg.lock_stale_after) as own:
+            return make_plan(target, set, select, at=at, selection=selection, to=to,
+                             store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
+                             into_live=into_live, to_user=to_user, to_folder=to_folder,
+                             config=cfg, lease=own)
     if conflict not in CONFLICTS:
         raise WorkbenchError(f"conflict must be one of {', '.join(CONFLICTS)}, not {conflict!r}")
     selection = selection or Selection()
@@ -626,8 +637,7 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
                              "in the config)")
     when = parse_time(at) if at is not None else None
     # Manifests are loaded only for the set restored: a single message never needs one.
-    sets = list_sets(target, load=False)
-    info = choose(sets, set, when)
+    sets, info = _choose_held(target, lease, set, when)
     unread = []  # volumes of foreign sets whose directory cannot be read
     if selection.single:
         entries = _single_entries(target, sets, info, selection)
@@ -645,6 +655,7 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
             raise SelectionError("--into-live restores mailbox messages (store/mail/.../#msgs/) "
                                  "only, and the selection holds none")
     volumes = _volume_files(sets, entries)
+    lease.settle({s for s, _ in volumes})  # the sets whose volumes are read: a full, say
     plan = Plan(info, sorted({s for s, _ in volumes}), entries, volumes, conflict=conflict,
                 into_live=into_live, selection=selection, at=when)
     plan.refused.extend(unread)
@@ -663,6 +674,21 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     elif layout.given:
         _plan_files(plan, layout)
     return plan
+
+
+def _choose_held(target, lease, set, when):
+    """``(sets, chosen set)``, listed once *lease* holds the chosen set (before any of its
+    manifest or volumes is read)."""
+    sets = list_sets(target, load=False)
+    for _ in range(3):
+        info = choose(sets, set, when)
+        files = lease.settle([str(info.name)])
+        sets = list_sets(target, load=False, files=files)
+        info = choose(sets, set, when)  # the choice may have changed meanwhile
+        if str(info.name) in lease.names:
+            break
+    lease.settle([str(info.name)])
+    return sets, info
 
 
 def _unsafe(entry):
@@ -784,7 +810,7 @@ def _plan_live(plan, live, selection, to_user, to_folder):
 def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, mask=None,
                  paths=None, message_ids=None, store_dir=None, cfg_dir=None, conflict="skip",
                  into_live=False, to_user=None, to_folder=None, select=None, config=None,
-                 **settings):
+                 _keep_lease=False, **settings):
     """The :class:`Plan` of a restore, without writing anything (``--dry-run``).
 
     Takes the arguments of :func:`restore`; ``print(plan.render())`` shows it.
@@ -797,10 +823,20 @@ def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=N
         to = cfg.store
     selection = Selection(domain, user, folder, mask, tuple(paths or ()), tuple(message_ids or ()))
     target = open_target(target_url, **getattr(cfg, "target_options", {}))
-    plan = make_plan(target, set, select, at=at, selection=selection, to=to,
-                     store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
-                     into_live=into_live, to_user=to_user, to_folder=to_folder, config=cfg)
+    lease = ReadLease(target, cfg.lock_stale_after)
+    try:
+        plan = make_plan(target, set, select, at=at, selection=selection, to=to,
+                         store_dir=store_dir, cfg_dir=cfg_dir, conflict=conflict,
+                         into_live=into_live, to_user=to_user, to_folder=to_folder, config=cfg,
+                         lease=lease)
+    except BaseException:
+        lease.close()
+        raise
     plan.target = target
+    if _keep_lease:
+        plan.lease = lease
+    else:
+        lease.close()
     return plan
 
 
@@ -856,17 +892,29 @@ def restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, 
     plan = plan_restore(to, set, at=at, domain=domain, user=user, folder=folder, mask=mask,
                         paths=paths, message_ids=message_ids, store_dir=store_dir,
                         cfg_dir=cfg_dir, conflict=conflict, into_live=into_live,
-                        to_user=to_user, to_folder=to_folder, select=select, config=cfg)
+                        to_user=to_user, to_folder=to_folder, select=select, config=cfg,
+                        _keep_lease=not dry_run)
     if dry_run:
         return plan
-    if not plan.layout.given:
-        raise SelectionError("no destination: give to=DIR (--to), store_dir (-s) or cfg_dir (-c)")
-    return execute_plan(plan.target, plan, progress=progress)
+    # The lease taken for the plan holds its sets until every file is written.
+    try:
+        if not plan.layout.given:
+            raise SelectionError("no destination: give to=DIR (--to), store_dir (-s) or cfg_dir "
+                                 "(-c)")
+        return execute_plan(plan.target, plan, progress=progress, lease=plan.lease)
+    finally:
+        plan.lease.close()
+        plan.lease = None
 
 
-def execute_plan(target, plan, to=None, conflict=None, progress=None):
+def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None):
     """Carry out *plan* (see :func:`restore`). *to* and *conflict* are for plans made without a
-    destination (they are planned here)."""
+    destination (they are planned here). *lease* holds the plan's sets (default: a lease of
+    its own, taken before the first volume is read)."""
+    if lease is None:
+        with read_lease(target) as own:
+            own.settle(plan.sets_used)
+            return execute_plan(target, plan, to, conflict, progress, own)
     started = time.monotonic()
     if to is not None and not plan.items:
         plan.layout = Layout(to)

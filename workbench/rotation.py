@@ -2,12 +2,22 @@
 
 Applied only after a new set is committed. A differential is never kept without its full: whole
 chains are kept or deleted together, and a differential whose full is gone cannot be restored.
+Rotation deletes only what it has facts for:
+
+- a damaged set is never deleted, nor counted among the ``keep`` complete backups, and the
+  differentials of a damaged full stay with it;
+- a set made by Kerio Connect is deleted under the same ``keep`` rule, and only when it is whole
+  (no volume missing, every volume a readable zip) and older than every kept backup;
+- a differential is deleted as "its full is gone" only when no file of that full is left;
+- a set being read (a live read lease) is not deleted now: its removal is postponed, and said so.
 """
 
 import logging
 from dataclasses import dataclass
 
-from .sets import INCOMPLETE, base_of, list_sets, remove_set
+from .lock import DEFAULT_STALE_AFTER
+from .removal import remove_unread
+from .sets import COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, base_of, list_sets, remove_set
 
 log = logging.getLogger("workbench.backup")
 
@@ -17,44 +27,108 @@ class Decision:
     """What rotation does with one set, and why."""
 
     set: str
-    action: str  # "keep" or "delete"
+    action: str  # "keep" or "delete" (planned); "postpone" (a delete put off: being read)
     reason: str
+
+
+def _whole(s):
+    """A set that counts as a complete backup: ours complete, or Kerio's with nothing missing."""
+    return s.status == COMPLETE or (s.status == FOREIGN and not s.problem)
+
+
+def _full_left(sets, s):
+    """True if any file of the full that differential *s* belongs to is still on the target."""
+    if s.header is not None:
+        return any(str(x.name) == s.header.get("base") for x in sets)
+    return any(x.name.is_full and x.name.time <= s.name.time for x in sets)  # Kerio's rule
 
 
 def plan_rotation(sets, keep):
     """One Decision per set in *sets* (as list_sets returns them), oldest first."""
-    fulls = [s for s in sets if s.name.is_full and s.usable]
-    kept_fulls = {str(s.name): i + 1 for i, s in enumerate(reversed(fulls)) if i < keep}
+    fulls = [s for s in sets if s.name.is_full and _whole(s)]
+    kept = list(reversed(fulls))[:keep]
+    kept_fulls = {str(s.name): i + 1 for i, s in enumerate(kept)}
+    oldest_kept = kept[-1].name if kept else None
     out = []
+
+    def decide(s, action, reason):
+        out.append(Decision(str(s.name), action, reason))
+
     for s in sets:
-        name = str(s.name)
         if s.status == INCOMPLETE:
-            out.append(Decision(name, "delete", "incomplete: its run was interrupted"))
+            decide(s, "delete", "incomplete: its run was interrupted")
+            continue
+        if s.status == DAMAGED:
+            decide(s, "keep", f"damaged ({s.problem}): kept until repaired or removed by hand, "
+                   "not counted among the complete backups")
+            continue
+        if s.status == FOREIGN and s.problem:
+            decide(s, "keep", f"made by Kerio Connect but not whole ({s.problem}): rotation "
+                   "deletes only whole sets")
             continue
         base = base_of(sets, s)
         if base is None:
-            out.append(Decision(name, "delete", "its full backup is gone, so it cannot be restored"))
-        elif str(base.name) in kept_fulls:
+            if _full_left(sets, s):
+                decide(s, "keep", "its full is not readable but some of it is left: kept with it")
+            else:
+                decide(s, "delete", "its full backup is gone, so it cannot be restored")
+            continue
+        if str(base.name) in kept_fulls:
             n = kept_fulls[str(base.name)]
             if base is s:
-                out.append(Decision(name, "keep", f"complete backup {n} of {keep} kept (newest first)"))
+                decide(s, "keep", f"complete backup {n} of {keep} kept (newest first)")
             else:
-                out.append(Decision(name, "keep", f"differential of kept full {base.name}"))
+                decide(s, "keep", f"differential of kept full {base.name}")
+        elif not _whole(base):
+            decide(s, "keep", f"differential of full {base.name}, which is kept as it is "
+                   f"{'damaged' if base.status == DAMAGED else 'not whole'}")
+        elif s.status == FOREIGN and oldest_kept is not None and not s.name < oldest_kept:
+            decide(s, "keep", "made by Kerio Connect and not older than every kept backup")
         elif base is s:
-            out.append(Decision(name, "delete", f"older than the {keep} newest complete backups"))
+            decide(s, "delete", f"older than the {keep} newest complete backups")
         else:
-            out.append(Decision(name, "delete", f"its full {base.name} is rotated out"))
-    return out
+            decide(s, "delete", f"its full {base.name} is rotated out")
+    # Never a full that a kept differential (a damaged one, say) needs.
+    needed = {}
+    for s, d in zip(sets, out):
+        if d.action == "keep" and not s.name.is_full:
+            base = (s.header or {}).get("base") or getattr(base_of(sets, s), "name", None)
+            if base is not None:
+                needed.setdefault(str(base), str(s.name))
+    return [Decision(d.set, "keep", f"the full of kept differential {needed[d.set]}")
+            if d.action == "delete" and d.set in needed else d for d in out]
 
 
-def apply_rotation(target, keep, sets=None):
-    """Delete what plan_rotation says to delete; return the Decisions acted on."""
+def apply_rotation(target, keep, sets=None, stale_after=DEFAULT_STALE_AFTER):
+    """Delete what plan_rotation says to delete, unless it is being read.
+
+    Returns the Decisions acted on: ``delete`` for the sets removed, ``postpone`` for those
+    being read (a full stays while one of its differentials is), removed by a later run.
+    """
     sets = list_sets(target) if sets is None else sets
     by_name = {str(s.name): s for s in sets}
-    done = []
-    for d in plan_rotation(sets, keep):
-        if d.action == "delete":
+    planned = [d for d in plan_rotation(sets, keep) if d.action == "delete"]
+    # Differentials first: a full stays while a differential of its chain is being read.
+    planned.sort(key=lambda d: by_name[d.set].name.is_full)
+    held, done = set(), []
+    for d in planned:
+        info = by_name[d.set]
+        if info.status == INCOMPLETE:  # never read: only the files proven ours go
             log.info("rotation removes %s: %s", d.set, d.reason)
-            remove_set(target, by_name[d.set])
+            remove_set(target, info)
             done.append(d)
+            continue
+        if info.name.is_full and d.set in held:
+            why = "a differential of its chain is being read; the next backup removes it"
+        else:
+            why = remove_unread(target, info, d.reason, stale_after)
+        if why is None:
+            log.info("rotation removes %s: %s", d.set, d.reason)
+            done.append(d)
+        else:
+            log.warning("rotation postpones the removal of %s (%s): %s", d.set, d.reason, why)
+            done.append(Decision(d.set, "postpone", why))
+            base = base_of(sets, info)
+            if base is not None:
+                held.add(str(base.name))
     return done

@@ -277,11 +277,12 @@ class SchedulerService:
         # paused: load the stored jobs (and their next run times) without running any yet
         self.scheduler.start(paused=True)
         stored = len(self.scheduler.get_jobs())
-        log.info("scheduler started (pid %d), config %s, job store %s (%d jobs), time zone %s, "
-                 "log %s", os.getpid(), self.config_path, db, stored, zone_name(cfg), path)
         self._seen = self._stamp()
         self.install_default_schedule()
         self.reconcile()
+        # Said once the jobs are in place: what follows this line in the log is the service's.
+        log.info("scheduler started (pid %d), config %s, job store %s (%d jobs), time zone %s, "
+                 "log %s", os.getpid(), self.config_path, db, stored, zone_name(cfg), path)
         self._write_service_file()
         self.scheduler.resume()
 

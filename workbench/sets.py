@@ -1,63 +1,91 @@
-"""The sets on a target: find them, tell complete from incomplete and foreign, load their entries.
+"""The sets on a target: find them, tell what each is from facts, load their entries.
 
-A set of ours is *complete* when its manifest is present and valid; volumes of ours (recognised by
-the marker in their zip comment) without one belong to an interrupted run and are *incomplete*. Sets
-without our marker were written by Kerio Connect itself: they are read from the zips' central
-directories, and a differential's full is the newest full or copy before it.
+Statuses:
+
+- ``complete``: our manifest file is present and its header reads;
+- ``incomplete``: an interrupted run of ours, proven: no manifest file, every volume carries our
+  marker for this set and volume number, none is missing, and the last one holds no manifest
+  copy (the manifest is published last, the copy is the last member of the last volume). Only
+  such sets, and our temporary files, are ever removed by cleanup (``leftover_files``);
+- ``damaged``: committed, but something is wrong: the manifest file is unreadable or missing
+  while the volumes are ours (with the copy in the last volume, the set stays restorable when
+  named), or the volumes are not what an interrupted run leaves. Kept and reported, never removed
+  on its own;
+- ``foreign``: volumes without our marker, written by Kerio Connect itself: read from the zips'
+  central directories (a differential's full is the newest full or copy before it). Cleanup never
+  removes them; ``problem`` says when one is not whole (a volume missing or unreadable).
+
+Ours is proven per file: a volume is ours only if its own zip comment names the set and its
+number; the index only if it is an SQLite file of ours naming the set; a temporary file only if
+its name says so (``<name>.wb-<token>.partial``). Any other file that starts with a set name (a
+``F....zip.partial`` of another tool, say) is a stray: listed, never deleted, never a sign of an
+interrupted run.
 """
 
+import os
+import shutil
+import tempfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timezone
 from typing import Optional
 
 from .archive import manifest as mf
 from .archive.compress import INFLATE_ERRORS
+from .archive.index import index_set_name
 from .archive.reader import list_zip
-from .archive.writer import read_marker
-from .errors import IncompleteSet, NoCompleteBackup, SetNotFound, TargetError
-from .naming import (LOCK_NAME, PARTIAL_SUFFIX, SetName, index_name, manifest_name,
-                     parse_set_name, parse_volume_name)
+from .archive.writer import volume_tail
+from .errors import DamagedSet, IncompleteSet, NoCompleteBackup, SetNotFound, TargetError
+from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
+                     parse_removal_marker, parse_set_name, parse_volume_name, set_name_prefix)
 
-COMPLETE, INCOMPLETE, FOREIGN = "complete", "incomplete", "foreign"
+COMPLETE, INCOMPLETE, DAMAGED, FOREIGN = "complete", "incomplete", "damaged", "foreign"
+# The statuses of sets whose data is there to be read (a differential's full may be damaged:
+# the differential needs the full's volumes, not its manifest).
+READABLE = (COMPLETE, DAMAGED, FOREIGN)
 
 
 # What reading a damaged manifest raises: bad JSON or columns, a truncated or corrupt gzip.
 MANIFEST_ERRORS = (ValueError, OSError, EOFError, *INFLATE_ERRORS)
+# And what reading the copy in a volume adds: a bad zip, a missing member, a wrong CRC.
+_COPY_ERRORS = MANIFEST_ERRORS + (zipfile.BadZipFile, KeyError)
 
 
 def unreadable_manifest(set_name, error):
-    """The IncompleteSet error for a set whose manifest cannot be read (*error* says why)."""
-    return IncompleteSet(f"set {set_name}: manifest unreadable ({error}); it cannot be used")
+    """The DamagedSet error for a set whose manifest cannot be read (*error* says why)."""
+    return DamagedSet(f"set {set_name}: manifest unreadable ({error}); it cannot be used")
 
 
 @dataclass
 class SetInfo:
     """One set on a target.
 
-    ``header`` is the manifest's header (kind, base, times, volumes, stats) of a complete set of
-    ours; ``manifest`` is the whole manifest, entries included, read on first use and kept.
+    ``header`` is the manifest's header (kind, base, times, volumes, stats) of a set of ours;
+    ``manifest`` is the whole manifest, entries included, read on first use and kept. ``copy``
+    names the volume whose manifest copy stands in for a damaged or missing manifest file.
     """
 
-    name: SetName
+    name: object
     volumes: dict = field(default_factory=dict)   # volume index -> (file name, bytes)
     status: str = INCOMPLETE
     header: Optional[dict] = None
-    leftovers: list = field(default_factory=list)  # temporary files of an interrupted run
+    leftovers: list = field(default_factory=list)  # our temporary files of this set name
+    strays: list = field(default_factory=list)     # other files of this set name: never ours
+    ours: list = field(default_factory=list)       # files cleanup may remove (incomplete sets)
+    markers: list = field(default_factory=list)    # removal markers (see removal.py)
+    copy: Optional[str] = None
     problem: str = ""
     target: object = field(default=None, repr=False, compare=False)
     _doc: Optional[dict] = field(default=None, repr=False, compare=False)
 
     @property
     def manifest(self):
-        """The whole manifest (None for foreign and incomplete sets)."""
-        if self.header is None:
-            return None
+        """The whole manifest (None for foreign and incomplete sets, and before it is loaded)."""
         if self._doc is None:
-            try:
-                self._doc = mf.decode(self.target.read_bytes(manifest_name(str(self.name))))
-            except MANIFEST_ERRORS as e:
-                raise unreadable_manifest(self.name, e) from None
+            if self.header is None and self.copy is None:
+                return None
+            self.manifest = read_manifest_of(self.target, self)
         return self._doc
 
     @manifest.setter
@@ -75,7 +103,15 @@ class SetInfo:
 
     @property
     def usable(self):
+        """Complete or foreign: a set a recovery may choose by itself."""
         return self.status in (COMPLETE, FOREIGN)
+
+    @property
+    def files(self):
+        """Every file of this set name on the target that belongs to it (strays left out)."""
+        name = str(self.name)
+        return ([manifest_name(name), index_name(name)] + [f for f, _ in self.volumes.values()]
+                + self.leftovers)
 
     def __str__(self):
         return str(self.name)
@@ -85,59 +121,211 @@ def list_sets(target, load=True, files=None):
     """All sets on *target*, oldest first, with their status (and manifest headers when *load*).
 
     *files* is ``target.list()`` when the caller has it already (a round trip saved on SMB).
+    Without *load*, a manifest file is taken as complete unread, and of a set without our
+    marker only the first volume is read; with it, every volume of a foreign set is checked
+    to be a readable zip (rotation deletes only whole foreign sets).
     """
     files = target.list() if files is None else files
     sets = {}
-
-    def get(text):
-        sn = parse_set_name(text)
-        if sn is None:
-            return None
-        return sets.setdefault(text, SetInfo(sn, target=target))
-
     for fname, size in files.items():
-        base = fname[:-len(PARTIAL_SUFFIX)] if fname.endswith(PARTIAL_SUFFIX) else None
-        if base is not None:
-            stem = base.split(".", 1)[0]
-            info = get(stem)
-            if info is not None:
-                info.leftovers.append(fname)
+        text = set_name_prefix(fname)
+        if text is None:
             continue
+        info = sets.get(text)
+        if info is None:
+            info = sets[text] = SetInfo(parse_set_name(text), target=target)
         vol = parse_volume_name(fname)
-        if vol:
-            get(vol[0]).volumes[vol[1]] = (fname, size)
-            continue
-        stem = fname.split(".", 1)[0]
-        if fname in (manifest_name(stem), index_name(stem)):
-            get(stem)
+        if parse_partial_name(fname) is not None:
+            info.leftovers.append(fname)
+        elif parse_removal_marker(fname) is not None:
+            info.markers.append(fname)
+        elif vol is not None:
+            info.volumes[vol[1]] = (fname, size)
+        elif fname not in (manifest_name(text), index_name(text)):
+            info.strays.append(fname)
+    out = []
     for text, info in sets.items():
-        if manifest_name(text) in files:
-            if not load:
-                info.status = COMPLETE
-                continue
-            try:
-                with target.open_read(manifest_name(text)) as f:
-                    info.header = mf.decode_header(f)
-                info.status = COMPLETE
-            except (ValueError, OSError, EOFError) as e:
-                info.problem = f"manifest unreadable: {e}"
-                info.status = INCOMPLETE
-        elif info.volumes and 0 in info.volumes and not info.leftovers:
-            ours = _is_ours(target, info.volumes[0][0])
-            info.status = INCOMPLETE if ours else FOREIGN
-            if ours is None:
-                info.problem = "first volume is not a readable zip"
-    return sorted(sets.values(), key=lambda s: s.name)
+        has_index = index_name(text) in files
+        if not (info.volumes or info.leftovers or info.markers or has_index
+                or manifest_name(text) in files):
+            continue  # only files of other tools: not a set
+        if manifest_name(text) in files and _read_header(target, info, load):
+            pass
+        else:
+            _judge_without_manifest(target, info, has_index, load)
+        out.append(info)
+    out.sort(key=lambda s: s.name)
+    if load:
+        protect_bases(out)
+    return out
 
 
-def _is_ours(target, volume_file):
+def _read_header(target, info, load):
+    """Set *info* complete (or damaged) from its manifest file; False if the file vanished."""
+    info.status = COMPLETE
+    if not load:
+        return True
+    name = str(info.name)
     try:
-        with target.open_read(volume_file) as f, zipfile.ZipFile(f) as z:
-            return read_marker(z.comment) is not None
-    except (zipfile.BadZipFile, OSError, ValueError):
-        # Our volumes are published only once whole, so an unreadable one was not left by a crash
-        # of ours: call it foreign (damaged), so that cleanup never deletes it.
+        with target.open_read(manifest_name(name)) as f:
+            info.header = mf.decode_header(f)
+    except FileNotFoundError:
+        return False  # removed since the listing: judged from the other files
+    except MANIFEST_ERRORS as e:
+        set_damaged(target, info, f"manifest file unreadable ({e})", load)
+    return True
+
+
+def set_damaged(target, info, problem, load=False):
+    """Mark *info* damaged for *problem*; the copy in its last volume stands in when there."""
+    info.status, info.problem = DAMAGED, problem
+    info.copy = find_copy(target, info)
+    if info.copy is None:
+        info.problem += "; no manifest copy in its last volume either: it cannot be restored"
+        return
+    info.problem += f"; restorable by name from the manifest copy in {info.copy}"
+    if load:
+        try:
+            with open_copy(target, info.copy, str(info.name)) as f:
+                info.header = mf.decode_header(f)
+        except _COPY_ERRORS as e:
+            info.problem += f" (that copy is unreadable too: {e})"
+            info.copy = None
+
+
+def _tail(target, fname):
+    """``(marker, last member)`` of a volume file, or None if it is not a readable zip."""
+    try:
+        with target.open_read(fname) as f:
+            return volume_tail(f)
+    except (OSError, ValueError):
         return None
+
+
+def _ours(tail, name, index):
+    marker = tail[0] if tail else None
+    return bool(marker) and marker.get("set") == name and marker.get("volume") == index
+
+
+def find_copy(target, info):
+    """The file name of *info*'s last volume if it is ours and ends with the manifest copy."""
+    if not info.volumes:
+        return None
+    last = max(info.volumes)
+    tail = _tail(target, info.volumes[last][0])
+    if _ours(tail, str(info.name), last) and tail[1] == mf.member_name(str(info.name)):
+        return info.volumes[last][0]
+    return None
+
+
+def _judge_without_manifest(target, info, has_index, load):
+    """The status of a set without a manifest file, from its volumes and index."""
+    name = str(info.name)
+    if not info.volumes:
+        if has_index and _index_is_ours(target, name):
+            info.status = DAMAGED
+            info.problem = "only its index is left (no volumes, no manifest)"
+        elif has_index:
+            info.status, info.problem = FOREIGN, "no volumes"
+        else:  # temporary files only: a run interrupted before its first volume
+            info.status, info.ours = INCOMPLETE, list(info.leftovers)
+        return
+    last = max(info.volumes)
+    missing = [i for i in range(last + 1) if i not in info.volumes]
+    first = min(info.volumes)
+    tails = {first: _tail(target, info.volumes[first][0])}
+    if not _ours(tails[first], name, first):
+        info.status = FOREIGN
+        for i in sorted(info.volumes) if load else ():
+            if i not in tails:
+                tails[i] = _tail(target, info.volumes[i][0])
+        info.problem = "; ".join(
+            [f"volume {i} is missing" for i in missing]
+            + [f"{info.volumes[i][0]} is not a readable zip" for i in sorted(tails)
+               if tails[i] is None])
+        return
+    for i, (fname, _) in info.volumes.items():
+        if i not in tails:
+            tails[i] = _tail(target, fname)
+    not_ours = [info.volumes[i][0] for i in sorted(info.volumes) if not _ours(tails[i], name, i)]
+    if tails[last] is not None and tails[last][1] == mf.member_name(name) and not not_ours:
+        set_damaged(target, info, "its manifest file is missing", load)
+        return
+    if not missing and not not_ours and tails[last][1] is not None:
+        # The proof of an interrupted run of ours: every volume is ours, none is missing, and
+        # the last one was published before the manifest copy was written.
+        info.status = INCOMPLETE
+        info.ours = ([f for f, _ in info.volumes.values()] + info.leftovers
+                     + ([index_name(name)] if has_index and _index_is_ours(target, name) else []))
+        return
+    info.status = DAMAGED
+    info.problem = "; ".join(
+        ["its manifest file is missing"] + [f"volume {i} is missing" for i in missing]
+        + [f"{f} does not carry this set's marker, or is not a readable zip" for f in not_ours])
+
+
+def _index_is_ours(target, name):
+    """True if the index file of set *name* is an SQLite index of ours naming that set."""
+    fname = index_name(name)
+    local = target.local_path(fname)
+    if local is not None:
+        return index_set_name(local) == name
+    fd, tmp = tempfile.mkstemp(suffix=".sqlite")
+    try:
+        with os.fdopen(fd, "wb") as out, target.open_read(fname) as src:
+            shutil.copyfileobj(src, out, 4 * 1024 * 1024)
+        return index_set_name(tmp) == name
+    except OSError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def protect_bases(sets):
+    """A set named as base by a committed differential was committed itself: never incomplete.
+
+    Without this, a full whose manifest and last volume were both lost would look like an
+    interrupted run, and cleanup would delete the volumes its differentials need.
+    """
+    by_name = {str(s.name): s for s in sets}
+    for s in sets:
+        base = by_name.get((s.header or {}).get("base") or "")
+        if s.status in (COMPLETE, DAMAGED) and base is not None and base.status == INCOMPLETE:
+            base.status, base.ours = DAMAGED, []
+            base.problem = (f"its manifest file is missing, and it is the full of {s.name}, "
+                            "which needs its volumes")
+
+
+@contextmanager
+def open_copy(target, volume_file, set_name):
+    """The manifest copy in *volume_file* (the stream before gzip), open for reading; reading it
+    to its end checks its CRC-32."""
+    with target.open_read(volume_file) as f, zipfile.ZipFile(f) as z:
+        with z.open(mf.member_name(set_name)) as member:
+            yield member
+
+
+def read_manifest_of(target, info):
+    """The whole manifest of a set of ours: from its file, else from the copy in its last volume
+    (a set whose file turns out unreadable becomes damaged, and says so)."""
+    name = str(info.name)
+    if info.status == COMPLETE:
+        try:
+            return mf.decode(target.read_bytes(manifest_name(name)))
+        except MANIFEST_ERRORS as e:
+            set_damaged(target, info, f"manifest file unreadable ({e})", load=False)
+            if info.copy is None:
+                raise unreadable_manifest(name, e) from None
+    if info.status != DAMAGED or info.copy is None:
+        raise DamagedSet(f"set {name} is {info.status} ({info.problem or 'no manifest'}) and "
+                         "cannot be read; `workbench sets` shows its problem")
+    try:
+        with open_copy(target, info.copy, name) as f:
+            doc = mf.read_manifest(f)
+            f.read()  # to the end: a wrong CRC-32 raises here
+        return doc
+    except _COPY_ERRORS as e:
+        raise unreadable_manifest(name, f"the copy in {info.copy} is unreadable: {e}") from None
 
 
 def find_set(sets, name):
@@ -157,7 +345,7 @@ def base_of(sets, info):
             base = find_set(sets, info.header["base"])
         except SetNotFound:
             return None
-        return base if base.usable else None
+        return base if base.status in READABLE else None
     # Kerio's differential: the newest usable full or copy before it.
     fulls = [s for s in sets if s.name.is_full and s.usable and s.name.time <= info.name.time]
     return fulls[-1] if fulls else None
@@ -166,7 +354,7 @@ def base_of(sets, info):
 def latest_restorable(sets):
     """The newest usable set whose full is present: the newest full with its newest differential."""
     for s in reversed(sets):
-        if s.usable and base_of(sets, s) is not None:
+        if s.usable and not s.markers and base_of(sets, s) is not None:
             return s
     raise NoCompleteBackup("the target holds no complete backup to restore from; run "
                            "`workbench backup full` first, or check `workbench sets`")
@@ -182,6 +370,8 @@ def entries_of(target, sets, info, on_error=None):
     if info.status == INCOMPLETE:
         raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and cannot be "
                             "used; the next backup removes it")
+    if info.status == DAMAGED and info.manifest is None:
+        raise DamagedSet(f"set {info.name} is damaged ({info.problem}) and cannot be read")
     if info.manifest is not None:
         return mf.from_columns(info.manifest["entries"])
     return _foreign_entries(target, sets, info, on_error)
@@ -219,37 +409,39 @@ def _foreign_entries(target, sets, info, on_error=None):
 
 
 def leftover_files(sets):
-    """Files of interrupted runs: temporary files, and every file of incomplete sets of ours."""
+    """Files of interrupted runs of ours: our temporary files, and the files proven ours of
+    incomplete sets. Only a run holding the lock may remove them (no run of ours is writing)."""
     out = []
     for s in sets:
         out.extend(s.leftovers)
         if s.status == INCOMPLETE:
-            out.extend(fname for fname, _ in s.volumes.values())
-            out.extend([manifest_name(str(s.name)), index_name(str(s.name))])
+            out.extend(f for f in s.ours if f not in s.leftovers)
     return out
 
 
 def remove_set(target, info):
-    """Delete a set: the manifest first, so that a crash part-way leaves it incomplete, not wrong."""
-    name = str(info.name)
-    target.remove(manifest_name(name))
-    target.remove(index_name(name))
-    for fname, _ in info.volumes.values():
-        target.remove(fname)
-    for fname in info.leftovers:
+    """Delete the files of a set: the manifest first. Only removal.py and cleanup call this, once
+    they have proved the set may go; of an incomplete set only the files proven ours go."""
+    if info.status == INCOMPLETE:
+        names = list(info.ours)
+    else:
+        names = info.files
+    for fname in names:
         target.remove(fname)
 
 
 __all__ = ["SetInfo", "list_sets", "find_set", "base_of", "latest_restorable", "choose_set",
-           "entries_of", "leftover_files", "remove_set", "COMPLETE", "INCOMPLETE", "FOREIGN",
-           "LOCK_NAME"]
+           "entries_of", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
+           "find_copy", "protect_bases", "set_damaged", "COMPLETE", "INCOMPLETE", "DAMAGED", "FOREIGN",
+           "READABLE", "LOCK_NAME"]
 
 
 def choose_set(sets, at=None):
     """The set a recovery at time *at* uses: the newest restorable set started at or before *at*.
 
-    Restorable means complete (or foreign, as Kerio wrote it) with its full present: an incomplete
-    set is never chosen, nor a differential whose full is gone. For a differential the recovery
+    Restorable means complete (or foreign, as Kerio wrote it) with its full present: an
+    incomplete or damaged set is never chosen (a damaged one is restored only when named), nor a
+    differential whose full is gone, nor a set being removed. For a differential the recovery
     reads its full too (``base_of``); with ``differentials = "all"`` each kept differential is a
     time that can be chosen.
 
@@ -275,7 +467,7 @@ def choose_set(sets, at=None):
     for s in sorted(sets, key=lambda s: s.name, reverse=True):
         if at is not None and s.name.time > at:
             continue
-        if s.usable and base_of(sets, s) is not None:
+        if s.usable and not s.markers and base_of(sets, s) is not None:
             return s
     when = f" at or before {at.isoformat()}" if at is not None else ""
     raise NoCompleteBackup(f"the target holds no complete backup{when} to restore from; "

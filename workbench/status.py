@@ -238,6 +238,7 @@ class StatusRecorder:
                         "skipped": [x["path"] for x in result.skipped],
                         "unreadable": [x["path"] for x in result.unreadable],
                         "removed": [x["set"] for x in result.removed],
+                        "postponed": [x["set"] for x in getattr(result, "postponed", [])],
                         "duration": round(result.duration, 3)}
         if error is not None:
             s.error, s.error_class = mask_url(str(error)), type(error).__name__

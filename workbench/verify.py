@@ -20,9 +20,11 @@ from typing import Optional
 from .archive.reader import check_declared, copy_member, copy_payload, inflates_whole, unpack
 from .config import Config, validate
 from .errors import CorruptVolume, MemberTooLarge, WorkbenchError
+from .lease import read_lease
 from .naming import volume_name
 from .restore import _Meter, read_volume, resolve_source
-from .sets import FOREIGN, INCOMPLETE, base_of, entries_of, find_set, list_sets
+from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
+                   list_sets)
 from .targets import open_target
 
 LEVELS = ("catalog", "data", "sample=P")
@@ -91,18 +93,25 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     target_url, name = resolve_source(set, cfg.target) if set is not None else (cfg.target, None)
     target = open_target(target_url or cfg.target_or_default,
                          **getattr(cfg, "target_options", {}))
-    sets = list_sets(target)
-    chosen = [find_set(sets, name)] if name is not None else sets
-    problems = []
-    members = {}  # (set, volume, offset) -> Entry, each member checked once
-    for info in chosen:
-        for entry in _check_catalog(target, sets, info, problems, cfg):
-            members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
-    if kind == "data":
-        todo = list(members.values())
-        if fraction < 1.0 and todo:
-            todo = random.Random(seed).sample(todo, max(1, math.ceil(len(todo) * fraction)))
-        problems += _check_data(target, sets, todo, progress)
+    with read_lease(target, cfg.lock_stale_after) as lease:
+        # Held before any manifest or volume is read: rotation keeps away meanwhile.
+        # Every set: but those being removed by rotation, which are no backups any more.
+        names = [name] if name is not None else [str(s.name) for s in
+                                                  list_sets(target, load=False) if not s.markers]
+        sets = list_sets(target, files=lease.settle(names))
+        chosen = [find_set(sets, name)] if name is not None else [
+            s for s in sets if str(s.name) in names]
+        lease.settle({str(b.name) for b in (base_of(sets, s) for s in chosen) if b is not None})
+        problems = []
+        members = {}  # (set, volume, offset) -> Entry, each member checked once
+        for info in chosen:
+            for entry in _check_catalog(target, sets, info, problems, cfg):
+                members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
+        if kind == "data":
+            todo = list(members.values())
+            if fraction < 1.0 and todo:
+                todo = random.Random(seed).sample(todo, max(1, math.ceil(len(todo) * fraction)))
+            problems += _check_data(target, sets, todo, progress)
     return problems
 
 
@@ -115,6 +124,15 @@ def _check_catalog(target, sets, info, problems, cfg):
                                 "interrupted run); it cannot be restored"
                                 + (f"; {info.problem}" if info.problem else "")))
         return []
+    if info.status == DAMAGED:
+        problems.append(Problem(name, None, None, None, f"damaged set: {info.problem}"))
+        try:
+            info.manifest  # the copy in its last volume, where there is one
+        except WorkbenchError as e:
+            problems.append(Problem(name, None, None, None, str(e)))
+            return []
+        if info.manifest is None:
+            return []
     if base_of(sets, info) is None:
         problems.append(Problem(name, None, None, None, "differential whose full backup is gone; "
                                 "it cannot be restored"))
@@ -123,7 +141,11 @@ def _check_catalog(target, sets, info, problems, cfg):
         entries = entries_of(target, sets, info, on_error=lambda s, v, m: problems.append(
             Problem(s, v, None, None, m)))
     else:
-        entries = entries_of(target, sets, info)
+        try:
+            entries = entries_of(target, sets, info)
+        except WorkbenchError as e:  # a manifest damaged past its header, without a copy
+            problems.append(Problem(name, None, None, None, str(e)))
+            return []
         for vol in info.manifest.get("volumes", []):
             present = {fname: size for fname, size in info.volumes.values()}
             if vol["name"] in present and present[vol["name"]] != vol["bytes"]:
@@ -134,7 +156,7 @@ def _check_catalog(target, sets, info, problems, cfg):
     readable = []
     for e in entries:
         src = by_name.get(e.stored_in)
-        if src is None or not src.usable:
+        if src is None or src.status not in READABLE:
             problems.append(Problem(e.stored_in, None, e.path, _user(e),
                                     f"needed by {name} but set {e.stored_in} is gone"))
         elif e.volume not in src.volumes:

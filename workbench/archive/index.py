@@ -8,6 +8,8 @@ them here too doubled the index (60 MB for 100k messages) and the time to copy i
 
 import errno
 import os
+import pathlib
+import secrets
 import shutil
 import sqlite3
 import tempfile
@@ -15,7 +17,7 @@ import tempfile
 from ..headers import normalize_message_id
 from ..model import Entry
 from ..modes import DEFAULT_FILE_MODE, open_file
-from ..naming import PARTIAL_SUFFIX
+from ..naming import partial_name
 from .manifest import COLUMNS
 
 _SCHEMA = """
@@ -70,9 +72,13 @@ def build_index(path, set_name, entries, messages=None, file_mode=DEFAULT_FILE_M
         db.close()
 
 
-def write_index(target, name, set_name, entries, messages=None):
-    """Build the index and publish it on *target* as *name* (through a local temp file if remote)."""
-    work = _work_file(target, name)
+def write_index(target, name, set_name, entries, messages=None, token=None):
+    """Build the index and publish it on *target* as *name* (through a local temp file if remote).
+
+    *token* names the temporary file (``partial_name``): the writing run's, or a new one.
+    """
+    tmp = partial_name(name, token or secrets.token_hex(8))
+    work = _work_file(target, tmp)
     try:
         try:
             build_index(work, set_name, entries, messages, _file_mode(target))
@@ -81,39 +87,41 @@ def write_index(target, name, set_name, entries, messages=None):
                 raise
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), work) from e
     except BaseException:
-        if work != target.local_path(name + PARTIAL_SUFFIX):
-            discard_copy(work)
+        discard_copy(work)
         raise
-    _publish(target, name, work)
+    _publish(target, name, tmp, work)
 
 
 def _file_mode(target):
     return getattr(target, "file_mode", DEFAULT_FILE_MODE)
 
 
-def _work_file(target, name):
-    """Where the index *name* is written before it is published: ``<name>.partial`` on a local
-    target, else a local temporary file."""
-    local = target.local_path(name + PARTIAL_SUFFIX)
+def _work_file(target, tmp):
+    """Where an index is written before it is published: the temporary file *tmp* itself on a
+    local target, else a local temporary file."""
+    local = target.local_path(tmp)
     if local is not None:
         return local
-    fd, tmp = tempfile.mkstemp(suffix=".sqlite")
+    fd, path = tempfile.mkstemp(suffix=".sqlite")
     os.close(fd)
-    return tmp
+    return path
 
 
-def _publish(target, name, work):
+def _publish(target, name, tmp, work):
     """Publish the finished file *work* (see _work_file) as *name*: fsynced and renamed on a
-    local target, else uploaded and removed."""
-    local = work == target.local_path(name + PARTIAL_SUFFIX)
+    local target, else uploaded as *tmp* (streamed, never whole in memory), then renamed."""
+    local = work == target.local_path(tmp)
     try:
         if local:
             with open(work, "rb+") as f:
                 os.fsync(f.fileno())
-            target.publish(name + PARTIAL_SUFFIX, name)
         else:
-            with open(work, "rb") as src:
-                target.write_new(name, src.read())
+            with open(work, "rb") as src, target.open_write(tmp) as dst:
+                shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
+        target.publish(tmp, name)
+    except BaseException:
+        target.remove(tmp)  # never published: nothing of it stays behind
+        raise
     finally:
         if not local:
             discard_copy(work)
@@ -149,14 +157,15 @@ def update_index(path, set_name, upserts, deletes, message_upserts):
         db.close()
 
 
-def copy_index(target, name, base_name):
+def copy_index(target, name, base_name, token):
     """Copy the index *base_name* on *target* to a local file for the index *name*, fsynced.
 
-    Returns the file's path (``<name>.partial`` on a local target, a temporary file otherwise),
-    or None, leaving nothing behind, if the base index is missing or unreadable. A differential
-    starts this as the run begins, so the copy is done by the time its changes are known.
+    Returns the file's path (the temporary file ``partial_name(name, token)`` on a local target,
+    a local temporary file otherwise), or None, leaving nothing behind, if the base index is
+    missing or unreadable. A differential starts this as the run begins, so the copy is done by
+    the time its changes are known.
     """
-    work = _work_file(target, name)
+    work = _work_file(target, partial_name(name, token))
     try:
         _fresh_file(work, _file_mode(target))  # the copy keeps this file's mode
         base_local = target.local_path(base_name)
@@ -179,8 +188,9 @@ def discard_copy(work):
         os.unlink(work)
 
 
-def publish_index_from(target, name, set_name, work, upserts, deletes, message_upserts):
-    """Apply a differential's changes (update_index) to the copy *work* and publish it as *name*.
+def publish_index_from(target, name, set_name, work, upserts, deletes, message_upserts, token):
+    """Apply a differential's changes (update_index) to the copy *work* (made by copy_index with
+    the same *token*) and publish it as *name*.
 
     Returns False, having published nothing and removed the copy, if the copy is unreadable;
     the caller then builds the index from all entries.
@@ -190,8 +200,25 @@ def publish_index_from(target, name, set_name, work, upserts, deletes, message_u
     except sqlite3.Error:
         discard_copy(work)
         return False
-    _publish(target, name, work)
+    _publish(target, name, partial_name(name, token), work)
     return True
+
+
+def index_set_name(path):
+    """The set the SQLite index file *path* names, or None if it is not an index of ours."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\0":
+                return None
+        db = sqlite3.connect(f"{pathlib.Path(path).resolve().as_uri()}?mode=ro&immutable=1",
+                             uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'set'").fetchone()
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return None
+    return row[0] if row and isinstance(row[0], str) else None
 
 
 def lookup(index_file, paths):

@@ -1,18 +1,20 @@
 """Write a set as zip volumes on a target: each volume a standalone zip, never above the limit.
 
-Volumes are written under temporary names (``<volume>.partial``) and published under their final
-names only when complete; the caller publishes the manifest after the last one (see backup.py).
+Volumes are written under temporary names (``<volume>.wb-<run token>.partial``, a name no other
+tool writes) and published under their final names only when complete; the caller publishes the
+manifest after the last one (see backup.py).
 """
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
-from ..naming import PARTIAL_SUFFIX, volume_name
+from ..naming import partial_name, volume_name
 from . import zipformat as zf
 from .compress import compressor
 
@@ -32,6 +34,47 @@ def read_marker(comment):
     except (UnicodeDecodeError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("workbench") == 1 else None
+
+
+# Bytes read from a volume's end to find its comment and its last central directory record.
+_TAIL = 128 * 1024
+
+
+def volume_tail(f):
+    """``(marker, last member)`` of the open zip file *f*, from its last bytes only.
+
+    *marker* is what read_marker gives for the zip comment (None: not one of our volumes); *last
+    member* is the name of the last central directory record, or None if it cannot be told from
+    the tail. ValueError if *f* has no zip end record (not a zip, or truncated).
+    """
+    f.seek(0, 2)
+    size = f.tell()
+    n = min(size, _TAIL)
+    f.seek(size - n)
+    tail = f.read(n)
+    end = tail.rfind(b"PK\x05\x06")
+    while end >= 0 and not (end + zf.EOCD_FMT.size <= len(tail) and end + zf.EOCD_FMT.size
+                            + int.from_bytes(tail[end + 20:end + 22], "little") == len(tail)):
+        end = tail.rfind(b"PK\x05\x06", 0, end)
+    if end < 0:
+        raise ValueError("no zip end record (not a zip, or truncated)")
+    marker = read_marker(tail[end + zf.EOCD_FMT.size:])
+    records = end  # where the central directory ends: the end records follow it
+    loc = end - zf.EOCD64_LOCATOR_FMT.size
+    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+        at = zf.EOCD64_LOCATOR_FMT.unpack_from(tail, loc)[2] - (size - n)
+        records = at if 0 <= at <= loc else -1
+    last = None
+    pos = tail.rfind(b"PK\x01\x02", 0, max(records, 0))
+    while pos >= 0:
+        if pos + zf.CENTRAL_FMT.size <= records:
+            nlen, xlen, clen = (int.from_bytes(tail[pos + i:pos + i + 2], "little")
+                                for i in (28, 30, 32))
+            if pos + zf.CENTRAL_FMT.size + nlen + xlen + clen == records:
+                last = tail[pos + 46:pos + 46 + nlen].decode("utf-8", "replace")
+                break
+        pos = tail.rfind(b"PK\x01\x02", 0, pos)
+    return marker, last
 
 
 class _Spool:
@@ -210,14 +253,17 @@ class SetWriter:
     """Writes the volumes of one set in turn, opening the next when a member does not fit.
 
     Finished volumes are published under their final names at once (never overwriting), so a run
-    killed later leaves only whole volumes and at most one ``.partial`` file behind.
+    killed later leaves only whole volumes and at most one temporary file behind, named with
+    *token* (the run's).
     """
 
-    def __init__(self, target, set_name, limit):
+    def __init__(self, target, set_name, limit, token=None):
         self.target, self.set_name, self.limit = target, str(set_name), limit
+        self.token = token or secrets.token_hex(8)
         self.volumes = []        # [{"name", "bytes", "members"}] of published volumes
         self._vol = None
         self._file = None
+        self._tmp = None
         self._probe = None
 
     @property
@@ -226,14 +272,15 @@ class SetWriter:
 
     def _open(self):
         name = volume_name(self.set_name, len(self.volumes))
-        self._file = self.target.open_write(name + PARTIAL_SUFFIX)
+        self._tmp = partial_name(name, self.token)
+        self._file = self.target.open_write(self._tmp)
         self._vol = VolumeWriter(self._file, self.set_name, len(self.volumes), self.limit)
 
     def _close(self):
         size = self._vol.finish()
         self._file.close()
         name = volume_name(self.set_name, len(self.volumes))
-        self.target.publish(name + PARTIAL_SUFFIX, name)
+        self.target.publish(self._tmp, name)
         self.volumes.append({"name": name, "bytes": size, "members": self._vol.members})
         self._vol = self._file = None
 
@@ -287,5 +334,5 @@ class SetWriter:
                 self._file.close()
             except OSError:
                 pass
-            self.target.remove(volume_name(self.set_name, len(self.volumes)) + PARTIAL_SUFFIX)
+            self.target.remove(self._tmp)
             self._vol = self._file = None

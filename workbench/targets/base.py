@@ -12,6 +12,11 @@ Contract (every implementation passes the shared tests in ``tests/test_targets.p
   replace a committed file).
 - ``create_exclusive(name, data)`` writes a new file and returns True, or returns False if it exists.
 - ``remove(name)`` deletes a file; a missing one is not an error.
+- ``stat(name)`` returns ``(size in bytes, mtime in seconds since 1970)`` of a file (the mtime as
+  the filesystem or server keeps it: what "older than" is measured by for a damaged lock file); a
+  missing file raises ``FileNotFoundError``.
+- ``write_new(name, data)`` writes *data* under a temporary name of its own and publishes it as
+  *name* (never overwriting: ``FileExistsError``, and nothing left behind).
 - ``disk_usage()`` returns ``(total, free)`` bytes of the filesystem or share.
 - ``local_path(name)`` returns a local filesystem path for *name*, or None if the target is remote.
 """
@@ -33,6 +38,8 @@ class Target(Protocol):
     def create_exclusive(self, name: str, data: bytes) -> bool: ...
 
     def remove(self, name: str) -> None: ...
+
+    def stat(self, name: str) -> Tuple[int, float]: ...
 
     def disk_usage(self) -> Tuple[int, int]: ...
 

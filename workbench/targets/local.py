@@ -6,10 +6,12 @@ creates gets the matching mode (0700): backups hold everyone's mail (see workben
 
 import errno
 import os
+import secrets
 import shutil
 
 from ..errors import TargetError, TargetFull
 from ..modes import DEFAULT_FILE_MODE, make_dirs, open_file
+from ..naming import partial_name
 
 
 class _SyncedFile:
@@ -177,10 +179,18 @@ class LocalTarget:
         self._sync_dir()
 
     def write_new(self, name, data):
-        tmp = name + ".partial"
-        with self.open_write(tmp) as f:
-            f.write(data)
-        self.publish(tmp, name)
+        tmp = partial_name(name, secrets.token_hex(8))
+        try:
+            with self.open_write(tmp) as f:
+                f.write(data)
+            self.publish(tmp, name)
+        except BaseException:
+            self.remove(tmp)
+            raise
+
+    def stat(self, name):
+        st = os.stat(self._p(name))
+        return st.st_size, st.st_mtime
 
     def create_exclusive(self, name, data):
         path = self._p(name)

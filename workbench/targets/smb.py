@@ -33,6 +33,7 @@ import io
 import itertools
 import logging
 import os
+import secrets
 import socket
 import stat as stat_mod
 import struct
@@ -63,6 +64,7 @@ from smbprotocol.open import (CreateDisposition, CreateOptions,  # noqa: E402
 
 from ..errors import (AuthenticationFailed, CredentialsMissing, ShareNotFound,  # noqa: E402
                       TargetError, TargetStalled, TargetUnreachable)
+from ..naming import partial_name  # noqa: E402
 from ..secrets import mask_url  # noqa: E402
 
 log = logging.getLogger("workbench.targets.smb")
@@ -814,10 +816,20 @@ class SMBTarget:
             return f.readall()
 
     def write_new(self, name, data):
-        tmp = name + ".partial"
-        with self.open_write(tmp) as f:
-            f.write(data)
-        self.publish(tmp, name)
+        tmp = partial_name(name, secrets.token_hex(8))
+        try:
+            with self.open_write(tmp) as f:
+                f.write(data)
+            self.publish(tmp, name)
+        except BaseException:
+            self.remove(tmp)
+            raise
+
+    def stat(self, name):
+        def op():
+            st = smbclient.stat(self._unc(name), **self._kwargs())
+            return st.st_size, st.st_mtime
+        return self._call(f"checking {name}", op)
 
     def publish(self, src, dst):
         self._forget(src, dst)
