@@ -12,7 +12,8 @@ from .config import Config, load_config
 from .errors import (ConfigError, CorruptVolume, DamagedSet, IncompleteSet, LockDamaged, LockHeld,
                      NoCompleteBackup, NotEnoughSpace, RestoreIncomplete, SetBeingRemoved,
                      SetNotFound, StoreNotFound, TargetError, UnsafePath, WorkbenchError)
-from .model import BackupResult, Entry, Progress, RestoreResult
+from .model import BackupResult, Entry, RestoreResult
+from .progress import Progress
 from .restore import plan_restore, restore
 from .verify import verify
 from .rotation import apply_rotation, plan_rotation

@@ -30,8 +30,9 @@ from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchError
 from .headers import parse_headers
 from .lock import target_lock
-from .model import BackupResult, Progress
-from .naming import (KIND_LETTERS, index_name, make_set_name, manifest_name, next_free_name,
+from .model import BackupResult
+from .progress import Meter
+from .naming import (index_name, kind_letter, make_set_name, manifest_name, next_free_name,
                      parse_partial_name, parse_set_name, partial_name, set_name_prefix)
 from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
@@ -51,8 +52,8 @@ _HEAD_BYTES = 1024 * 1024
 
 
 def _kind_letter(kind):
-    letter = KIND_LETTERS.get(kind, kind)
-    if letter not in ("F", "D", "C"):
+    letter = kind_letter(kind)
+    if letter is None:
         raise WorkbenchError(f"unknown backup kind {kind!r}: use full, differential or copy")
     return letter
 
@@ -158,7 +159,7 @@ class _Run:
     """One backup run: holds the state shared by its steps."""
 
     def __init__(self, cfg, target, requested, sets, progress, now, taken=()):
-        self.cfg, self.target, self.sets, self.progress = cfg, target, sets, progress
+        self.cfg, self.target, self.sets = cfg, target, sets
         self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         self.kind, self.base, self.note = requested, None, ""
         if requested == "D":
@@ -178,7 +179,7 @@ class _Run:
         # Headers of the messages this set stores (a differential's unchanged messages keep theirs
         # in the full's manifest), gathered into temporary files as they come.
         self.messages = MessageBlock()
-        self._last_report = 0.0
+        self.meter = Meter(progress, "backup")
         self.planned = [0, 0]  # files and bytes to store, as the walk finds them
         self.walked = False
         # The size of the job before the walk has told: the last set of this kind on the target.
@@ -442,16 +443,13 @@ class _Run:
         return False
 
     def _report(self, files, nbytes, path, force=False):
-        if self.progress is None:
-            return
-        now = time.monotonic()
-        if force or now - self._last_report > 0.1:
-            self._last_report = now
-            files_total, bytes_total = self.planned
-            if not self.walked:  # still listing: the last similar set's size, if bigger
-                files_total = max(files_total, self.expected[0] or 0)
-                bytes_total = max(bytes_total, self.expected[1] or 0)
-            self.progress(Progress("backup", files, files_total, nbytes, bytes_total, path))
+        m = self.meter
+        m.files, m.bytes = files, nbytes
+        m.files_total, m.bytes_total = self.planned
+        if not self.walked:  # still listing: the last similar set's size, if bigger
+            m.files_total = max(m.files_total, self.expected[0] or 0)
+            m.bytes_total = max(m.bytes_total, self.expected[1] or 0)
+        m.report(path, force)
 
     def _header(self, volumes, entries, stored):
         return {

@@ -34,10 +34,12 @@ from .headers import normalize_message_id
 from .lease import read_lease
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
+from .sizes import parse_size
 from .sets import (COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of,
                    choose_set, entries_of, find_set, list_sets, open_copy, protect_bases,
                    set_damaged, unreadable_manifest)
 from .targets import open_target
+from .times import parse_time
 
 __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
            "RecoveryPlan", "storage_usage", "forecast_storage", "StorageForecast",
@@ -425,17 +427,11 @@ def _iso(text):
 
 
 def _timestamp(value, key):
-    """A UTC pandas Timestamp from a datetime, Timestamp or ISO text (naive means UTC)."""
+    """A UTC pandas Timestamp from a datetime, Timestamp, date or ISO text, None for None; a time
+    without a zone is read by the one rule of workbench.times (the machine's zone)."""
     if value is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"{key}: {value!r} is not a time; use a datetime or ISO 8601 text such as "
-                         "2026-11-26T14:30Z") from None
-    if ts is pd.NaT:
-        raise ValueError(f"{key}: {value!r} is not a time")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return pd.Timestamp(parse_time(value, key))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -987,7 +983,8 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     target : str, os.PathLike or Target
         One target (see read_sets).
     at : datetime, pandas.Timestamp or str, optional
-        The time to recover to (naive means UTC); default: now.
+        The time to recover to (a time without a zone is in the machine's zone, as for
+        ``workbench restore --at``: see workbench.times); default: now.
     domain, user : str, optional
         Narrow the entries to mail of this domain / user (case-insensitive, as ``workbench
         restore``); a scoped recovery restores mail only.
@@ -1214,7 +1211,6 @@ def forecast_storage(target, keep=None, capacity=None, min_free=None, now=None,
     -------
     StorageForecast
     """
-    from .config import parse_size
     cfg = Config()
     keep = cfg.keep if keep is None else int(keep)
     if keep < 1:
@@ -1285,7 +1281,8 @@ def find_messages(target, storage_options=None, **criteria):
     subject : str
         Case-insensitive substring of the decoded Subject.
     since, until : datetime or str
-        Date header range, both ends included (naive means UTC).
+        Date header range, both ends included (a time without a zone is in the machine's zone:
+        see workbench.times).
     domain, user, folder : str
         Exact domain, user, folder (folder includes its subfolders).
     sets : str or list of str

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from .config import load_config
 from .errors import FinishedWithWarnings, WorkbenchError
 from .lock import target_lock
-from .naming import KINDS
+from .naming import kind_name
 from .removal import resume_removals
 from .rotation import apply_rotation, plan_rotation
 from .secrets import attach_mask, mask_url
@@ -114,7 +114,7 @@ def cmd_backup(args):
     if args.json:
         print(json.dumps({**_result_json(r), "warnings": warnings}))
         return _warned(outcome)
-    print(f"{r.set_name}: {KINDS[r.kind]} backup, {r.files} files, {r.stored} stored, "
+    print(f"{r.set_name}: {kind_name(r.kind)} backup, {r.files} files, {r.stored} stored, "
           f"{r.bytes_in} bytes in, {r.bytes_out} bytes out, {len(r.volumes)} volumes, "
           f"{r.duration:.1f} s")
     if r.note:

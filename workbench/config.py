@@ -27,32 +27,10 @@ from typing import Optional
 
 from .errors import ConfigError
 from .secrets import has_url_password, mask_url
+from .sizes import parse_size
 from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .notify import NotifySettings, check_notify
 from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
-
-_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
-          "GB": 1000**3, "T": 1000**4, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2,
-          "GIB": 1024**3, "TIB": 1024**4}
-_SIZE_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*")
-
-
-def parse_size(key, value, allow_zero=False):
-    """Bytes from ``2GiB``, ``500MB``, ``1.5 GB`` or an integer; ConfigError naming *key* if bad."""
-    if isinstance(value, bool):
-        raise ConfigError(key, value, "expected a size such as 2GiB, 500MB or a number of bytes")
-    if isinstance(value, int):
-        n = value
-    else:
-        m = _SIZE_RE.fullmatch(str(value))
-        unit = m.group(2).upper() if m else None
-        if not m or unit not in _UNITS:
-            raise ConfigError(key, value, "expected a size such as 2GiB, 500MB or a number of bytes")
-        n = int(float(m.group(1)) * _UNITS[unit])
-    if n < 0 or (n == 0 and not allow_zero):
-        raise ConfigError(key, value, "must be more than 0 bytes")
-    return n
-
 
 def _choice(*options):
     def check(key, value):

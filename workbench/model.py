@@ -1,4 +1,5 @@
-"""Plain data shared by the layers: store entries, results and progress events."""
+"""Plain data shared by the layers: store entries and the results of backups and restores
+(progress events live in workbench.progress)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,18 +34,6 @@ class Entry:
     csize: int = 0
     method: int = 8
     mode: int = 0
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A progress event: what is being done and how far along it is."""
-
-    phase: str  # "scan", "backup", "restore", "verify"
-    files_done: int
-    files_total: int
-    bytes_done: int
-    bytes_total: int
-    path: str = ""
 
 
 @dataclass

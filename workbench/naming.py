@@ -21,6 +21,22 @@ from datetime import datetime, timedelta, timezone
 KINDS = {"F": "full", "D": "differential", "C": "copy"}
 KIND_LETTERS = {v: k for k, v in KINDS.items()}
 
+
+def kind_letter(kind):
+    """``"F"``, ``"D"`` or ``"C"`` for a backup kind given as a letter or a name (``full``,
+    ``differential``, ``copy``; any case); None if it is neither. The one home of this mapping."""
+    text = str(kind).strip() if kind is not None else ""
+    if text.upper() in KINDS:
+        return text.upper()
+    return KIND_LETTERS.get(text.lower())
+
+
+def kind_name(kind):
+    """``"full"``, ``"differential"`` or ``"copy"`` for a kind given as a letter or a name;
+    None if it is neither."""
+    letter = kind_letter(kind)
+    return KINDS[letter] if letter else None
+
 _SET_RE = re.compile(r"([FDC])(\d{8}T\d{6})Z")
 _VOLUME_RE = re.compile(r"([FDC]\d{8}T\d{6}Z)(?:\.([1-9]\d*))?\.zip")
 _SET_PREFIX_RE = re.compile(r"[FDC]\d{8}T\d{6}Z")
@@ -59,8 +75,8 @@ def parse_set_name(text):
 
 def make_set_name(kind, when):
     """The set name for *kind* ("F"/"D"/"C" or "full"/...) started at *when* (aware datetime)."""
-    letter = KIND_LETTERS.get(kind, kind)
-    if letter not in KINDS:
+    letter = kind_letter(kind)
+    if letter is None:
         raise ValueError(f"unknown backup kind {kind!r}")
     when = when.astimezone(timezone.utc).replace(microsecond=0)
     return SetName(when, letter)

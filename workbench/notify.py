@@ -28,7 +28,9 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import ConfigError, NotifyFailed
+from .naming import kind_name
 from .secrets import mask_url
+from .sizes import human_size
 
 log = logging.getLogger("workbench.notify")
 
@@ -130,21 +132,8 @@ def check_notify(key, value):
 
 # --- the message ---------------------------------------------------------------------------------
 
-def human_size(n):
-    """``1.5 GiB``-style text of a byte count (None gives ``unknown``)."""
-    if n is None:
-        return "unknown"
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-
-
 _SUBJECT_WORDS = {"success": "OK", "warning": "WARNING", "failed": "FAILED", "refused": "REFUSED",
                   "missed": "MISSED"}
-_KIND_NAMES = {"F": "full", "D": "differential", "C": "copy", "full": "full",
-               "differential": "differential", "copy": "copy"}
 
 
 def compose(report, settings):
@@ -152,7 +141,7 @@ def compose(report, settings):
     from email.message import EmailMessage
     from email.utils import formatdate, make_msgid
     host = socket.gethostname()
-    kind = _KIND_NAMES.get(report.kind, report.kind)
+    kind = kind_name(report.kind) or report.kind
     word = _SUBJECT_WORDS.get(report.status, report.status.upper())
     what = f"{kind} backup"
     if report.result is not None:
@@ -184,7 +173,7 @@ def body_text(report):
     if report.error:
         lines.append(f"Error:       {report.error_class + ': ' if report.error_class else ''}"
                      f"{report.error}")
-    lines.append(f"Kind:        {_KIND_NAMES.get(report.kind, report.kind)}")
+    lines.append(f"Kind:        {kind_name(report.kind) or report.kind}")
     if report.trigger:
         lines.append(f"Started by:  {report.trigger}"
                      + (f" (task: {report.task})" if report.task else ""))

@@ -43,12 +43,14 @@ from .errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarg
                      WorkbenchError)
 from .headers import normalize_message_id, parse_headers
 from .lease import ReadLease, read_lease
-from .model import Entry, Progress, RestoreResult
+from .model import Entry, RestoreResult
+from .progress import Meter
 from .modes import set_mode
 from .naming import index_name, parse_set_name, parse_volume_name
 from .sets import (COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, find_set, list_sets,
                    read_manifest_of)
 from .targets import open_target
+from .times import parse_time
 
 log = logging.getLogger("workbench.restore")
 
@@ -68,25 +70,6 @@ _count_lock = threading.Lock()
 
 # ---------------------------------------------------------------------------------------------
 # Selection
-
-
-def parse_time(value):
-    """An aware UTC datetime from ``--at``: ISO 8601 or ``YYYY-MM-DD HH:MM``; naive means local.
-
-    Raises SelectionError naming the value when it cannot be read.
-    """
-    if isinstance(value, datetime):
-        when = value
-    else:
-        text = str(value).strip()
-        try:
-            when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-        except ValueError:
-            raise SelectionError(f"--at {value!r}: not a time; use ISO 8601 such as "
-                                 "2026-11-26T14:30, 2026-11-26 14:30 or 2026-11-26T13:30Z") from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # a time without a zone is the admin's local time
-    return when.astimezone(timezone.utc)
 
 
 def parse_mask(mask):
@@ -635,7 +618,7 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     if into_live and not to:
         raise SelectionError("--into-live needs the live server directory (--to DIR, or 'store' "
                              "in the config)")
-    when = parse_time(at) if at is not None else None
+    when = parse_time(at, "--at", cfg.timezone) if at is not None else None
     # Manifests are loaded only for the set restored: a single message never needs one.
     sets, info = _choose_held(target, lease, set, when)
     unread = []  # volumes of foreign sets whose directory cannot be read
@@ -856,7 +839,8 @@ def restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, 
         Set name, a backup directory (its newest complete backup), or a set's first volume
         (``.../X.zip``). Default: the newest full with its newest differential.
     at : datetime or str, optional
-        The newest retained state at or before this time (ISO 8601; naive means local time).
+        The newest retained state at or before this time (ISO 8601; a time without a zone is
+        in the config's ``timezone``, else the machine's: see workbench.times).
     domain, user, folder : str, optional
         kmsrecover's selection: a folder (``INBOX`` or ``INBOX/Projects``) is restored with its
         subfolders; it needs *domain* and *user*.
@@ -930,7 +914,7 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     by_volume = defaultdict(list)
     for item in plan.items:
         by_volume[(item.entry.stored_in, item.entry.volume)].append(item)
-    meter = _Meter(progress, len(plan.items), sum(i.entry.size for i in plan.items))
+    meter = Meter(progress, "restore", len(plan.items), sum(i.entry.size for i in plan.items))
     touched = set()
 
     def fail(item, err, fname):
@@ -1185,31 +1169,6 @@ def _reason(err, fname):
     if isinstance(err, (CorruptVolume, UnsafePath)):
         return str(err)
     return f"{fname}: {err}"
-
-
-class _Meter:
-    """Counts progress and reports it a few times a second."""
-
-    def __init__(self, callback, files_total, bytes_total, phase="restore"):
-        self.callback, self.files_total, self.bytes_total = callback, files_total, bytes_total
-        self.phase = phase
-        self.files = self.bytes = 0
-        self._last = 0.0
-
-    def add(self, item):
-        entry = getattr(item, "entry", item)
-        self.files += 1
-        self.bytes += entry.size
-        self.report(entry.path)
-
-    def report(self, path="", force=False):
-        if self.callback is None:
-            return
-        now = time.monotonic()
-        if force or now - self._last > 0.1:
-            self._last = now
-            self.callback(Progress(self.phase, self.files, self.files_total, self.bytes,
-                                   self.bytes_total, path))
 
 
 def _inside(path, root):

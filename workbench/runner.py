@@ -17,6 +17,8 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from .config import validate
+from .naming import kind_letter
+from .progress import Throttle
 from .errors import BackupsDisabled, LockHeld, NotEnoughSpace, TargetError, WorkbenchError
 from .secrets import mask_url
 
@@ -153,22 +155,16 @@ def run_after_backup(command, cfg, result):
 # --- the run -------------------------------------------------------------------------------------
 
 def _debug_progress(user_progress, recorder):
-    last = [0.0]
+    throttle = Throttle(1.0)
 
     def progress(p):
         recorder.progress(p)
-        now = time.monotonic()
-        if now - last[0] >= 1.0 or p.files_done == p.files_total:
-            last[0] = now
+        if throttle.ready(force=p.files_done == p.files_total):
             log.debug("progress: %d/%d files, %d/%d bytes, at %s", p.files_done, p.files_total,
                       p.bytes_done, p.bytes_total, p.path or "-")
         if user_progress is not None:
             user_progress(p)
     return progress
-
-
-def _letter(kind):
-    return {"full": "F", "differential": "D", "copy": "C"}.get(kind, kind)
 
 
 def run_backup(kind="full", *, config=None, trigger="manual", progress=None, task="",
@@ -206,7 +202,7 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
     from .status import FINISHED, WARNINGS, StatusRecorder, as_config
     cfg = validate(settings, as_config(config))
     attach_log_file(cfg)
-    letter = _letter(kind)
+    letter = kind_letter(kind) or kind
     report = RunReport("failed", letter, trigger, task, cfg.store, _shown(cfg.target),
                        started=datetime.now(timezone.utc))
     recorder = StatusRecorder(cfg, letter, trigger)

@@ -28,7 +28,6 @@ import tempfile
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timezone
 from typing import Optional
 
 from .archive import manifest as mf
@@ -37,6 +36,7 @@ from .archive.index import index_set_name
 from .archive.reader import list_zip
 from .archive.writer import volume_tail
 from .errors import DamagedSet, IncompleteSet, NoCompleteBackup, SetNotFound, TargetError
+from .times import as_utc
 from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
                      parse_removal_marker, parse_set_name, parse_volume_name, set_name_prefix)
 
@@ -450,7 +450,8 @@ def choose_set(sets, at=None):
     sets : list of SetInfo
         As list_sets returns them.
     at : datetime, optional
-        The time to recover to (naive means UTC); default: the newest restorable set.
+        The time to recover to (naive: in the machine's zone, see workbench.times); default:
+        the newest restorable set.
 
     Returns
     -------
@@ -462,8 +463,7 @@ def choose_set(sets, at=None):
         If no restorable set was started at or before *at*.
     """
     if at is not None:
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=timezone.utc)
+        at = as_utc(at)
     for s in sorted(sets, key=lambda s: s.name, reverse=True):
         if at is not None and s.name.time > at:
             continue

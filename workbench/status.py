@@ -32,6 +32,8 @@ from .errors import StateNotWritable
 from .lock import process_alive as _alive
 from .secrets import mask_url
 from .modes import make_dirs, set_mode
+from .naming import kind_name
+from .progress import Throttle
 
 STATUS_NAME = "status.json"
 FINISHED, WARNINGS = "finished", "finished with warnings"
@@ -128,7 +130,7 @@ class BackupStatus:
     extra: dict = field(default_factory=dict)
 
     def __str__(self):
-        kind = {"F": "full", "D": "differential", "C": "copy"}.get(self.kind, self.kind or "")
+        kind = kind_name(self.kind) or self.kind or ""
         if self.state == "idle":
             return "idle: no backup has run yet"
         if self.state == "running":
@@ -193,7 +195,7 @@ class StatusRecorder:
         self.status = BackupStatus("running", kind, trigger, socket.gethostname(), os.getpid(),
                                    _now(), _now())
         self._t0 = None
-        self._last = 0.0
+        self._throttle = Throttle(_MIN_INTERVAL)
         self._lock = threading.Lock()
         self.active = False
 
@@ -208,10 +210,9 @@ class StatusRecorder:
         if self._t0 is None:
             self._t0 = now
             self.active = True  # the engine holds the lock now: this run is the one to show
-        if now - self._last < _MIN_INTERVAL and p.files_done < p.files_total:
+        if not self._throttle.ready(force=p.files_done >= p.files_total):
             return
         with self._lock:
-            self._last = now
             s = self.status
             s.files_done, s.files_total = p.files_done, p.files_total
             s.bytes_done, s.bytes_total = p.bytes_done, p.bytes_total

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import ConfigError
+from .naming import kind_name
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TASK_KINDS = ("full", "differential")
@@ -106,7 +107,7 @@ def parse_time(value, key="time"):
 def parse_kind(value, key="kind"):
     """``"full"`` or ``"differential"`` (``"F"`` and ``"D"`` are accepted too)."""
     text = value.strip().lower() if isinstance(value, str) else None
-    text = {"f": "full", "d": "differential", "diff": "differential"}.get(text, text)
+    text = "differential" if text == "diff" else kind_name(text)
     if text not in TASK_KINDS:
         raise ConfigError(key, value, 'expected "full" or "differential"')
     return text

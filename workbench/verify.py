@@ -22,7 +22,8 @@ from .config import Config, validate
 from .errors import CorruptVolume, MemberTooLarge, WorkbenchError
 from .lease import read_lease
 from .naming import volume_name
-from .restore import _Meter, read_volume, resolve_source
+from .progress import Meter
+from .restore import read_volume, resolve_source
 from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
                    list_sets)
 from .targets import open_target
@@ -182,7 +183,7 @@ def _check_data(target, sets, entries, progress):
     for e in entries:
         groups.setdefault((e.stored_in, e.volume), []).append(e)
     problems = []
-    meter = _Meter(progress, len(entries), sum(e.size for e in entries), phase="verify")
+    meter = Meter(progress, "verify", len(entries), sum(e.size for e in entries))
 
     def check(entry, payload):
         if not inflates_whole(entry):
@@ -206,7 +207,7 @@ def _check_data(target, sets, entries, progress):
                 problems.append(Problem(entry.stored_in, fname, entry.path, _user(entry), reason))
 
             read_volume(target, fname, sorted(groups[key], key=lambda e: e.offset), pool, check,
-                        check_stream, fail, meter.add)
+                        check_stream, fail, lambda e: meter.add(1, e.size, e.path))
     meter.report(force=True)
     return sorted(problems, key=lambda p: (p.set or "", p.volume or "", p.path or ""))
 

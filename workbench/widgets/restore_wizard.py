@@ -14,6 +14,8 @@ import zlib
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..sizes import human_size
+from ..naming import kind_name
 from . import show
 
 ALL = "(all)"
@@ -133,7 +135,7 @@ class RestoreWizard(w.VBox):
         s = self.sets
         ok = s[s["status"] == "complete"]
         self.quick.options = [("newest", "")] + [
-            (f"{r.name} ({'full' if r.kind in ('F', 'C') else 'differential'}) "
+            (f"{r.name} ({kind_name(r.kind)}) "
              f"{r.started:%Y-%m-%d %H:%M}", f"{r.started:%Y-%m-%d %H:%M:%S}")
             for r in ok.sort_values("started", ascending=False).itertuples()]
         show.figure(self.timeline, self.timeline_figure(), alt="sets timeline")
@@ -209,7 +211,7 @@ class RestoreWizard(w.VBox):
                         f"not needed.")
         show.note(self.pair, why)
         show.frame(self.pair, rp.sets, title=f"Sets read: {rp.files} files, "
-                                             f"{show.human(rp.bytes)}")
+                                             f"{human_size(rp.bytes)}")
         if self.sets is not None:
             import numpy as np
             mark = np.datetime64(rp.at.tz_convert("UTC").tz_localize(None)) \
@@ -360,7 +362,7 @@ class RestoreWizard(w.VBox):
             show.error(self.result_out, e)
             return None
         r = self.result
-        show.note(self.result_out, f"restored {r.files} files ({show.human(r.bytes)}) from "
+        show.note(self.result_out, f"restored {r.files} files ({human_size(r.bytes)}) from "
                                    f"{', '.join(r.sets_used)} into {r.destination} in "
                                    f"{r.duration:.1f} s; {len(r.skipped)} skipped, "
                                    f"{len(r.failures)} failed", ok=not r.failures)

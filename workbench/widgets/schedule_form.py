@@ -11,6 +11,7 @@ import threading
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..sizes import human_size
 from ..tasks import TASK_KINDS, WEEKDAYS
 from . import show
 
@@ -226,7 +227,7 @@ class StartNowButton(w.VBox):
         if p.bytes_total:
             self.bar.value = 100.0 * p.bytes_done / p.bytes_total
         self._set_status(f"running: {p.files_done}/{p.files_total} files, "
-                         f"{show.human(p.bytes_done)} of {show.human(p.bytes_total)}")
+                         f"{human_size(p.bytes_done)} of {human_size(p.bytes_total)}")
 
     def _on_click(self, _button=None):
         from ..status import start_copy
@@ -255,7 +256,7 @@ class StartNowButton(w.VBox):
         else:
             self.bar.value, self.bar.bar_style = 100.0, "success"
             self._set_status(f"finished: copy {r.set_name}: {r.files} files, "
-                             f"{show.human(r.bytes_out)} in {len(r.volumes)} volume(s), "
+                             f"{human_size(r.bytes_out)} in {len(r.volumes)} volume(s), "
                              f"{r.duration:.1f} s")
             show.note(self.messages, f"copy {r.set_name} made")
         finally:

@@ -105,17 +105,6 @@ def figure(out, fig, alt="chart"):
     bundle(out, {"image/png": base64.b64encode(png(fig)).decode("ascii"), "text/plain": f"<{alt}>"})
 
 
-def human(n):
-    """``1.5 MiB``-style text of a byte count."""
-    if n is None:
-        return "unknown"
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-
-
 def outputs_text(out):
     """All text and HTML of *out* joined (for tests and logs)."""
     parts = []

@@ -11,6 +11,7 @@ import html
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..sizes import human_size, parse_size
 from . import show
 
 _KIND_COLORS = {"F": "#1f5fa8", "C": "#6c4ab6", "D": "#7fb3e6"}
@@ -19,7 +20,6 @@ _ROOM_COLOR = "#e08a00"
 
 
 def _size(key, value):
-    from ..config import parse_size
     return None if value is None else parse_size(key, value, allow_zero=True)
 
 
@@ -97,13 +97,13 @@ class StorageDashboard(w.VBox):
         kept = int(u["kept_cumulative"].iloc[-1]) if len(u) else 0
         room = f.capacity - f.other_bytes - f.min_free
         lines = [
-            f"{len(u)} sets take {show.human(used)} on the target; rotation with keep = {f.keep} "
-            f"would leave {show.human(kept)} of them.",
-            f"Capacity {show.human(f.capacity)}, free now {show.human(f.free)}, minimum free "
-            f"{show.human(f.min_free)}: the backups may use {show.human(max(room, 0))}.",
+            f"{len(u)} sets take {human_size(used)} on the target; rotation with keep = {f.keep} "
+            f"would leave {human_size(kept)} of them.",
+            f"Capacity {human_size(f.capacity)}, free now {human_size(f.free)}, minimum free "
+            f"{human_size(f.min_free)}: the backups may use {human_size(max(room, 0))}.",
             f"One complete backup (a full and its differentials) is about "
-            f"{show.human(f.chain_bytes)} today and grows by {show.human(f.growth_per_day)} a day; "
-            f"keep = {f.keep} of them take about {show.human(f.projected_bytes)}.",
+            f"{human_size(f.chain_bytes)} today and grows by {human_size(f.growth_per_day)} a day; "
+            f"keep = {f.keep} of them take about {human_size(f.projected_bytes)}.",
         ]
         if f.full_date is None:
             lines.append("Forecast: at this growth the backups keep fitting.")
@@ -164,7 +164,7 @@ class StorageDashboard(w.VBox):
         if limit / mib <= 20 * max(top, 1e-9) or f.full_date is not None:
             bx.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR, label="room for backups")
         else:  # far above: drawing it would flatten the projection to a line at zero
-            bx.text(0.98, 0.03, f"room for backups: {show.human(limit)} (off the chart)",
+            bx.text(0.98, 0.03, f"room for backups: {human_size(limit)} (off the chart)",
                     transform=bx.transAxes, ha="right", va="bottom", fontsize=8,
                     color=_LIMIT_COLOR)
         if f.full_date is not None:
@@ -214,7 +214,7 @@ class StorageDashboard(w.VBox):
         folders = (mail.groupby(["domain", "user", "folder"], observed=True).agg(**agg)
                    .sort_values("bytes", ascending=False).head(self.top).reset_index())
         for df in (users, folders):
-            df["size"] = [show.human(b) for b in df["bytes"]]
+            df["size"] = [human_size(b) for b in df["bytes"]]
         return users, folders
 
     def show_largest(self):
