@@ -22,7 +22,7 @@ from workbench.cli import main
 from workbench.config import Config, load_config, validate
 from workbench.errors import ConfigError, TargetError
 from workbench.logsetup import set_debug
-from workbench.notify import NotifySettings
+from workbench.config import NotifySettings
 from workbench.runner import run_backup
 from workbench.secrets import MaskSecrets, has_url_password, mask_url
 

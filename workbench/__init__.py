@@ -8,7 +8,7 @@ The library is the product; the ``workbench`` command is a thin layer over it.
 """
 
 from .backup import backup
-from .config import Config, load_config
+from .config import Config, Task, load_config
 from .errors import (ConfigError, CorruptVolume, DamagedSet, IncompleteSet, LockDamaged, LockHeld,
                      NoCompleteBackup, NotEnoughSpace, RestoreIncomplete, SetBeingRemoved,
                      SetNotFound, StoreNotFound, TargetError, UnsafePath, WorkbenchError)
@@ -23,7 +23,7 @@ from .targets import open_target
 __version__ = "0.1.0"
 
 # Loaded on first use, so that a one-message restore from the shell does not pay for them.
-_LAZY = {"copy_status": "status", "start_copy": "status", "Task": "tasks", "add_task": "tasks",
+_LAZY = {"copy_status": "status", "start_copy": "status", "add_task": "tasks",
          "edit_task": "tasks", "list_tasks": "tasks", "remove_task": "tasks",
          "set_enabled": "tasks"}
 

@@ -1,4 +1,4 @@
-"""Load and validate the TOML configuration; every error names the key and the bad value.
+"""The configuration: every key's type, default and validator, and where state lives.
 
 Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mailserver.cfg`` and
 ``users.cfg``), ``target`` (default ``<store>/store/backup``), ``volume_size`` (default 2GiB), ``keep``
@@ -10,27 +10,32 @@ target's credentials; the password itself is never a config key, nor part of the
 ``file_mode`` (permissions of the files workbench writes, default ``"0600"``, directories it
 creates get the matching search bits; see workbench.modes), ``max_member_size`` (default
 64GiB) and ``max_ratio`` (default 200): members that declare more, or inflate more than that many
-times their compressed size, are refused before they are inflated (zip bombs), ``lock_stale_after`` (seconds or
-a duration such as ``"24h"``, default 24 h: when the lock or a read lease of another host, or a
-damaged lock file, counts as abandoned).
-Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]``, ``[notify]``,
-``after_backup``, ``low_priority``, ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``)
-are validated by workbench.tasks and workbench.notify; see docs/scheduler.md.
-Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes.
+times their compressed size, are refused before they are inflated (zip bombs),
+``lock_stale_after`` (seconds or a duration such as ``"24h"``, default 24 h: when the lock or a
+read lease of another host, or a damaged lock file, counts as abandoned).
+Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]`` (a
+:class:`Task` each), ``[notify]`` (:class:`NotifySettings`), ``after_backup``, ``low_priority``,
+``grace_time``, ``default_time``, ``log_file``, ``log_max_size``) are validated here too; see
+docs/scheduler.md. ``timezone`` is also the zone of every time typed without one (workbench.times).
+Sizes accept ``2GiB``, ``500MB``, ``1.5 GB`` or a plain number of bytes (workbench.sizes).
+
+State (the status record, the log file, the scheduler's job store and switches) lives in the state
+directory: :func:`state_dir`, with :func:`schedule_db_path`, :func:`status_path` and
+:func:`log_file_path`. This module imports only leaves (errors, modes, secrets, sizes).
 """
 
 import os
 import re
+import socket
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
 from .errors import ConfigError
+from .modes import DEFAULT_FILE_MODE, check_file_mode
+from .naming import kind_name
 from .secrets import has_url_password, mask_url
 from .sizes import parse_size
-from .modes import DEFAULT_FILE_MODE, check_file_mode
-from .notify import NotifySettings, check_notify
-from .tasks import check_command, check_duration, check_schedule, check_time, check_timezone
 
 def _choice(*options):
     def check(key, value):
@@ -101,6 +106,288 @@ def _size_at_least(minimum):
     return check
 
 
+# --- [[schedule]]: backup tasks ---------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TASK_KINDS = ("full", "differential")
+_LONG_DAYS = {d: d[:3] for d in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                  "sunday")}
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_DURATION_RE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", re.I)
+_DURATION_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+_TASK_KEYS = ("description", "days", "time", "kind")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One scheduled backup.
+
+    Attributes
+    ----------
+    days : tuple of str
+        Weekday names (``"mon"`` ... ``"sun"``) in week order; all seven means every day.
+    time : str
+        ``"HH:MM"`` (or ``"HH:MM:SS"``) in the config's ``timezone``.
+    kind : {"full", "differential"}
+    description : str
+    """
+
+    days: tuple
+    time: str
+    kind: str
+    description: str = ""
+
+    @property
+    def daily(self):
+        return len(self.days) == 7
+
+    @property
+    def days_text(self):
+        """``"daily"`` or the days joined by commas, as the CLI shows them."""
+        return "daily" if self.daily else ",".join(self.days)
+
+    @property
+    def hms(self):
+        """(hour, minute, second) of the task's time."""
+        parts = [int(x) for x in self.time.split(":")]
+        return parts[0], parts[1], parts[2] if len(parts) == 3 else 0
+
+    def as_dict(self):
+        """The task as a ``[[schedule]]`` table (``days`` is ``"daily"`` or a list)."""
+        d = {"days": "daily" if self.daily else list(self.days), "time": self.time,
+             "kind": self.kind}
+        if self.description:
+            d = {"description": self.description, **d}
+        return d
+
+
+def parse_days(value, key="days"):
+    """Weekday names in week order from ``"daily"``, ``["mon", "wed"]`` or ``"mon,wed"``."""
+    original = value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("daily", "every day", "*"):
+            return WEEKDAYS
+        value = [x for x in re.split(r"[,\s]+", text) if x]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ConfigError(key, value, 'expected "daily" or a list of weekdays such as ["mon", "wed"]')
+    days = set()
+    for item in value:
+        name = str(item).strip().lower() if isinstance(item, str) else None
+        name = _LONG_DAYS.get(name, name)
+        if name == "daily":
+            return WEEKDAYS
+        if name not in WEEKDAYS:
+            raise ConfigError(key, original, f"unknown weekday {item!r}; use "
+                              + ", ".join(WEEKDAYS) + ' or "daily"')
+        days.add(name)
+    return tuple(d for d in WEEKDAYS if d in days)
+
+
+def parse_time_of_day(value, key="time"):
+    """``"HH:MM"`` (24-hour; ``"HH:MM:SS"`` also accepted), normalised to two-digit fields."""
+    m = _TIME_RE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not m:
+        raise ConfigError(key, value, 'expected a time of day such as "01:30" (24-hour HH:MM)')
+    h, mi = int(m.group(1)), int(m.group(2))
+    s = m.group(3)
+    if h > 23 or mi > 59 or (s is not None and int(s) > 59):
+        raise ConfigError(key, value, "hours must be 00-23 and minutes 00-59")
+    return f"{h:02d}:{mi:02d}" + (f":{int(s):02d}" if s is not None and int(s) else "")
+
+
+def parse_kind(value, key="kind"):
+    """``"full"`` or ``"differential"`` (``"F"`` and ``"D"`` are accepted too)."""
+    text = value.strip().lower() if isinstance(value, str) else None
+    text = "differential" if text == "diff" else kind_name(text)
+    if text not in TASK_KINDS:
+        raise ConfigError(key, value, 'expected "full" or "differential"')
+    return text
+
+
+def make_task(days="daily", time=None, kind=None, description="", key_prefix=""):
+    """A validated Task; a bad field raises ConfigError naming it (``days``, ``time``, ``kind``)."""
+    if time is None:
+        raise ConfigError(key_prefix + "time", None, 'a task needs a time such as "01:30"')
+    if kind is None:
+        raise ConfigError(key_prefix + "kind", None, 'a task needs a kind: "full" or "differential"')
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        raise ConfigError(key_prefix + "description", description, "expected text")
+    return Task(parse_days(days, key_prefix + "days"), parse_time_of_day(time, key_prefix + "time"),
+                parse_kind(kind, key_prefix + "kind"), description.strip())
+
+
+def check_schedule(key, value):
+    """Validator of the ``[[schedule]]`` tables: a tuple of Task; errors name ``schedule[N].field``."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(key, value, "expected [[schedule]] tables")
+    tasks = []
+    for i, row in enumerate(value, 1):
+        prefix = f"{key}[{i}]."
+        if isinstance(row, Task):
+            tasks.append(row)
+            continue
+        if not isinstance(row, dict):
+            raise ConfigError(f"{key}[{i}]", row, "expected a table with days, time and kind")
+        for k in row:
+            if k not in _TASK_KEYS:
+                raise ConfigError(prefix + k, row[k], "unknown key; known keys: "
+                                  + ", ".join(_TASK_KEYS))
+        tasks.append(make_task(row.get("days", "daily"), row.get("time"), row.get("kind"),
+                               row.get("description", ""), prefix))
+    return tuple(tasks)
+
+
+def check_timezone(key, value):
+    """An IANA time zone name such as ``"Europe/Prague"`` (checked against the zone database)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(key, value, 'expected a time zone name such as "Europe/Prague"')
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(key, value, 'unknown time zone; use a name such as "Europe/Prague" or '
+                          '"UTC"') from None
+    return value
+
+
+def check_time(key, value):
+    return parse_time_of_day(value, key)
+
+
+def check_duration(key, value):
+    """Seconds from a number or ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``."""
+    if isinstance(value, bool):
+        raise ConfigError(key, value, 'expected seconds or a duration such as "30m" or "2h"')
+    if isinstance(value, (int, float)):
+        seconds = value
+    else:
+        m = _DURATION_RE.fullmatch(str(value))
+        if not m:
+            raise ConfigError(key, value, 'expected seconds or a duration such as "30m" or "2h"')
+        unit = m.group(2).lower() if m.group(2) else None
+        seconds = float(m.group(1)) * _DURATION_UNITS[unit]
+    if seconds < 1:
+        raise ConfigError(key, value, "must be at least 1 second")
+    return int(seconds)
+
+
+def check_command(key, value):
+    if not isinstance(value, str):
+        raise ConfigError(key, value, "expected a shell command line")
+    return value.strip() or None
+
+
+def default_tasks(default_time="01:00"):
+    """The manual's default schedule: full on Sunday, differential on the other days."""
+    return (Task(("sun",), default_time, "full", "default: full backup on Sunday"),
+            Task(WEEKDAYS[:6], default_time, "differential",
+                 "default: differential backup Monday to Saturday"))
+
+
+# --- [notify]: the status e-mail --------------------------------------------------------------
+
+SECURITY = ("none", "starttls", "ssl")
+_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+_KEYS = ("to", "on", "smtp_host", "smtp_port", "security", "user", "password_env", "sender",
+         "timeout", "ca_file")
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Validated ``[notify]`` settings."""
+
+    to: tuple = ()
+    on: str = "all"
+    smtp_host: str = "localhost"
+    smtp_port: Optional[int] = None
+    security: str = "none"
+    user: Optional[str] = None
+    password_env: Optional[str] = None
+    sender: Optional[str] = None
+    timeout: float = 10.0
+    ca_file: Optional[str] = None
+
+    @property
+    def port(self):
+        return self.smtp_port or _DEFAULT_PORTS[self.security]
+
+    @property
+    def from_address(self):
+        return self.sender or f"workbench@{socket.gethostname()}"
+
+
+def check_addresses(key, value):
+    """A tuple of e-mail addresses from one address or a list of them."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(key, value, 'expected a list of addresses such as ["admin@example.com"]')
+    out = []
+    for a in value:
+        if not isinstance(a, str) or a.count("@") != 1 or any(c.isspace() for c in a.strip()) \
+                or a.strip().startswith("@") or a.strip().endswith("@"):
+            raise ConfigError(key, value, f"{a!r} is not an e-mail address")
+        out.append(a.strip())
+    return tuple(out)
+
+
+def check_notify(key, value):
+    """Validator of the ``[notify]`` table; errors name ``notify.<field>``."""
+    if isinstance(value, NotifySettings):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(key, value, "expected a [notify] table")
+    clean = {}
+    for k, v in value.items():
+        name = f"{key}.{k}"
+        if k == "password":
+            raise ConfigError(name, "***", "never put the password in the config: name an "
+                              "environment variable with password_env, or store it in the keyring")
+        if k not in _KEYS:
+            raise ConfigError(name, v, "unknown key; known keys: " + ", ".join(_KEYS))
+        if k == "to":
+            clean[k] = check_addresses(name, v)
+        elif k == "on":
+            if v not in ("all", "failure"):
+                raise ConfigError(name, v, "expected 'all' or 'failure'")
+            clean[k] = v
+        elif k == "security":
+            if v not in SECURITY:
+                raise ConfigError(name, v, "expected one of " + ", ".join(map(repr, SECURITY)))
+            clean[k] = v
+        elif k == "smtp_port":
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+                raise ConfigError(name, v, "expected a port number from 1 to 65535")
+            clean[k] = v
+        elif k == "timeout":
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 300:
+                raise ConfigError(name, v, "expected seconds, more than 0 and at most 300")
+            clean[k] = float(v)
+        elif k == "sender":
+            clean[k] = check_addresses(name, v)[0]
+        elif k == "ca_file":
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(name, v, "expected the path of a PEM file of certificates")
+            path = os.path.expanduser(v.strip())
+            if not os.path.isfile(path):
+                raise ConfigError(name, v, "no such file: name a PEM file of the certificates "
+                                           "to trust for TLS (or remove the key to trust the "
+                                           "system's)")
+            clean[k] = path
+        else:
+            if not isinstance(v, str) or not v.strip():
+                raise ConfigError(name, v, "expected text")
+            clean[k] = v.strip()
+    return NotifySettings(**clean)
+
+
+# --- the settings -----------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class Config:
     """Validated settings of the backup engine."""
@@ -128,7 +415,7 @@ class Config:
     # scheduler, notifications and logs (docs/scheduler.md)
     timezone: Optional[str] = None          # IANA name; None = the machine's zone
     schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
-    schedule: tuple = ()                    # tasks.Task, from the [[schedule]] tables
+    schedule: tuple = ()                    # Task, from the [[schedule]] tables
     notify: Optional[NotifySettings] = None
     after_backup: Optional[str] = None      # shell command run after each successful backup
     low_priority: bool = True               # scheduled runs lower their CPU and I/O priority
@@ -237,3 +524,35 @@ def load_config(path=None, **overrides):
                 values[key] = str(Path(path).parent / Path(v).expanduser())
     config = validate(values)
     return validate(overrides, config)
+
+
+# --- where state lives ---------------------------------------------------------------------------
+
+STATUS_NAME = "status.json"
+LOG_NAME = "workbench.log"
+
+
+def schedule_db_path(cfg):
+    """The scheduler's SQLite job store: ``schedule_db`` or ``$XDG_STATE_HOME/workbench/...``."""
+    if cfg.schedule_db:
+        return os.path.abspath(os.path.expanduser(cfg.schedule_db))
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
+                                                           "state")
+    return os.path.join(base, "workbench", "schedule.db")
+
+
+def state_dir(cfg):
+    """The directory of the schedule db, which also holds the status, the log and the switches."""
+    return os.path.dirname(schedule_db_path(cfg))
+
+
+def status_path(cfg):
+    """The shared status record of the latest backup run (workbench.service.status)."""
+    return os.path.join(state_dir(cfg), STATUS_NAME)
+
+
+def log_file_path(cfg):
+    """The log file: ``log_file`` or ``workbench.log`` in the state directory."""
+    if cfg.log_file:
+        return os.path.abspath(os.path.expanduser(cfg.log_file))
+    return os.path.join(state_dir(cfg), LOG_NAME)

@@ -21,19 +21,13 @@ from logging.handlers import RotatingFileHandler
 
 from .modes import make_dirs, open_file
 from .secrets import attach_mask
-from .status import state_dir, writing_state
+from .config import log_file_path, state_dir
+from .status import writing_state
 
 SWITCH_NAME = "logging.json"
 CHANNELS = {"backup": "workbench.backup"}
 FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 _BACKUP_COUNT = 5
-
-
-def log_file_path(cfg):
-    """The log file: ``log_file`` or ``workbench.log`` in the state directory."""
-    if cfg.log_file:
-        return os.path.abspath(os.path.expanduser(cfg.log_file))
-    return os.path.join(state_dir(cfg), "workbench.log")
 
 
 def _switch_path(cfg):

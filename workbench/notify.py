@@ -24,110 +24,15 @@ and the backup's outcome stands.
 import logging
 import os
 import socket
-from dataclasses import dataclass
-from typing import Optional
 
-from .errors import ConfigError, NotifyFailed
+from .errors import NotifyFailed
 from .naming import kind_name
 from .secrets import mask_url
 from .sizes import human_size
 
 log = logging.getLogger("workbench.notify")
 
-SECURITY = ("none", "starttls", "ssl")
-_DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-_KEYS = ("to", "on", "smtp_host", "smtp_port", "security", "user", "password_env", "sender",
-         "timeout", "ca_file")
 KEYRING_SERVICE = "workbench-smtp"
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    """Validated ``[notify]`` settings."""
-
-    to: tuple = ()
-    on: str = "all"
-    smtp_host: str = "localhost"
-    smtp_port: Optional[int] = None
-    security: str = "none"
-    user: Optional[str] = None
-    password_env: Optional[str] = None
-    sender: Optional[str] = None
-    timeout: float = 10.0
-    ca_file: Optional[str] = None
-
-    @property
-    def port(self):
-        return self.smtp_port or _DEFAULT_PORTS[self.security]
-
-    @property
-    def from_address(self):
-        return self.sender or f"workbench@{socket.gethostname()}"
-
-
-def check_addresses(key, value):
-    """A tuple of e-mail addresses from one address or a list of them."""
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(key, value, 'expected a list of addresses such as ["admin@example.com"]')
-    out = []
-    for a in value:
-        if not isinstance(a, str) or a.count("@") != 1 or any(c.isspace() for c in a.strip()) \
-                or a.strip().startswith("@") or a.strip().endswith("@"):
-            raise ConfigError(key, value, f"{a!r} is not an e-mail address")
-        out.append(a.strip())
-    return tuple(out)
-
-
-def check_notify(key, value):
-    """Validator of the ``[notify]`` table; errors name ``notify.<field>``."""
-    if isinstance(value, NotifySettings):
-        return value
-    if not isinstance(value, dict):
-        raise ConfigError(key, value, "expected a [notify] table")
-    clean = {}
-    for k, v in value.items():
-        name = f"{key}.{k}"
-        if k == "password":
-            raise ConfigError(name, "***", "never put the password in the config: name an "
-                              "environment variable with password_env, or store it in the keyring")
-        if k not in _KEYS:
-            raise ConfigError(name, v, "unknown key; known keys: " + ", ".join(_KEYS))
-        if k == "to":
-            clean[k] = check_addresses(name, v)
-        elif k == "on":
-            if v not in ("all", "failure"):
-                raise ConfigError(name, v, "expected 'all' or 'failure'")
-            clean[k] = v
-        elif k == "security":
-            if v not in SECURITY:
-                raise ConfigError(name, v, "expected one of " + ", ".join(map(repr, SECURITY)))
-            clean[k] = v
-        elif k == "smtp_port":
-            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
-                raise ConfigError(name, v, "expected a port number from 1 to 65535")
-            clean[k] = v
-        elif k == "timeout":
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= 300:
-                raise ConfigError(name, v, "expected seconds, more than 0 and at most 300")
-            clean[k] = float(v)
-        elif k == "sender":
-            clean[k] = check_addresses(name, v)[0]
-        elif k == "ca_file":
-            if not isinstance(v, str) or not v.strip():
-                raise ConfigError(name, v, "expected the path of a PEM file of certificates")
-            path = os.path.expanduser(v.strip())
-            if not os.path.isfile(path):
-                raise ConfigError(name, v, "no such file: name a PEM file of the certificates "
-                                           "to trust for TLS (or remove the key to trust the "
-                                           "system's)")
-            clean[k] = path
-        else:
-            if not isinstance(v, str) or not v.strip():
-                raise ConfigError(name, v, "expected text")
-            clean[k] = v.strip()
-    return NotifySettings(**clean)
 
 
 # --- the message ---------------------------------------------------------------------------------

@@ -27,11 +27,11 @@ import sqlite3
 import threading
 from datetime import datetime, timedelta, timezone
 
-from .config import load_config
+from .config import WEEKDAYS, Task, default_tasks, load_config, schedule_db_path, state_dir
 from .errors import WorkbenchError
 from .modes import ensure_file, make_dirs, open_file
-from .status import schedule_db_path, state_dir, writing_state
-from .tasks import WEEKDAYS, Task, config_file, default_tasks
+from .status import writing_state
+from .tasks import config_file
 
 log = logging.getLogger("workbench.schedule")
 

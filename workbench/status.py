@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from .config import Config, load_config
+from .config import Config, load_config, status_path
 from .errors import StateNotWritable
 from .lock import process_alive as _alive
 from .secrets import mask_url
@@ -35,29 +35,8 @@ from .modes import make_dirs, set_mode
 from .naming import kind_name
 from .progress import Throttle
 
-STATUS_NAME = "status.json"
 FINISHED, WARNINGS = "finished", "finished with warnings"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
-
-
-# --- where state lives ---------------------------------------------------------------------------
-
-def schedule_db_path(cfg):
-    """The scheduler's SQLite job store: ``schedule_db`` or ``$XDG_STATE_HOME/workbench/...``."""
-    if cfg.schedule_db:
-        return os.path.abspath(os.path.expanduser(cfg.schedule_db))
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local",
-                                                           "state")
-    return os.path.join(base, "workbench", "schedule.db")
-
-
-def state_dir(cfg):
-    """The directory of the schedule db, which also holds the status, the log and the switches."""
-    return os.path.dirname(schedule_db_path(cfg))
-
-
-def status_path(cfg):
-    return os.path.join(state_dir(cfg), STATUS_NAME)
 
 
 @contextmanager

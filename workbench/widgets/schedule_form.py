@@ -12,7 +12,7 @@ import ipywidgets as w
 
 from ..errors import WorkbenchError
 from ..sizes import human_size
-from ..tasks import TASK_KINDS, WEEKDAYS
+from ..config import TASK_KINDS, WEEKDAYS
 from . import show
 
 _RUN_COLUMNS = ("number", "description", "days", "time", "kind", "next_run")
@@ -84,7 +84,7 @@ class ScheduleForm(w.VBox):
 
     def set_days(self, days):
         """Tick *days* (``"daily"``, a list or a comma-separated string) and untick the others."""
-        from ..tasks import parse_days
+        from ..config import parse_days
         wanted = set(parse_days(days))
         for d, box in self.day_boxes.items():
             box.value = d in wanted
