@@ -19,9 +19,9 @@ import workbench
 from workbench.archive import manifest as mf
 from workbench.config import load_config
 from workbench.errors import ConfigError
-from workbench.logsetup import attach_log_file, set_debug
+from workbench.service.logs import attach_log_file, set_debug
 from workbench.naming import LOCK_NAME, manifest_name
-from workbench.runner import run_backup
+from workbench.service.runner import run_backup
 from workbench.targets import open_target
 
 from helpers import make_store, store_snapshot

@@ -17,8 +17,8 @@ import pytest
 
 from workbench.cli import main
 from workbench.errors import WorkbenchError
-from workbench.lab_cli import prepare_dir
-from workbench.report import NOTEBOOKS, inject_parameters, notebooks_dir
+from workbench.cli.lab import prepare_dir
+from workbench.service.report import NOTEBOOKS, inject_parameters, notebooks_dir
 from workbench.widgets import demo_target
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from workbench.config import load_config
 from workbench.errors import (BackupsDisabled, ConfigError, LockHeld, NotEnoughSpace,
                               StoreNotFound)
 from workbench.lock import target_lock
-from workbench.runner import run_backup
+from workbench.service.runner import run_backup
 from workbench.targets import open_target
 
 USER, PASSWORD = "backup@example.com", "s3cret-pw"

@@ -291,7 +291,7 @@ def test_an_unexpected_error_is_one_line_unless_verbose(tmp_path, monkeypatch, c
     def broken(args):
         raise RuntimeError("something nobody foresaw")
 
-    monkeypatch.setattr(cli, "cmd_sets", broken)
+    monkeypatch.setattr(cli.backup, "cmd_sets", broken)  # the module of the sets command
     assert cli.main(["sets", "--target", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == ("workbench: unexpected error: RuntimeError: something nobody foresaw; "

@@ -378,7 +378,7 @@ def test_log_rotates_by_size(tmp_path, store):
     env = Env(tmp_path, store, log_max_size=4096)
     workbench.set_enabled(True, config_path=env.config)
     cli("log", "debug", "on", "--config", env.config)
-    from workbench.runner import run_backup
+    from workbench.service.runner import run_backup
     for _ in range(5):
         run_backup("full", config=env.config)
     names = sorted(os.listdir(env.state))

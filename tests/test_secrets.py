@@ -21,9 +21,9 @@ from aiosmtpd.controller import Controller
 from workbench.cli import main
 from workbench.config import Config, load_config, validate
 from workbench.errors import ConfigError, TargetError
-from workbench.logsetup import set_debug
+from workbench.service.logs import set_debug
 from workbench.config import NotifySettings
-from workbench.runner import run_backup
+from workbench.service.runner import run_backup
 from workbench.secrets import MaskSecrets, has_url_password, mask_url
 
 from helpers import make_store

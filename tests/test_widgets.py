@@ -20,11 +20,11 @@ from aiosmtpd.controller import Controller
 
 from workbench import catalog
 from workbench.config import load_config
-from workbench.schedule import next_run_times
+from workbench.service.scheduler import next_run_times
 from workbench.sets import list_sets
 from workbench.targets import open_target
 from workbench.config import Task
-from workbench.tasks import list_tasks
+from workbench.service.tasks import list_tasks
 from workbench.widgets import (NotifyForm, RestoreWizard, ScheduleForm, StartNowButton,
                                StorageDashboard, Workspace, demo_target, show, workspace)
 

@@ -23,9 +23,9 @@ from .targets import open_target
 __version__ = "0.1.0"
 
 # Loaded on first use, so that a one-message restore from the shell does not pay for them.
-_LAZY = {"copy_status": "status", "start_copy": "status", "add_task": "tasks",
-         "edit_task": "tasks", "list_tasks": "tasks", "remove_task": "tasks",
-         "set_enabled": "tasks"}
+_LAZY = {"copy_status": "service.status", "start_copy": "service.runner",
+         "add_task": "service.tasks", "edit_task": "service.tasks", "list_tasks": "service.tasks",
+         "remove_task": "service.tasks", "set_enabled": "service.tasks"}
 
 
 def __getattr__(name):

@@ -526,6 +526,14 @@ def load_config(path=None, **overrides):
     return validate(overrides, config)
 
 
+
+def as_config(config=None):
+    """A Config from a Config, a config file path, or None (``$WORKBENCH_CONFIG`` or defaults)."""
+    if isinstance(config, Config):
+        return config
+    return load_config(os.fspath(config) if config is not None else None)
+
+
 # --- where state lives ---------------------------------------------------------------------------
 
 STATUS_NAME = "status.json"

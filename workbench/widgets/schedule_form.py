@@ -1,7 +1,8 @@
 """Forms of the schedule notebook: backup tasks, "Start now" with progress, notification addresses.
 
-Each form is an ``ipywidgets.VBox`` that calls the library (``workbench.tasks``,
-``workbench.schedule.next_run_times``, ``workbench.start_copy``, ``workbench.notify.send_test``) and
+Each form is an ``ipywidgets.VBox`` that calls the library (``workbench.service.tasks``,
+``workbench.service.scheduler.next_run_times``, ``workbench.start_copy``,
+``workbench.service.notify.send_test``) and
 writes what happened into its ``messages`` Output; a refused change shows the library's message
 and changes nothing.
 """
@@ -19,7 +20,7 @@ _RUN_COLUMNS = ("number", "description", "days", "time", "kind", "next_run")
 
 
 def _config(config):
-    from ..status import as_config
+    from ..config import as_config
     return as_config(config)
 
 
@@ -93,7 +94,7 @@ class ScheduleForm(w.VBox):
 
     def refresh(self):
         """Reload the config: the switch, the task list and the next run times."""
-        from ..schedule import next_run_times
+        from ..service.scheduler import next_run_times
         cfg = _config(self.config)
         rows = next_run_times(cfg)
         self._loading = True
@@ -132,7 +133,7 @@ class ScheduleForm(w.VBox):
     def _on_enabled(self, change):
         if self._loading:
             return
-        from ..tasks import set_enabled
+        from ..service.tasks import set_enabled
         on = bool(change["new"])
 
         def switch():
@@ -144,7 +145,7 @@ class ScheduleForm(w.VBox):
         number = change["new"]
         if self._loading or not number:
             return
-        from ..tasks import list_tasks
+        from ..service.tasks import list_tasks
         t = list_tasks(self.config)[number - 1]
         self.desc.value = t.description
         self.set_days(list(t.days))
@@ -152,7 +153,7 @@ class ScheduleForm(w.VBox):
         self.kind.value = t.kind
 
     def _on_add(self, _button=None):
-        from ..tasks import add_task, list_tasks
+        from ..service.tasks import add_task, list_tasks
 
         def add():
             t = add_task(self.days, self.time.value, self.kind.value, self.desc.value,
@@ -161,7 +162,7 @@ class ScheduleForm(w.VBox):
         self._report(add)
 
     def _on_save(self, _button=None):
-        from ..tasks import edit_task
+        from ..service.tasks import edit_task
         number = self.task.value
 
         def save():
@@ -173,7 +174,7 @@ class ScheduleForm(w.VBox):
         self._report(save)
 
     def _on_remove(self, _button=None):
-        from ..tasks import remove_task
+        from ..service.tasks import remove_task
         number = self.task.value
 
         def remove():
@@ -205,7 +206,7 @@ class StartNowButton(w.VBox):
     """
 
     def __init__(self, config):
-        from ..status import copy_status
+        from ..service.status import copy_status
         self.config = config
         self.job = None
         self._watcher = None
@@ -230,7 +231,7 @@ class StartNowButton(w.VBox):
                          f"{human_size(p.bytes_done)} of {human_size(p.bytes_total)}")
 
     def _on_click(self, _button=None):
-        from ..status import start_copy
+        from ..service.runner import start_copy
         show.clear(self.messages)
         self.bar.value, self.bar.bar_style = 0, "info"
         try:
@@ -298,7 +299,7 @@ class NotifyForm(w.VBox):
         return [a.strip() for a in self.addresses.value.replace(";", ",").split(",") if a.strip()]
 
     def _on_save(self, _button=None):
-        from ..tasks import set_notify_to
+        from ..service.tasks import set_notify_to
         show.clear(self.messages)
         try:
             set_notify_to(self._addresses(), config_path=self.config)
@@ -308,7 +309,7 @@ class NotifyForm(w.VBox):
         show.note(self.messages, "status e-mails go to " + ", ".join(self._addresses()))
 
     def _on_test(self, _button=None):
-        from ..notify import send_test
+        from ..service.notify import send_test
         show.clear(self.messages)
         try:
             to = send_test(self.config)

@@ -1,5 +1,5 @@
-"""The ``workbench restore`` and ``workbench verify`` commands (thin layers over restore.py and
-verify.py).
+"""``workbench restore`` and ``workbench verify`` (thin layers over workbench.restorer and
+workbench.verify).
 
 ``restore`` takes kmsrecover's flags. Its ``-s/--store DIR`` is kmsrecover's "write the store to
 DIR", so this command does not take the shared engine option ``--store`` (the server directory that
@@ -9,12 +9,13 @@ backups read): the live server directory of ``--into-live`` is ``--to DIR`` or t
 
 import json
 import sys
-from datetime import datetime, timezone
 
-from .restore import CONFLICTS, MASKS
+from ..restore import CONFLICTS, MASKS
+from .common import config_from_args, engine_options, print_entries, progress_bar
 
 
-def add_commands(sub, engine_options):
+def add_commands(sub):
+    """Add ``restore`` and ``verify`` to the ``workbench`` parser."""
     p = sub.add_parser(
         "restore", help="restore a backup, part of it, or single messages",
         description="Restore from the newest complete backup (or SOURCE, or the state --at a "
@@ -69,20 +70,10 @@ def add_commands(sub, engine_options):
     p.set_defaults(func=cmd_verify)
 
 
-def _settings(args):
-    from .config import load_config
-    return load_config(args.config, target=args.target)
-
-
-def _progress(args, label):
-    from .cli import _progress as progress_bar
-    return progress_bar(args, label)
-
-
 def cmd_restore(args):
-    from .errors import RestoreIncomplete, SelectionError
-    from .restore import plan_restore, restore
-    cfg = _settings(args)
+    from ..errors import RestoreIncomplete, SelectionError
+    from ..restore import plan_restore, restore
+    cfg = config_from_args(args)  # restore's -s/--store is not the engine's --store
     selection = dict(at=args.at, domain=args.domain, user=args.user, folder=args.folder,
                      mask=args.mask, paths=args.paths, message_ids=args.message_ids)
     if args.list:
@@ -98,7 +89,7 @@ def cmd_restore(args):
         plan = plan_restore(args.to, args.source, config=cfg, **where, **selection)
         print(plan.render())
         return 0
-    callback, close = _progress(args, "restore")
+    callback, close = progress_bar(args, "restore")
     try:
         r = restore(args.to, args.source, config=cfg, progress=callback, **where, **selection)
     except RestoreIncomplete as e:
@@ -126,24 +117,16 @@ def _print_result(r):
 
 def _print_list(plan, as_json):
     print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes", file=sys.stderr)
-    for e in sorted(plan.entries, key=lambda e: e.path):
-        mtime = datetime.fromtimestamp(e.mtime_ns / 1e9, timezone.utc).isoformat(timespec="seconds")
-        if as_json:
-            print(json.dumps({"path": e.path, "kind": e.kind, "domain": e.domain, "user": e.user,
-                              "folder": e.folder, "size": e.size, "mtime": mtime,
-                              "crc32": e.crc32, "stored_in": e.stored_in, "volume": e.volume}))
-        else:
-            print(f"{e.size:>12} {mtime} {e.stored_in} {e.path}")
+    print_entries(plan.entries, as_json)
     for path, reason in plan.refused:
         print(f"unreadable {path}: {reason}", file=sys.stderr)
 
 
 def cmd_verify(args):
-    from .cli import _config
-    from .errors import VerifyFailed
-    from .verify import verify
-    cfg = _config(args)
-    callback, close = _progress(args, "verify")
+    from ..errors import VerifyFailed
+    from ..verify import verify
+    cfg = config_from_args(args)
+    callback, close = progress_bar(args, "verify")
     try:
         problems = verify(args.set, level=args.level, config=cfg, progress=callback)
     finally:

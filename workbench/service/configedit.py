@@ -11,7 +11,7 @@ import re
 import tempfile
 import tomllib
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
 
@@ -63,7 +63,7 @@ def _read(path):
     except FileNotFoundError:
         text = ""
     except UnicodeDecodeError as e:
-        from .config import not_utf8
+        from ..config import not_utf8
         raise not_utf8(path, e) from None
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):

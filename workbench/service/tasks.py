@@ -10,8 +10,8 @@ change up within a few seconds. No APScheduler here.
 
 import os
 
-from .config import Task, check_addresses, check_schedule, make_task
-from .errors import ConfigError
+from ..config import Task, check_addresses, check_schedule, make_task
+from ..errors import ConfigError
 
 
 def config_file(config_path=None):
@@ -25,7 +25,7 @@ def config_file(config_path=None):
 
 def list_tasks(config_path=None):
     """The tasks of the config file, in order (``schedule list`` numbers them from 1)."""
-    from .config import load_config
+    from ..config import load_config
     return list(load_config(config_file(config_path)).schedule)
 
 

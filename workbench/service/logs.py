@@ -19,9 +19,9 @@ import os
 import sys
 from logging.handlers import RotatingFileHandler
 
-from .modes import make_dirs, open_file
-from .secrets import attach_mask
-from .config import log_file_path, state_dir
+from ..modes import make_dirs, open_file
+from ..secrets import attach_mask
+from ..config import log_file_path, state_dir
 from .status import writing_state
 
 SWITCH_NAME = "logging.json"
@@ -139,24 +139,3 @@ def setup_service_logging(cfg):
             aps.addHandler(h)
     aps.propagate = False
     return path
-
-
-# --- command line --------------------------------------------------------------------------------
-
-def add_commands(sub, engine_options):
-    p = sub.add_parser("log", help="log settings: switch the backup debug messages on or off")
-    lsub = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
-    d = lsub.add_parser("debug", help='"Store Backup" debug messages in the log file: on or off')
-    d.add_argument("switch", nargs="?", choices=["on", "off"], help="omit to show the setting")
-    engine_options(d)
-    d.set_defaults(func=cmd_log_debug)
-
-
-def cmd_log_debug(args):
-    from .status import config_from_args
-    cfg = config_from_args(args)
-    if args.switch is not None:
-        set_debug(cfg, args.switch == "on")
-    state = "on" if debug_enabled(cfg) else "off"
-    print(f"backup debug messages: {state} (log file {log_file_path(cfg)})")
-    return 0

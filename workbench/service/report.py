@@ -9,7 +9,7 @@ so the file can be mailed as it is.
 import os
 from pathlib import Path
 
-from .errors import WorkbenchError
+from ..errors import WorkbenchError
 
 NOTEBOOKS = ("01-schedule.ipynb", "02-restore-walkthrough.ipynb", "03-storage.ipynb")
 STORAGE_NOTEBOOK = "03-storage.ipynb"
@@ -19,7 +19,7 @@ def notebooks_dir():
     """The bundled notebooks: the source checkout's ``notebooks/``, else the copy installed in
     ``<prefix>/share/workbench/notebooks`` (see pyproject's data-files)."""
     import sys
-    here = Path(__file__).resolve().parent.parent / "notebooks"
+    here = Path(__file__).resolve().parents[2] / "notebooks"
     for d in (here, Path(sys.prefix) / "share" / "workbench" / "notebooks"):
         if all((d / n).is_file() for n in NOTEBOOKS):
             return d

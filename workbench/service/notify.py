@@ -25,10 +25,10 @@ import logging
 import os
 import socket
 
-from .errors import NotifyFailed
-from .naming import kind_name
-from .secrets import mask_url
-from .sizes import human_size
+from ..errors import NotifyFailed
+from ..naming import kind_name
+from ..secrets import mask_url
+from ..sizes import human_size
 
 log = logging.getLogger("workbench.notify")
 
@@ -212,7 +212,7 @@ def notify_run(report, settings):
 def send_test(config=None):
     """Send a test message with the ``[notify]`` settings of *config*; NotifyFailed if it fails."""
     from email.message import EmailMessage
-    from .status import as_config
+    from ..config import as_config
     cfg = as_config(config)
     settings = cfg.notify
     if settings is None or not settings.to:
@@ -226,20 +226,3 @@ def send_test(config=None):
                     f"(on = {settings.on}).\n")
     send(msg, settings)
     return list(settings.to)
-
-
-# --- command line --------------------------------------------------------------------------------
-
-def add_commands(sub, engine_options):
-    p = sub.add_parser("notify", help="status e-mail: send a test message")
-    nsub = p.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
-    t = nsub.add_parser("test", help="send a test message to the [notify] addresses")
-    engine_options(t)
-    t.set_defaults(func=cmd_notify_test)
-
-
-def cmd_notify_test(args):
-    from .status import config_from_args
-    to = send_test(config_from_args(args))
-    print(f"test message sent to {', '.join(to)}")
-    return 0

@@ -11,9 +11,10 @@ files or folders that could not be read, or an after_backup command that failed)
 (with the error), ``refused`` (no space, lock held, backups disabled). A ``running`` record whose
 process is gone reads as ``failed``.
 
->>> job = workbench.start_copy(config="backup.toml")      # doctest: +SKIP
 >>> workbench.copy_status(config="backup.toml").state      # doctest: +SKIP
 'running'
+
+"Start now" itself (``start_copy``) is in workbench.service.runner.
 """
 
 import json
@@ -27,13 +28,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from .config import Config, load_config, status_path
-from .errors import StateNotWritable
-from .lock import process_alive as _alive
-from .secrets import mask_url
-from .modes import make_dirs, set_mode
-from .naming import kind_name
-from .progress import Throttle
+from ..config import as_config, status_path
+from ..errors import StateNotWritable
+from ..lock import process_alive as _alive
+from ..secrets import mask_url
+from ..modes import make_dirs, set_mode
+from ..naming import kind_name
+from ..progress import Throttle
 
 FINISHED, WARNINGS = "finished", "finished with warnings"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
@@ -48,20 +49,6 @@ def writing_state(path, key="schedule_db"):
     except OSError as e:
         where = e.filename if isinstance(e.filename, str) else path
         raise StateNotWritable(where, e.strerror or str(e), key) from None
-
-
-def as_config(config=None):
-    """A Config from a Config, a config file path, or None (``$WORKBENCH_CONFIG`` or defaults)."""
-    if isinstance(config, Config):
-        return config
-    return load_config(os.fspath(config) if config is not None else None)
-
-
-def config_from_args(args):
-    """The Config of a command line: ``--config`` plus the engine flags given."""
-    overrides = {k: getattr(args, k, None) for k in
-                 ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")}
-    return load_config(getattr(args, "config", None), **overrides)
 
 
 # --- the status record ---------------------------------------------------------------------------
@@ -128,7 +115,8 @@ class BackupStatus:
         return f"{self.state}: {kind} backup at {self.finished or self.updated}: {self.error}"
 
 
-def _now():
+def now_text():
+    """The current UTC time as the record writes it."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -149,7 +137,8 @@ def read_status(cfg):
     return st
 
 
-def _running_elsewhere(cfg):
+def running_elsewhere(cfg):
+    """The status of a run of another live process, if the record shows one; else None."""
     st = read_status(cfg)
     return st if st.state == "running" and st.pid != os.getpid() else None
 
@@ -172,7 +161,7 @@ class StatusRecorder:
     def __init__(self, cfg, kind, trigger):
         self.cfg = cfg
         self.status = BackupStatus("running", kind, trigger, socket.gethostname(), os.getpid(),
-                                   _now(), _now())
+                                   now_text(), now_text())
         self._t0 = None
         self._throttle = Throttle(_MIN_INTERVAL)
         self._lock = threading.Lock()
@@ -180,7 +169,7 @@ class StatusRecorder:
 
     def begin(self):
         """Record ``running``, unless another live process's run is what the file shows."""
-        if _running_elsewhere(self.cfg) is None:
+        if running_elsewhere(self.cfg) is None:
             self.active = True
             write_status(self.cfg, self.status)
 
@@ -198,7 +187,7 @@ class StatusRecorder:
             elapsed = now - self._t0
             if p.bytes_done and elapsed > 0:
                 s.eta_seconds = round((p.bytes_total - p.bytes_done) / (p.bytes_done / elapsed), 1)
-            s.updated = _now()
+            s.updated = now_text()
             write_status(self.cfg, s)
 
     def end(self, state, result=None, error=None, warnings=()):
@@ -206,7 +195,7 @@ class StatusRecorder:
         if not self.active and state == "refused" and type(error).__name__ == "LockHeld":
             return
         s = self.status
-        s.state, s.updated, s.finished = state, _now(), _now()
+        s.state, s.updated, s.finished = state, now_text(), now_text()
         s.eta_seconds = None
         if result is not None:
             s.kind = result.kind
@@ -226,86 +215,6 @@ class StatusRecorder:
         write_status(self.cfg, s)
 
 
-# --- Start now -----------------------------------------------------------------------------------
-
-class CopyJob:
-    """A "Start now" copy running in a background thread.
-
-    ``wait()`` returns its BackupResult (or raises its error); ``status()`` reads the shared status.
-    """
-
-    def __init__(self, cfg, progress):
-        self.cfg = cfg
-        self.result = None
-        self.error = None
-        self._progress = progress
-        self._thread = threading.Thread(target=self._run, name="workbench-start-now", daemon=True)
-
-    def _run(self):
-        from .runner import run_backup
-        try:
-            self.result = run_backup("copy", config=self.cfg, trigger="start-now",
-                                     progress=self._progress)
-        except BaseException as e:  # kept for wait(); the status file and the log have it too
-            self.error = e
-
-    @property
-    def done(self):
-        return not self._thread.is_alive()
-
-    def wait(self, timeout=None):
-        """Wait for the copy; its BackupResult, or its error raised here."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError("the copy is still running")
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-    def status(self):
-        return read_status(self.cfg)
-
-
-def start_copy(config=None, *, background=True, progress=None, **settings):
-    """Start a copy (C) backup now, as the manual's **Start now** button does.
-
-    Parameters
-    ----------
-    config : Config or str, optional
-        A Config or a config file (default ``$WORKBENCH_CONFIG``); *settings* override it.
-    background : bool
-        True (default): return at once with a CopyJob while the copy runs in a thread, so a
-        notebook stays responsive; False: run it here and return its BackupResult.
-    progress : callable(Progress), optional
-
-    Returns
-    -------
-    CopyJob or BackupResult
-        Follow a background copy with ``copy_status()`` or ``job.wait()``.
-
-    Raises
-    ------
-    LockHeld
-        If another process is already running a backup (as the status file shows).
-    """
-    from .config import validate
-    from .errors import LockHeld
-    cfg = validate(settings, as_config(config))
-    other = _running_elsewhere(cfg)
-    if other is not None:
-        raise LockHeld(cfg.target or cfg.store, {"host": other.host, "pid": other.pid,
-                                                 "started": other.started})
-    if not background:
-        from .runner import run_backup
-        return run_backup("copy", config=cfg, trigger="start-now", progress=progress)
-    rec = BackupStatus("running", "C", "start-now", socket.gethostname(), os.getpid(), _now(),
-                       _now())
-    write_status(cfg, rec)  # "running" at once, before the thread has even started
-    job = CopyJob(cfg, progress)
-    job._thread.start()
-    return job
-
-
 def copy_status(config=None):
     """The status of the latest backup run: Start now's copy, or a scheduled or manual backup.
 
@@ -321,21 +230,3 @@ def copy_status(config=None):
         (``result``), failed or refused (``error``); ``str()`` gives one line for people.
     """
     return read_status(as_config(config))
-
-
-# --- command line --------------------------------------------------------------------------------
-
-def add_commands(sub, engine_options):
-    p = sub.add_parser("status", help="status of the latest backup (running, finished, failed)")
-    engine_options(p)
-    p.add_argument("--json", action="store_true", help="print the status record as JSON")
-    p.set_defaults(func=cmd_status)
-
-
-def cmd_status(args):
-    st = read_status(config_from_args(args))
-    if args.json:
-        print(json.dumps(asdict(st)))
-    else:
-        print(st)
-    return 0

@@ -9,10 +9,12 @@ a source checkout's ``notebooks/`` to work on the bundled notebooks themselves.
 import os
 import shutil
 
+from .common import config_from_args, engine_options
+
 DEFAULT_DIR = "workbench-notebooks"
 
 
-def add_commands(sub, engine_options):
+def add_commands(sub):
     p = sub.add_parser("lab", help="start JupyterLab on the bundled notebooks")
     p.add_argument("--dir", default=DEFAULT_DIR,
                    help=f"working directory for the notebooks (default ./{DEFAULT_DIR}); "
@@ -36,7 +38,7 @@ def add_commands(sub, engine_options):
 
 def prepare_dir(directory):
     """Copy the bundled notebooks missing from *directory* into it; return the names copied."""
-    from .report import NOTEBOOKS, notebooks_dir
+    from ..service.report import NOTEBOOKS, notebooks_dir
     src = notebooks_dir()
     os.makedirs(directory, exist_ok=True)
     copied = []
@@ -73,8 +75,7 @@ def cmd_lab(args):
 
 
 def cmd_report_storage(args):
-    from .report import storage_report
-    from .status import config_from_args
+    from ..service.report import storage_report
     cfg = config_from_args(args)
     out = storage_report(cfg.target_or_default, args.out, config=args.config,
                          keep=args.keep, capacity=args.capacity,

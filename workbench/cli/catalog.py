@@ -6,15 +6,15 @@ starts fast.
 
 import sys
 
-from .config import load_config
-from .errors import ConfigError
+from ..errors import ConfigError
+from .common import config_from_args, engine_options
 
 FORMATS = ("table", "csv", "json", "parquet")
 _READERS = {"sets": "read_sets", "volumes": "read_volumes", "entries": "read_entries",
             "messages": "read_messages"}
 
 
-def add_commands(sub, engine_options):
+def add_commands(sub):
     """Add ``catalog`` and its subcommands to the ``workbench`` parser."""
     p = sub.add_parser("catalog", help="the catalog as tables: sets, volumes, entries, messages")
     what = p.add_subparsers(dest="catalog_command", required=True, metavar="TABLE")
@@ -35,21 +35,14 @@ def add_commands(sub, engine_options):
         q.set_defaults(func=cmd_catalog, catalog_table=name)
 
 
-def _target(args):
-    overrides = {k: getattr(args, k, None) for k in
-                 ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")}
-    cfg = load_config(args.config, **overrides)
-    return cfg
-
-
 def cmd_catalog(args):
     """Print (or write) one catalog table."""
     if args.format == "parquet" and not args.out:
         raise ConfigError("--out", None, "parquet output needs a file: add --out FILE.parquet")
-    cfg = _target(args)
-    from . import catalog
-    from .targets import open_target
-    target = open_target(cfg.target_or_default, **getattr(cfg, "target_options", {}))
+    cfg = config_from_args(args)
+    from .. import catalog
+    from ..targets import open_target
+    target = open_target(cfg.target_or_default, **cfg.target_options)
     reader = getattr(catalog, _READERS[args.catalog_table])
     if args.catalog_table == "sets":
         df = reader(target, keep=cfg.keep)

@@ -1,0 +1,148 @@
+"""``workbench backup``, ``sets``, ``ls`` and ``rotate``: making sets and looking at them."""
+
+import json
+import sys
+
+from ..errors import FinishedWithWarnings
+from ..lock import target_lock
+from ..naming import kind_name
+from ..removal import resume_removals
+from ..rotation import apply_rotation, plan_rotation
+from ..sets import COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, entries_of, find_set, list_sets
+from ..targets import open_target
+from .common import config_from_args, engine_options, print_entries, progress_bar
+
+
+def add_commands(sub):
+    """Add ``backup``, ``sets``, ``ls`` and ``rotate`` to the ``workbench`` parser."""
+    p = sub.add_parser("backup", help="make a full, differential or copy backup")
+    p.add_argument("kind", choices=["full", "differential", "copy"])
+    engine_options(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("sets", help="list the backup sets on the target")
+    engine_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per set")
+    p.set_defaults(func=cmd_sets)
+
+    p = sub.add_parser("ls", help="list the files a set holds")
+    p.add_argument("set")
+    engine_options(p)
+    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("rotate", help="apply rotation (keep at most N complete backups)")
+    engine_options(p)
+    p.add_argument("--dry-run", action="store_true", help="show keep/delete and why; delete nothing")
+    p.set_defaults(func=cmd_rotate)
+
+
+def cmd_backup(args):
+    cfg = config_from_args(args)
+    callback, close = progress_bar(args, args.kind)
+    try:
+        # through the runner: status file, log file, after_backup and status e-mail, as for
+        # scheduled runs (workbench/runner.py)
+        from ..service.runner import run_backup
+        r = run_backup(args.kind, config=cfg, progress=callback)
+    finally:
+        close()
+    warnings = list(getattr(getattr(r, "report", None), "warnings", None) or ())
+    outcome = FinishedWithWarnings(r.set_name, warnings) if warnings else None
+    if args.json:
+        print(json.dumps({**_result_json(r), "warnings": warnings}))
+        return _warned(outcome)
+    print(f"{r.set_name}: {kind_name(r.kind)} backup, {r.files} files, {r.stored} stored, "
+          f"{r.bytes_in} bytes in, {r.bytes_out} bytes out, {len(r.volumes)} volumes, "
+          f"{r.duration:.1f} s")
+    if r.note:
+        print(f"note: {r.note}")
+    for s in r.skipped:
+        print(f"skipped {s['path']} ({s['size']} bytes): {s['reason']}")
+    for u in r.unreadable:
+        print(f"unreadable {u['path']}: {u['error']}")
+    for d in r.removed:
+        print(f"removed {d['set']}: {d['reason']}")
+    for d in r.postponed:
+        print(f"postponed removal of {d['set']}: {d['reason']}")
+    return _warned(outcome)
+
+
+def _warned(outcome):
+    """The exit status of a committed backup: 0, or FinishedWithWarnings' (said on stderr)."""
+    if outcome is None:
+        return 0
+    print(f"workbench: warning: {outcome}", file=sys.stderr)
+    return outcome.exit_code
+
+
+def _result_json(r):
+    return {"set": r.set_name, "kind": r.kind, "requested": r.requested, "base": r.base,
+            "started": r.started.isoformat(), "finished": r.finished.isoformat(),
+            "files": r.files, "stored": r.stored, "bytes_in": r.bytes_in,
+            "bytes_out": r.bytes_out, "volumes": r.volumes, "skipped": r.skipped,
+            "unreadable": r.unreadable, "removed": r.removed, "postponed": r.postponed,
+            "note": r.note}
+
+
+def set_record(s):
+    """The JSON record of one set, as ``workbench sets --json`` prints it."""
+    m = s.header or {}
+    stats = m.get("stats", {})
+    return {
+        "name": str(s.name), "kind": s.name.kind, "base": s.base if s.usable else m.get("base"),
+        "started": m.get("started") or s.name.time.isoformat(), "finished": m.get("finished"),
+        "status": _status(s), "foreign": s.status == FOREIGN,
+        "files": stats.get("files"), "bytes_in": stats.get("bytes_in"),
+        "bytes_out": sum(size for _, size in s.volumes.values()),
+        "volumes": len(s.volumes), "skipped": [x["path"] for x in m.get("skipped", [])],
+        "problem": s.problem,
+    }
+
+
+def _status(s):
+    """complete, incomplete or damaged (a foreign set with a problem is damaged too)."""
+    if s.status in (INCOMPLETE, DAMAGED):
+        return s.status
+    return DAMAGED if s.problem else COMPLETE
+
+
+def cmd_sets(args):
+    cfg = config_from_args(args)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
+    records = [set_record(s) for s in list_sets(target)]
+    if args.json:
+        for r in records:
+            print(json.dumps(r))
+        return 0
+    print(f"{'name':<18} {'status':<10} {'base':<18} {'files':>8} {'bytes_out':>14} {'volumes':>7}"
+          "  problem")
+    for r in records:
+        print(f"{r['name']:<18} {r['status']:<10} {r['base'] or '-':<18} "
+              f"{r['files'] if r['files'] is not None else '-':>8} {r['bytes_out']:>14} "
+              f"{r['volumes']:>7}" + (f"  {r['problem']}" if r["problem"] else ""))
+    return 0
+
+
+def cmd_ls(args):
+    cfg = config_from_args(args)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
+    sets = list_sets(target)
+    entries = entries_of(target, sets, find_set(sets, args.set))
+    print_entries(entries, args.json)
+    return 0
+
+
+def cmd_rotate(args):
+    cfg = config_from_args(args)
+    target = open_target(cfg.target_or_default, **cfg.target_options)
+    if args.dry_run:
+        for d in plan_rotation(list_sets(target), cfg.keep):
+            print(f"{d.set}  {d.action:<6}  {d.reason}")
+        return 0
+    with target_lock(target, cfg.lock_stale_after):
+        resume_removals(target, list_sets(target))
+        for d in apply_rotation(target, cfg.keep, stale_after=cfg.lock_stale_after):
+            print(f"{d.set}  {'deleted' if d.action == 'delete' else 'postponed'}  {d.reason}")
+    return 0

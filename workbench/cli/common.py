@@ -1,0 +1,62 @@
+"""What every command group of the ``workbench`` command shares: the engine options, the config
+from the command line, the tqdm progress bar, and the records that ``ls`` and ``restore -l``
+print."""
+
+import json
+import sys
+from datetime import datetime, timezone
+
+from ..config import load_config
+
+# The engine flags that override config keys of the same names.
+ENGINE_KEYS = ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")
+
+
+def engine_options(p):
+    """Options shared by every command that reads or writes sets."""
+    p.add_argument("--config", help="TOML config file (default: $WORKBENCH_CONFIG)")
+    p.add_argument("--store", help="server directory (holds store/, mailserver.cfg, users.cfg)")
+    p.add_argument("--target", help="backup directory or smb:// URL (default: <store>/store/backup)")
+    p.add_argument("--volume-size", dest="volume_size", help="largest volume, e.g. 2GiB, 500MB")
+    p.add_argument("--keep", type=int, help="complete backups to keep")
+    p.add_argument("--min-free", dest="min_free", help="free space required on the target")
+    p.add_argument("--differentials", choices=["latest", "all"])
+    p.add_argument("--oversize", choices=["skip", "own-volume"])
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def config_from_args(args):
+    """The Config of a command line: ``--config`` (or ``$WORKBENCH_CONFIG``) with the engine
+    flags given on top; flags a command does not have count as not given."""
+    overrides = {k: getattr(args, k, None) for k in ENGINE_KEYS}
+    return load_config(getattr(args, "config", None), **overrides)
+
+
+def progress_bar(args, label):
+    """A tqdm-backed progress callback (None when quiet or not on a terminal), and its closer."""
+    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+        return None, lambda: None
+    from tqdm import tqdm
+    bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
+               file=sys.stderr, dynamic_ncols=True)
+
+    def update(p):
+        bar.total = p.bytes_total
+        bar.n = p.bytes_done
+        bar.set_postfix_str(f"{p.files_done}/{p.files_total} files", refresh=False)
+        bar.refresh()
+
+    return update, bar.close
+
+
+def print_entries(entries, as_json):
+    """Print *entries* sorted by path: one line each, or one JSON object each (``ls``,
+    ``restore --list``)."""
+    for e in sorted(entries, key=lambda e: e.path):
+        mtime = datetime.fromtimestamp(e.mtime_ns / 1e9, timezone.utc).isoformat(timespec="seconds")
+        if as_json:
+            print(json.dumps({"path": e.path, "kind": e.kind, "domain": e.domain, "user": e.user,
+                              "folder": e.folder, "size": e.size, "mtime": mtime,
+                              "crc32": e.crc32, "stored_in": e.stored_in, "volume": e.volume}))
+        else:
+            print(f"{e.size:>12} {mtime} {e.stored_in} {e.path}")
