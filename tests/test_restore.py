@@ -13,7 +13,7 @@ from workbench import samples
 from workbench.cli import main
 from workbench.errors import (NoCompleteBackup, RestoreIncomplete, SelectionError, SetNotFound,
                               UnsafePath)
-from workbench.restore import Selection, mask_of
+from workbench.selection import Selection, mask_of
 
 from helpers import make_store, snapshot, store_snapshot
 
@@ -318,7 +318,7 @@ def test_destination_with_a_link_pointing_out(history, tmp_path):
 
 
 def test_check_member_path_refuses_unsafe_names():
-    from workbench.restore import check_member_path
+    from workbench.restorer import check_member_path
     for bad in ("/etc/passwd", "../x", "a/../../x", "a//b", "C:/x", "a\\b", ""):
         with pytest.raises(UnsafePath):
             check_member_path(bad)
@@ -333,7 +333,7 @@ def test_restore_in_small_batches_never_creates_in_one_directory_from_two_thread
     import importlib
     import threading
     import time
-    r = importlib.import_module("workbench.restore")
+    r = importlib.import_module("workbench.restorer.write")
     monkeypatch.setattr(r, "_BATCH_FILES", 3)
     lock, active, overlaps, seen = threading.Lock(), {}, [], {}
     create = r._Writer._create
@@ -366,7 +366,7 @@ def test_a_damaged_member_fails_alone_inside_its_batch(history, tmp_path, monkey
     """A CRC mismatch in the middle of a batch fails that entry only; no file of it is left (with
     one batch in flight at a time, so that the reader waits for the writers)."""
     import importlib
-    r = importlib.import_module("workbench.restore")
+    r = importlib.import_module("workbench.restorer.write")
     monkeypatch.setattr(r, "_BATCH_FILES", 4)
     monkeypatch.setattr(r, "_RESTORE_INFLIGHT_BYTES", 1)
     state = history["states"][2]

@@ -22,7 +22,7 @@ from workbench.config import validate
 from workbench.errors import (AuthenticationFailed, ConfigError, CredentialsMissing, NotEnoughSpace,
                               ShareNotFound, TargetError, TargetStalled, TargetUnreachable)
 from workbench.naming import LOCK_NAME, index_name, manifest_name
-from workbench.restore import restore
+from workbench.restorer import restore
 from workbench.sets import COMPLETE, INCOMPLETE, list_sets
 from workbench.store import walk_store
 from workbench.targets import open_target

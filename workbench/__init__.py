@@ -14,7 +14,7 @@ from .errors import (ConfigError, CorruptVolume, DamagedSet, IncompleteSet, Lock
                      SetNotFound, StoreNotFound, TargetError, UnsafePath, WorkbenchError)
 from .model import BackupResult, Entry, RestoreResult
 from .progress import Progress
-from .restore import plan_restore, restore
+from .restorer import plan_restore, restore
 from .verify import verify
 from .rotation import apply_rotation, plan_rotation
 from .sets import list_sets

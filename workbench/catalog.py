@@ -34,6 +34,7 @@ from .headers import normalize_message_id
 from .lease import read_lease
 from .naming import index_name, manifest_name
 from .rotation import plan_rotation
+from .selection import Selection
 from .sizes import parse_size
 from .sets import (COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, MANIFEST_ERRORS, base_of,
                    choose_set, entries_of, find_set, list_sets, open_copy, protect_bases,
@@ -1042,21 +1043,23 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
 
 
 def _scope_mask(entries, domain, user, folder):
-    """Mail of *domain*, *user* and *folder* (with its subfolders), as ``workbench restore``."""
+    """Mail of *domain*, *user* and *folder* (with its subfolders): the rule of
+    workbench.selection, as ``workbench restore`` applies it, tested once per distinct value of
+    each column."""
+    sel = Selection(domain=domain, user=user, folder=folder)
+    return (_value_flags(entries["domain"], sel.domain_matches)
+            & _value_flags(entries["user"], sel.user_matches)
+            & _value_flags(entries["folder"], sel.folder_matches))
 
-    def flags(series):
-        return series.fillna(False).to_numpy(dtype=bool)
 
-    mask = flags(entries["path"].str.startswith("store/mail/"))
-    if domain:
-        mask = mask & flags(entries["domain"].astype("str").str.lower() == domain.lower())
-    if user:
-        mask = mask & flags(entries["user"].astype("str").str.lower() == user.lower())
-    if folder:
-        f = folder.strip("/")
-        col = entries["folder"].astype("str")
-        mask = mask & flags((col == f) | col.str.startswith(f + "/"))
-    return mask
+def _value_flags(series, test):
+    """``test(value)`` for each row of a (categorical) column, asked once per distinct value;
+    missing values are None."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    flags = np.array([bool(test(str(c))) for c in series.cat.categories] + [bool(test(None))],
+                     dtype=bool)
+    return flags[series.cat.codes.to_numpy()]  # code -1 (missing) takes the last flag
 
 
 # ---------------------------------------------------------------------------------------------

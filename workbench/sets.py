@@ -35,7 +35,8 @@ from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
 from .archive.reader import list_zip
 from .archive.writer import volume_tail
-from .errors import DamagedSet, IncompleteSet, NoCompleteBackup, SetNotFound, TargetError
+from .errors import (DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError, SetNotFound,
+                     TargetError)
 from .times import as_utc
 from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
                      parse_removal_marker, parse_set_name, parse_volume_name, set_name_prefix)
@@ -328,6 +329,35 @@ def read_manifest_of(target, info):
         raise unreadable_manifest(name, f"the copy in {info.copy} is unreadable: {e}") from None
 
 
+def resolve_source(source, target=None):
+    """``(target, set name or None)`` from what the user named.
+
+    *source* may be a set name on *target*, a directory (the target itself: its newest complete
+    backup is used), or the first volume of a set (``X.zip``: that set, with its chain, from the
+    volume's directory). A later volume (``X.1.zip``) is refused.
+    """
+    if source is None:
+        return target, None
+    text = str(source)
+    if parse_set_name(text) is not None:
+        return target, text
+    if "://" in text or text.startswith("\\\\"):
+        return text, None
+    base = os.path.basename(text.rstrip("/"))
+    vol = parse_volume_name(base)
+    if vol is not None:
+        if vol[1] != 0:
+            raise SelectionError(f"{text} is volume {vol[1]} of set {vol[0]}; name the set's first "
+                                 f"volume {vol[0]}.zip (the others are found beside it)")
+        if not os.path.isfile(text):
+            raise SetNotFound(f"volume {text} does not exist")
+        return os.path.dirname(os.path.abspath(text)), vol[0]
+    if os.path.isdir(text):
+        return text, None
+    raise SetNotFound(f"{text!r} is neither a set name, a backup directory nor a set's first "
+                      "volume (X.zip)")
+
+
 def find_set(sets, name):
     """The SetInfo named *name* (text or SetName) in *sets*; SetNotFound otherwise."""
     for s in sets:
@@ -431,7 +461,7 @@ def remove_set(target, info):
 
 
 __all__ = ["SetInfo", "list_sets", "find_set", "base_of", "latest_restorable", "choose_set",
-           "entries_of", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
+           "entries_of", "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
            "find_copy", "protect_bases", "set_damaged", "COMPLETE", "INCOMPLETE", "DAMAGED", "FOREIGN",
            "READABLE", "LOCK_NAME"]
 

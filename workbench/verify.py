@@ -23,9 +23,9 @@ from .errors import CorruptVolume, MemberTooLarge, WorkbenchError
 from .lease import read_lease
 from .naming import volume_name
 from .progress import Meter
-from .restore import read_volume, resolve_source
+from .archive.reader import read_volume
 from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
-                   list_sets)
+                   list_sets, resolve_source)
 from .targets import open_target
 
 LEVELS = ("catalog", "data", "sample=P")

@@ -1,4 +1,5 @@
-"""Read members out of zip volumes by offset, bounded whatever the zip declares; list foreign
+"""Read members out of zip volumes by offset, bounded whatever the zip declares; read whole
+volumes in offset order (restore, verify and Message-ID scans share ``read_volume``); list foreign
 volumes' central directories.
 
 A member is never inflated beyond the size it declares: inflating stops as soon as the output
@@ -10,8 +11,10 @@ its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read 
 
 import io
 import zipfile
+import zlib
+from collections import deque
 
-from ..errors import CorruptVolume, MemberTooLarge
+from ..errors import CorruptVolume, MemberTooLarge, UnsafePath
 from ..model import Entry
 from ..store import classify
 from . import manifest as mf
@@ -199,6 +202,70 @@ def read_manifest_copy(f, set_name):
     if crc != entry.crc32:
         raise ValueError("the manifest copy does not match its CRC-32 (volume damaged)")
     return mf.decode(out.getvalue())
+
+
+# What reading a member out of a volume raises when the volume is damaged or hostile.
+READ_ERRORS = (OSError, ValueError, CorruptVolume, UnsafePath, zlib.error)
+
+
+# What members handed to read_volume's workers may hold in memory: payloads, and what each
+# inflates at once (the workers inflate them side by side).
+_MAX_INFLIGHT_BYTES = 64 * 1024 * 1024
+
+
+def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key=None):
+    """Read the members of *items* from volume *fname*, in offset order, opening it once.
+
+    Members whose payload is small (reader.reads_payload) are read here and handed to
+    ``handle(item, payload)`` in *pool*, with what they hold in memory bounded; the others go to
+    ``stream(f, item)`` in this thread. Errors go to ``fail(item, error)``, every item (done or
+    failed) to ``done(item)``. *key* maps an item to its Entry (default: the item is the Entry).
+    Used by restore, verify and Message-ID scans.
+    """
+    key = key or (lambda x: x)
+    done = done or (lambda item: None)
+    try:
+        f = target.open_read(fname)
+    except OSError as e:
+        for item in items:
+            fail(item, OSError(f"volume {fname} cannot be opened: {e.strerror or e}"))
+            done(item)
+        return
+    pending = deque()
+    inflight = 0
+
+    def settle(limit):
+        nonlocal inflight
+        while pending and (inflight > limit or pending[0][1].done()):
+            item, fut = pending.popleft()
+            inflight -= _cost(key(item))
+            err = fut.exception()
+            if err is not None:
+                fail(item, err)
+            done(item)
+
+    with f:
+        for item in items:
+            entry = key(item)
+            try:
+                if not reads_payload(entry):
+                    settle(0)
+                    stream(f, item)
+                    done(item)
+                    continue
+                payload = read_payload(f, entry.offset, entry.csize)
+            except READ_ERRORS as e:
+                fail(item, e)
+                done(item)
+                continue
+            pending.append((item, pool.submit(handle, item, payload)))
+            inflight += _cost(entry)
+            settle(_MAX_INFLIGHT_BYTES)
+        settle(-1)
+
+
+def _cost(entry):
+    return entry.csize + inflated_at_once(entry)
 
 
 def list_zip(f, set_name, volume):

@@ -10,7 +10,8 @@ backups read): the live server directory of ``--into-live`` is ``--to DIR`` or t
 import json
 import sys
 
-from ..restore import CONFLICTS, MASKS
+from ..restorer import CONFLICTS
+from ..selection import MASKS
 from .common import config_from_args, engine_options, print_entries, progress_bar
 
 
@@ -72,7 +73,7 @@ def add_commands(sub):
 
 def cmd_restore(args):
     from ..errors import RestoreIncomplete, SelectionError
-    from ..restore import plan_restore, restore
+    from ..restorer import plan_restore, restore
     cfg = config_from_args(args)  # restore's -s/--store is not the engine's --store
     selection = dict(at=args.at, domain=args.domain, user=args.user, folder=args.folder,
                      mask=args.mask, paths=args.paths, message_ids=args.message_ids)

@@ -304,7 +304,7 @@ class RestoreWizard(w.VBox):
 
     def make_plan(self):
         """The dry-run Plan of the restore the form describes, shown as a table."""
-        from ..restore import plan_restore
+        from ..restorer import plan_restore
         show.clear(self.plan_out)
         show.clear(self.result_out)
         self.plan = None
@@ -348,7 +348,7 @@ class RestoreWizard(w.VBox):
     def run_restore(self):
         """Carry out the plan shown (the same arguments); return the RestoreResult."""
         from ..errors import RestoreIncomplete
-        from ..restore import restore
+        from ..restorer import restore
         show.clear(self.result_out)
         if self.plan is None:
             show.note(self.result_out, "Show the plan first (step 4).", ok=False)
