@@ -186,14 +186,15 @@ def test_catalog_reads_hold_their_sets(two_fulls, monkeypatch):
     store, url, snaps = two_fulls
     oldest = sorted(snaps)[0]
     seen = []
-    real = catalog._entries_frame
+    from workbench.catalog import entries as catalog_entries
+    real = catalog_entries.entries_frame
 
     def entries_frame(target, sets, info):
         leases = [json.loads(target.read_bytes(n)) for n in target.list() if is_lease_name(n)]
         seen.append(sorted(x for lease in leases for x in lease["sets"]))
         return real(target, sets, info)
 
-    monkeypatch.setattr(catalog, "_entries_frame", entries_frame)
+    monkeypatch.setattr(catalog_entries, "entries_frame", entries_frame)
     catalog.read_entries(url, set=oldest, storage_options={"password": PASSWORD})
     assert seen == [[oldest]]
     t = open_target(url, password=PASSWORD)

@@ -33,8 +33,8 @@ from typing import Optional
 from .archive import manifest as mf
 from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
-from .archive.reader import list_zip
-from .archive.writer import volume_tail
+from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, read_volume_end
+from .archive.writer import read_marker
 from .errors import (DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError, SetNotFound,
                      TargetError)
 from .times import as_utc
@@ -198,9 +198,10 @@ def _tail(target, fname):
     """``(marker, last member)`` of a volume file, or None if it is not a readable zip."""
     try:
         with target.open_read(fname) as f:
-            return volume_tail(f)
+            end = read_volume_end(f)
     except (OSError, ValueError):
         return None
+    return read_marker(end.comment), end.last_member
 
 
 def _ours(tail, name, index):
@@ -299,11 +300,10 @@ def protect_bases(sets):
 
 @contextmanager
 def open_copy(target, volume_file, set_name):
-    """The manifest copy in *volume_file* (the stream before gzip), open for reading; reading it
-    to its end checks its CRC-32."""
-    with target.open_read(volume_file) as f, zipfile.ZipFile(f) as z:
-        with z.open(mf.member_name(set_name)) as member:
-            yield member
+    """The manifest copy in *volume_file* on *target*, open for reading (see
+    archive.reader.open_manifest_copy: bounded, its CRC-32 checked at its end)."""
+    with target.open_read(volume_file) as f, open_manifest_copy(f, set_name) as member:
+        yield member
 
 
 def read_manifest_of(target, info):
@@ -321,10 +321,8 @@ def read_manifest_of(target, info):
         raise DamagedSet(f"set {name} is {info.status} ({info.problem or 'no manifest'}) and "
                          "cannot be read; `workbench sets` shows its problem")
     try:
-        with open_copy(target, info.copy, name) as f:
-            doc = mf.read_manifest(f)
-            f.read()  # to the end: a wrong CRC-32 raises here
-        return doc
+        with target.open_read(info.copy) as f:
+            return read_manifest_copy(f, name)
     except _COPY_ERRORS as e:
         raise unreadable_manifest(name, f"the copy in {info.copy} is unreadable: {e}") from None
 

@@ -41,6 +41,7 @@ import json
 import sys
 from itertools import accumulate
 from operator import attrgetter, itemgetter
+from typing import NamedTuple, Optional
 
 from ..model import Entry
 from .compress import INFLATE_ERRORS, gunzip, gzip_inflater, gzip_reader
@@ -238,6 +239,52 @@ def decode_column(value):
         return [values[c] for c in _unpacked(value["codes"], "uint32")]
     (kind, data), = value.items()
     return _unpacked(data, kind)
+
+
+class IntBuffer(NamedTuple):
+    """An integer column's bytes: little-endian values of numpy's type *dtype* (``<i8``, ``<u4``
+    or ``<u2``)."""
+
+    dtype: str
+    data: bytes
+
+
+class CodedBuffer(NamedTuple):
+    """A repetitive text column: its distinct *values* and one ``<u4`` code (an index into them)
+    per row in *codes*."""
+
+    values: list
+    codes: bytes
+
+
+class TextBuffer(NamedTuple):
+    """A text column laid out as Arrow lays strings out: *data* is every value's UTF-8 end to end,
+    *lengths* one length per row (numpy type *lengths_dtype*, ``<u2`` or ``<u4``), *valid* the
+    validity bits (least significant first), None when no value is missing."""
+
+    data: bytes
+    lengths_dtype: str
+    lengths: bytes
+    valid: Optional[bytes]
+
+
+_NUMPY_TYPES = {"int64": "<i8", "uint32": "<u4", "uint16": "<u2"}
+
+
+def column_buffer(value):
+    """A column as read (any version), as a list, or for the encoded columns as an IntBuffer,
+    CodedBuffer or TextBuffer: the bytes and what they hold, for readers that make arrays of
+    them without an object per row (the catalog). Everything else reads decode_column's lists."""
+    if isinstance(value, list):
+        return value
+    if "lengths" in value:
+        (kind, packed), = value["lengths"].items()
+        valid = raw(value["valid"]) if "valid" in value else None
+        return TextBuffer(text_bytes(value), _NUMPY_TYPES[kind], raw(packed), valid)
+    if "values" in value:
+        return CodedBuffer(value["values"], raw(value["codes"]))
+    (kind, data), = value.items()
+    return IntBuffer(_NUMPY_TYPES[kind], raw(data))
 
 
 def member_name(set_name):

@@ -9,10 +9,11 @@ store's many small messages; any other member is inflated in chunks of at most _
 its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read in chunks too.
 """
 
-import io
 import zipfile
 import zlib
 from collections import deque
+from contextlib import contextmanager
+from typing import NamedTuple, Optional
 
 from ..errors import CorruptVolume, MemberTooLarge, UnsafePath
 from ..model import Entry
@@ -178,30 +179,74 @@ def copy_member(f, entry, out):
     return _write_through(entry, chunks(), out)
 
 
-def read_manifest_copy(f, set_name):
-    """The manifest document from the copy inside a set's last volume (the open binary file *f*).
-
-    Read no further than it declares, and refused past ``manifest.MAX_BYTES``. Raises ValueError
-    if the copy is missing, damaged or too large (callers name the set).
-    """
+@contextmanager
+def open_manifest_copy(f, set_name):
+    """The manifest copy inside a set's last volume (the open binary file *f*), open for reading:
+    the stream before gzip, inflated no further than it declares, its CRC-32 checked when it is
+    read to its end (BadZipFile). ValueError if the copy is missing, or declares more than
+    ``manifest.MAX_BYTES`` (callers name the set). The one reader of manifest copies."""
     try:
-        with zipfile.ZipFile(f) as z:
-            info = z.getinfo(mf.member_name(set_name))
+        z = zipfile.ZipFile(f)
+        info = z.getinfo(mf.member_name(set_name))
     except (KeyError, zipfile.BadZipFile, EOFError) as e:
         raise ValueError(f"no readable manifest copy in the volume ({e})") from None
-    entry = Entry(info.filename, "manifest", None, None, None, info.file_size, 0, info.CRC,
-                  set_name, 0, info.header_offset, info.compress_size, info.compress_type)
-    if entry.size > mf.MAX_BYTES:
-        raise ValueError(f"the manifest copy declares {entry.size} bytes, beyond the "
-                         f"{mf.MAX_BYTES} a manifest may take")
-    out = io.BytesIO()
+    with z:
+        if info.file_size > mf.MAX_BYTES:
+            raise ValueError(f"the manifest copy declares {info.file_size} bytes, beyond the "
+                             f"{mf.MAX_BYTES} a manifest may take")
+        with z.open(info) as member:
+            yield member
+
+
+def read_manifest_copy(f, set_name):
+    """The manifest document from the copy inside a set's last volume (the open binary file *f*),
+    read to its end (its CRC-32 checked); ValueError if it is missing, damaged or too large."""
     try:
-        crc = copy_member(f, entry, out)
-    except CorruptVolume as e:
-        raise ValueError(str(e)) from None
-    if crc != entry.crc32:
-        raise ValueError("the manifest copy does not match its CRC-32 (volume damaged)")
-    return mf.decode(out.getvalue())
+        with open_manifest_copy(f, set_name) as member:
+            doc = mf.read_manifest(member)
+            member.read()  # to the end: a wrong CRC-32 raises here
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"the manifest copy is damaged ({e})") from None
+    return doc
+
+
+# Bytes read from a volume's end for its end records, its comment and its last directory record.
+_TAIL = 128 * 1024
+
+
+class VolumeEnd(NamedTuple):
+    """What a zip's last bytes tell: ``members`` (entries in its central directory, from the
+    Zip64 end record where the count needs it; None if that record cannot be found), ``comment``
+    (the zip comment, bytes) and ``last_member`` (the name of the last central directory record,
+    None if it cannot be told from the tail)."""
+
+    members: Optional[int]
+    comment: bytes
+    last_member: Optional[str]
+
+
+def read_volume_end(f):
+    """The VolumeEnd of the open zip file *f*, from its last bytes only (the central directory is
+    not read); ValueError if it has no end record (not a zip, or truncated). The one reader of
+    zip end records."""
+    f.seek(0, 2)
+    size = f.tell()
+    n = min(size, _TAIL)
+    f.seek(size - n)
+    tail = f.read(n)
+    end = zf.find_end_record(tail)
+    if end < 0:
+        raise ValueError("no zip end record (not a zip, or truncated)")
+    members = int.from_bytes(tail[end + 10:end + 12], "little")
+    records = end  # where the central directory ends: the end records follow it
+    loc = end - zf.EOCD64_LOCATOR_FMT.size
+    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
+        at = zf.EOCD64_LOCATOR_FMT.unpack_from(tail, loc)[2] - (size - n)
+        records = at if 0 <= at <= loc else -1
+        if members == zf.MAX16:  # the real count is in the Zip64 end record
+            found = records >= 0 and tail[records:records + 4] == b"PK\x06\x06"
+            members = int.from_bytes(tail[records + 32:records + 40], "little") if found else None
+    return VolumeEnd(members, tail[end + zf.EOCD_FMT.size:], zf.last_central_name(tail, records))
 
 
 # What reading a member out of a volume raises when the volume is damaged or hostile.

@@ -36,47 +36,6 @@ def read_marker(comment):
     return data if isinstance(data, dict) and data.get("workbench") == 1 else None
 
 
-# Bytes read from a volume's end to find its comment and its last central directory record.
-_TAIL = 128 * 1024
-
-
-def volume_tail(f):
-    """``(marker, last member)`` of the open zip file *f*, from its last bytes only.
-
-    *marker* is what read_marker gives for the zip comment (None: not one of our volumes); *last
-    member* is the name of the last central directory record, or None if it cannot be told from
-    the tail. ValueError if *f* has no zip end record (not a zip, or truncated).
-    """
-    f.seek(0, 2)
-    size = f.tell()
-    n = min(size, _TAIL)
-    f.seek(size - n)
-    tail = f.read(n)
-    end = tail.rfind(b"PK\x05\x06")
-    while end >= 0 and not (end + zf.EOCD_FMT.size <= len(tail) and end + zf.EOCD_FMT.size
-                            + int.from_bytes(tail[end + 20:end + 22], "little") == len(tail)):
-        end = tail.rfind(b"PK\x05\x06", 0, end)
-    if end < 0:
-        raise ValueError("no zip end record (not a zip, or truncated)")
-    marker = read_marker(tail[end + zf.EOCD_FMT.size:])
-    records = end  # where the central directory ends: the end records follow it
-    loc = end - zf.EOCD64_LOCATOR_FMT.size
-    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":
-        at = zf.EOCD64_LOCATOR_FMT.unpack_from(tail, loc)[2] - (size - n)
-        records = at if 0 <= at <= loc else -1
-    last = None
-    pos = tail.rfind(b"PK\x01\x02", 0, max(records, 0))
-    while pos >= 0:
-        if pos + zf.CENTRAL_FMT.size <= records:
-            nlen, xlen, clen = (int.from_bytes(tail[pos + i:pos + i + 2], "little")
-                                for i in (28, 30, 32))
-            if pos + zf.CENTRAL_FMT.size + nlen + xlen + clen == records:
-                last = tail[pos + 46:pos + 46 + nlen].decode("utf-8", "replace")
-                break
-        pos = tail.rfind(b"PK\x01\x02", 0, pos)
-    return marker, last
-
-
 class _Spool:
     """Gathers small writes into blocks that a background thread writes to the file.
 

@@ -176,6 +176,31 @@ def end_records(count, cd_offset, cd_size, comment):
     return out + EOCD_FMT.pack(EOCD_SIG, 0, 0, count, count, cd_size, cd_offset, len(comment)) + comment
 
 
+def find_end_record(tail):
+    """Offset in *tail* (a zip's last bytes) of its end of central directory record: the last one
+    whose comment runs exactly to the end of the file (a signature inside a comment is not one);
+    -1 if there is none."""
+    end = tail.rfind(b"PK\x05\x06")
+    while end >= 0 and not (end + EOCD_FMT.size <= len(tail) and end + EOCD_FMT.size
+                            + int.from_bytes(tail[end + 20:end + 22], "little") == len(tail)):
+        end = tail.rfind(b"PK\x05\x06", 0, end)
+    return end
+
+
+def last_central_name(tail, records):
+    """The name of the central directory record that ends at offset *records* of *tail*, or None
+    if it cannot be told from these bytes."""
+    pos = tail.rfind(b"PK\x01\x02", 0, max(records, 0))
+    while pos >= 0:
+        if pos + CENTRAL_FMT.size <= records:
+            nlen, xlen, clen = (int.from_bytes(tail[pos + i:pos + i + 2], "little")
+                                for i in (28, 30, 32))
+            if pos + CENTRAL_FMT.size + nlen + xlen + clen == records:
+                return tail[pos + 46:pos + 46 + nlen].decode("utf-8", "replace")
+        pos = tail.rfind(b"PK\x01\x02", 0, pos)
+    return None
+
+
 def parse_local_header(raw):
     """``(header length, name bytes length, extra length, method, flags)`` from the first 30 bytes."""
     sig, _, flags, method, _, _, _, _, _, nlen, xlen = LOCAL_FMT.unpack(raw[:LOCAL_FMT.size])

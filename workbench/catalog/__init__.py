@@ -1,0 +1,28 @@
+"""The catalog: backup sets, volumes, files and messages on a target, as pandas DataFrames.
+
+The only package of workbench that imports pandas. Every reader takes a *target* (a directory
+path, an ``smb://`` URL or UNC path with ``storage_options`` for ``open_target``, or a Target
+object) or a list of them, in which case the frames of all targets are concatenated with a
+``target`` column in front, so one notebook covers a fleet of servers.
+
+One module per job: ``sets`` (read_sets, read_volumes), ``entries`` (read_entries), ``messages``
+(read_messages), ``recovery`` (recovery_plan), ``storage`` (storage_usage, forecast_storage),
+``search`` (find_messages, diff_sets), ``verify`` (read_verify); ``manifests`` decodes and caches
+manifests, ``frames`` builds columns. Sets made by Kerio Connect itself have no manifest and are
+read from their volumes' central directories.
+"""
+
+from .entries import CHANGES, ENTRY_COLUMNS, read_entries
+from .frames import STATUSES
+from .manifests import clear_cache
+from .messages import MESSAGE_COLUMNS, read_messages
+from .recovery import RecoveryPlan, recovery_plan
+from .search import diff_sets, find_messages
+from .sets import SET_COLUMNS, VOLUME_COLUMNS, read_sets, read_volumes
+from .storage import StorageForecast, forecast_storage, storage_usage
+from .verify import read_verify
+
+__all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
+           "RecoveryPlan", "storage_usage", "forecast_storage", "StorageForecast",
+           "find_messages", "diff_sets", "read_verify", "clear_cache",
+           "SET_COLUMNS", "VOLUME_COLUMNS", "ENTRY_COLUMNS", "MESSAGE_COLUMNS", "CHANGES", "STATUSES"]

@@ -1,0 +1,187 @@
+"""``read_entries``: one row per file a set lists (stored in it, inherited from its full, or
+deleted since), cached per manifest; sets made by Kerio from their volumes' central
+directories."""
+
+import numpy as np
+import pandas as pd
+
+from ..archive import manifest as mf
+from ..lease import read_lease
+from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
+from .frames import (categorical, categorical_from_codes, constant_category, ints, over_targets,
+                     times_ns)
+from .manifests import Coded, held_sets, load_sets, manifest_of, pick
+
+
+ENTRY_COLUMNS = ("set", "path", "kind", "domain", "user", "folder", "size", "compressed_size",
+                 "mtime", "crc32", "stored_in", "volume", "change")
+
+
+CHANGES = ("added", "changed", "unchanged", "deleted")
+
+
+def read_entries(target, set=None, storage_options=None):
+    """One row per file a set lists: stored in it, inherited from its full, or deleted since.
+
+    Parameters
+    ----------
+    target : str, os.PathLike, Target or list of them
+        See read_sets.
+    set : str, optional
+        The set to read (default: the one a recovery now would use, see recovery_plan).
+    storage_options : dict, optional
+        Passed to ``open_target``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``set`` (category: the set read), ``path`` (str, relative to the server directory),
+        ``kind`` (category: message, folder, public, archive, config, license, certificate,
+        lists, spam, other), ``domain``, ``user``, ``folder`` (category, missing where they do not
+        apply), ``size``, ``compressed_size`` (Int64 bytes), ``mtime`` (UTC datetime), ``crc32``
+        (Int64), ``stored_in`` (category: the set whose volume holds the data), ``volume``
+        (Int64: that volume's index) and ``change`` (category, relative to the set's full:
+        ``added`` and ``changed`` files are stored in this set, ``unchanged`` ones in the full,
+        ``deleted`` ones were in the full and are gone from the store; every file of a full or
+        copy is ``added``). A Kerio differential records no deletions.
+
+    Raises
+    ------
+    SetNotFound, IncompleteSet, DamagedSet, NoCompleteBackup
+    """
+    return over_targets(target, storage_options, lambda t: _read_entries(t, set))
+
+
+def _read_entries(target, name, include_deleted=True):
+    sets, _ = load_sets(target)
+    df = cached_frame(target, sets, pick(sets, name), "entries")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = held_sets(target, lease, lambda ss: [pick(ss, name)])
+            df = entries_frame(target, sets, pick(sets, name))
+    if not include_deleted:
+        df = df[df["change"] != "deleted"]
+    return df.copy()
+
+
+def _core_entries(target, info):
+    """The cached entries frame of a set of ours, straight from its manifest columns."""
+    m = manifest_of(target, str(info.name), copy=info.copy)
+    with m.lock:
+        df = m.frames.get("entries")
+        if df is None:
+            df = frame_from_columns(m.columns("entries", _entry_column, info), converted=True)
+            m.frames["entries"] = df
+    return df
+
+
+_ENTRY_FRAME_COLUMNS = {"path": "path", "kind": "kind", "domain": "domain", "user": "user",
+                        "folder": "folder", "size": "size", "csize": "compressed_size",
+                        "mtime_ns": "mtime", "crc32": "crc32", "stored_in": "stored_in",
+                        "volume": "volume"}
+
+
+def _entry_column(name, values):
+    """One manifest entry column as the frame's column (None for the columns not kept)."""
+    if name == "path":
+        return pd.Series(values, dtype="str")
+    if isinstance(values, Coded):
+        return categorical_from_codes(values)
+    if name in ("kind", "domain", "user", "folder", "stored_in"):
+        return categorical(values)
+    if name == "mtime_ns":
+        return times_ns(values)
+    if name in ("size", "csize", "crc32", "volume"):
+        return ints(values)
+    return None
+
+
+def frame_from_columns(c, converted=False):
+    """The entries frame (without ``set`` and ``change``) from manifest columns."""
+    if not converted:
+        c = {name: _entry_column(name, values) for name, values in c.items()}
+    return pd.DataFrame({_ENTRY_FRAME_COLUMNS[k]: c[k] for k in _ENTRY_FRAME_COLUMNS},
+                        index=pd.RangeIndex(len(c["path"])))
+
+
+def _cached_entries(target, sets, info):
+    """``(frame or None, manifest, cache key)`` of *info*'s entries frame, from the cache."""
+    base = base_of(sets, info)
+    m = manifest_of(target, str(info.name), copy=info.copy)
+    key = ("read_entries", None if base is None or base is info or base.header is None else
+           (str(base.name), manifest_of(target, str(base.name), copy=base.copy).stamp))
+    with m.lock:
+        return m.frames.get(key), m, key
+
+
+def cached_frame(target, sets, info, frame):
+    """The *frame* ("entries" or "messages") of a set of ours if the cache has it, else None:
+    a reader that reads nothing from the target needs no lease."""
+    if info.header is None or info.status not in (COMPLETE, DAMAGED):
+        return None
+    if frame == "entries":
+        return _cached_entries(target, sets, info)[0]
+    m = manifest_of(target, str(info.name), copy=info.copy)
+    with m.lock:
+        return m.frames.get("read_messages")
+
+
+def entries_frame(target, sets, info):
+    """The entries frame of *info* with ``set`` and ``change`` (cached for sets of ours)."""
+    name = str(info.name)
+    if info.status == INCOMPLETE or (info.status == DAMAGED and info.header is None):
+        entries_of(target, sets, info)  # raises IncompleteSet or DamagedSet with its message
+    if info.header is None:
+        return _foreign_frame(target, sets, info)
+    hit, m, key = _cached_entries(target, sets, info)
+    if hit is not None:
+        return hit
+    base = base_of(sets, info)
+    core = _core_entries(target, info)
+    own = (core["stored_in"] == name).to_numpy()
+    if base is None or base is info or base.header is None:
+        change = np.where(own, 0, 2)
+        deleted = None
+    else:
+        base_core = _core_entries(target, base)
+        in_base = np.ones(len(core), dtype=bool)
+        in_base[own] = core["path"][own].isin(base_core["path"]).to_numpy()
+        change = np.where(own, np.where(in_base, 1, 0), 2)
+        deleted = None
+        if int((~own).sum()) + int((own & in_base).sum()) < len(base_core):
+            gone = ~base_core["path"].isin(core["path"]).to_numpy()
+            if gone.any():
+                deleted = base_core[gone]
+    df = core.copy()
+    df["change"] = pd.Categorical.from_codes(change.astype(np.int8), categories=list(CHANGES))
+    if deleted is not None:
+        deleted = deleted.copy()
+        deleted["change"] = pd.Categorical.from_codes(np.full(len(deleted), 3, dtype=np.int8),
+                                                      categories=list(CHANGES))
+        df = pd.concat([df, deleted], ignore_index=True)
+        for col in ("kind", "domain", "user", "folder", "stored_in"):
+            if not isinstance(df[col].dtype, pd.CategoricalDtype):
+                df[col] = df[col].astype("category")
+    df.insert(0, "set", constant_category(name, len(df)))
+    with m.lock:
+        m.frames[key] = df
+    return df
+
+
+def _foreign_frame(target, sets, info):
+    """Entries of a set without a manifest (Kerio's), from its volumes' central directories."""
+    name = str(info.name)
+    entries = entries_of(target, sets, info)
+    c = {col: [getattr(e, col) for e in entries] for col in mf.COLUMNS}
+    df = frame_from_columns(c)
+    own = (df["stored_in"] == name).to_numpy()
+    base = base_of(sets, info)
+    if base is not None and base is not info:
+        base_paths = {e.path for e in entries_of(target, sets, base)}
+        in_base = np.fromiter((p in base_paths for p in c["path"]), dtype=bool, count=len(df))
+        change = np.where(own, np.where(in_base, 1, 0), 2)
+    else:
+        change = np.where(own, 0, 2)
+    df["change"] = pd.Categorical.from_codes(change.astype(np.int8), categories=list(CHANGES))
+    df.insert(0, "set", constant_category(name, len(df)))
+    return df

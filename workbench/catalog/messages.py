@@ -1,0 +1,137 @@
+"""``read_messages``: one row per message of a set, with the headers the backup stored in its
+manifest (nothing is decompressed)."""
+
+import pandas as pd
+
+from ..lease import read_lease
+from ..sets import base_of
+from .entries import cached_frame, entries_frame
+from .frames import UTC_NS, over_targets, times_s
+from .manifests import held_sets, load_sets, manifest_of, pick
+
+
+MESSAGE_COLUMNS = ("set", "path", "domain", "user", "folder", "message_id", "from", "to", "cc",
+                   "subject", "date", "date_raw", "size", "has_attachments", "stored_in")
+
+
+_MESSAGE_KINDS = ("message", "public")
+
+
+def read_messages(target, set=None, storage_options=None):
+    """One row per message (``.eml`` of a mailbox or public folder) a set lists.
+
+    Headers come from the manifest, where the backup stored them as it read each message, so
+    nothing is decompressed. Malformed or missing headers are missing values, never an error.
+
+    Parameters
+    ----------
+    target : str, os.PathLike, Target or list of them
+        See read_sets.
+    set : str, optional
+        The set to read (default: the one a recovery now would use).
+    storage_options : dict, optional
+        Passed to ``open_target``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``set`` (category), ``path`` (str), ``domain``, ``user``, ``folder`` (category),
+        ``message_id`` (str, ``<...>``), ``from``, ``to``, ``cc``, ``subject`` (str, RFC 2047
+        decoded), ``date`` (UTC datetime of the Date header; NaT if it cannot be read or is
+        outside 1677-2262), ``date_raw`` (str: the Date header's text as written, which says what
+        a NaT date was; missing in sets of a workbench before it), ``size`` (Int64 bytes),
+        ``has_attachments`` (boolean) and ``stored_in`` (category). Sets made by Kerio, or by a
+        workbench before headers were indexed, give missing header values.
+    """
+    return over_targets(target, storage_options, lambda t: _read_messages(t, set))
+
+
+def _read_messages(target, name):
+    sets, _ = load_sets(target)
+    df = cached_frame(target, sets, pick(sets, name), "messages")
+    if df is None:
+        with read_lease(target) as lease:
+            sets = held_sets(target, lease, lambda ss: [pick(ss, name)])
+            df = messages_frame(target, sets, pick(sets, name))
+    return df.copy()
+
+
+def messages_frame(target, sets, info):
+    name = str(info.name)
+    m = manifest_of(target, name, copy=info.copy) if info.header is not None else None
+    if m is not None:
+        with m.lock:
+            hit = m.frames.get("read_messages")
+        if hit is not None:
+            return hit
+    if m is not None:
+        m.expect_messages = True  # inflate the messages line with the entries, once
+    entries = entries_frame(target, sets, info)
+    keep = (entries["kind"].isin(_MESSAGE_KINDS).to_numpy()
+            & entries["path"].str.endswith(".eml").to_numpy()
+            & (entries["change"] != "deleted").to_numpy())
+    sub = entries.loc[keep, ["set", "path", "domain", "user", "folder", "size", "stored_in"]]
+    sub = sub.reset_index(drop=True)
+    cols = m.columns("messages", _message_column, info) if m is not None else None
+    base = base_of(sets, info)
+    if (m is not None and info.header.get("message_headers") == "stored" and base is not None
+            and base is not info and base.header is not None):
+        # A differential lists the headers of the messages it stores; the unchanged ones are
+        # in its full's manifest. Its own come first, so a rewritten message's headers win.
+        cols = _stack(cols, manifest_of(target, str(base.name), copy=base.copy).columns(
+            "messages", _message_column, base))
+    headers = _headers_frame(cols, sub["path"])
+    attach = headers.pop("_attach").rename("has_attachments")
+    df = pd.concat([sub[["set", "path", "domain", "user", "folder"]], headers, sub[["size"]],
+                    attach, sub[["stored_in"]]], axis=1)
+    df = df[list(MESSAGE_COLUMNS)]
+    if m is not None:
+        with m.lock:
+            m.frames["read_messages"] = df
+    return df
+
+
+TEXT_HEADERS = ("message_id", "from", "to", "cc", "subject", "date_raw")
+
+
+def _message_column(name, values):
+    """One manifest ``messages`` column as a Series (converted at once, to free the list)."""
+    if name == "date":
+        return pd.Series(times_s(values))
+    if name == "has_attachments":
+        return pd.Series(pd.array(values, dtype="boolean"))
+    return pd.Series(values, dtype="str")
+
+
+def _stack(first, second):
+    """Message columns of two manifests one after the other (either may be None)."""
+    if not first or not second:
+        return first or second
+    return {k: pd.concat([first[k], second[k]], ignore_index=True) for k in first}
+
+
+def _headers_frame(cols, paths):
+    """Header columns aligned with *paths* (positionally when the block matches, else by path)."""
+    n = len(paths)
+    if not cols or not len(cols.get("path", ())):
+        out = pd.DataFrame({c: pd.Series([None] * n, dtype="str") for c in TEXT_HEADERS})
+        out["date"] = pd.Series(pd.NaT, index=range(n), dtype=UTC_NS)
+        out["_attach"] = pd.array([None] * n, dtype="boolean")
+        return out
+    frame = pd.DataFrame({**{c: cols[c] for c in TEXT_HEADERS}, "date": cols["date"],
+                          "_attach": cols["has_attachments"]})
+    block_paths = cols["path"]
+    if len(block_paths) != n or not (block_paths.to_numpy() == paths.to_numpy()).all():
+        frame.index = block_paths.to_numpy()
+        frame = frame[~frame.index.duplicated()].reindex(paths.to_numpy())
+    return frame.reset_index(drop=True)
+
+
+def empty_messages_frame():
+    return pd.DataFrame({
+        "set": pd.Categorical([]), "path": pd.Series([], dtype="str"),
+        "domain": pd.Categorical([]), "user": pd.Categorical([]), "folder": pd.Categorical([]),
+        **{c: pd.Series([], dtype="str") for c in TEXT_HEADERS},
+        "date": pd.Series([], dtype=UTC_NS), "size": pd.array([], dtype="Int64"),
+        "has_attachments": pd.array([], dtype="boolean"), "stored_in": pd.Categorical([]),
+    })

@@ -1,0 +1,150 @@
+"""``recovery_plan``: the full + differential a recovery at a given time uses, and what it
+restores; the set is chosen by workbench.sets.choose_set and narrowed by workbench.selection, the
+rules ``workbench restore`` follows."""
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..lease import read_lease
+from ..selection import Selection
+from ..sets import base_of, choose_set
+from ..targets import open_target
+from .entries import entries_frame
+from .frames import UTC_NS, timestamp
+from .manifests import held_sets
+
+
+@dataclass
+class RecoveryPlan:
+    """What a recovery at a given time reads.
+
+    Attributes
+    ----------
+    at : pandas.Timestamp or None
+        The time asked for (UTC); None means "now".
+    set : str
+        The set the recovery uses: the newest restorable set started at or before ``at``.
+    full : str
+        The full (or copy) it depends on (the set itself for a full).
+    chain : list of str
+        The full and its differentials up to ``set``, oldest first (with ``differentials =
+        "all"`` several; each differential holds everything changed since the full, so only
+        ``full`` and ``set`` are read).
+    sets : pandas.DataFrame
+        One row per set read: ``set`` (str), ``kind`` (category), ``role`` (category: full,
+        differential), ``started`` (UTC datetime), ``files`` (Int64: files restored from it),
+        ``bytes`` (Int64: their size) and ``compressed_bytes`` (Int64: what is read).
+    entries : pandas.DataFrame
+        The files the recovery writes (columns as read_entries, deleted files left out),
+        narrowed to ``domain``, ``user`` and ``folder`` when given.
+    """
+
+    at: Optional[pd.Timestamp]
+    set: str
+    full: str
+    chain: list
+    sets: pd.DataFrame
+    entries: pd.DataFrame = field(repr=False)
+
+    @property
+    def files(self):
+        """Number of files the recovery writes."""
+        return len(self.entries)
+
+    @property
+    def bytes(self):
+        """Bytes the recovery writes."""
+        return int(self.entries["size"].sum())
+
+
+def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_options=None):
+    """The full + differential a recovery at time *at* uses, and what it restores.
+
+    The rule (``workbench.sets.choose_set``, shared with ``workbench restore``): the newest set
+    started at or before *at* that is complete (or made by Kerio) and whose full is present. An
+    incomplete set is never used, nor a differential whose full is gone.
+
+    Parameters
+    ----------
+    target : str, os.PathLike or Target
+        One target (see read_sets).
+    at : datetime, pandas.Timestamp or str, optional
+        The time to recover to (a time without a zone is in the machine's zone, as for
+        ``workbench restore --at``: see workbench.times); default: now.
+    domain, user : str, optional
+        Narrow the entries to mail of this domain / user (case-insensitive, as ``workbench
+        restore``); a scoped recovery restores mail only.
+    folder : str, optional
+        Narrow to this folder and its subfolders (``INBOX`` takes ``INBOX/Projects`` too).
+    storage_options : dict, optional
+        Passed to ``open_target``.
+
+    Returns
+    -------
+    RecoveryPlan
+
+    Raises
+    ------
+    NoCompleteBackup
+        If no restorable set was started at or before *at*.
+    """
+    t = open_target(target, **(storage_options or {}))
+    when = timestamp(at, "at")
+    moment = when.to_pydatetime() if when is not None else None
+    with read_lease(t) as lease:
+        sets = held_sets(t, lease, lambda ss: [choose_set(ss, at=moment)])
+        info = choose_set(sets, at=moment)
+        entries = entries_frame(t, sets, info)
+    full = base_of(sets, info)
+    chain = [s for s in sets if s.usable and s.name.time <= info.name.time
+             and s.name >= full.name and (s is full or (s.name.kind == "D"
+                                                         and base_of(sets, s) is full))]
+    entries = entries[entries["change"] != "deleted"]
+    if domain or user or folder:
+        entries = entries[_scope_mask(entries, domain, user, folder)]
+    entries = entries.reset_index(drop=True).copy()
+    read = [full] if full is info else [full, info]
+    stats = entries.groupby("stored_in", observed=True).agg(
+        files=("path", "size"), bytes=("size", "sum"), compressed_bytes=("compressed_size", "sum"))
+    rows = []
+    for s in read:
+        n = str(s.name)
+        have = n in stats.index
+        rows.append((n, s.name.kind, "full" if s is full else "differential",
+                     pd.Timestamp(s.name.time), int(stats.at[n, "files"]) if have else 0,
+                     int(stats.at[n, "bytes"]) if have else 0,
+                     int(stats.at[n, "compressed_bytes"]) if have else 0))
+    cols = list(zip(*rows))
+    sets_df = pd.DataFrame({
+        "set": pd.Series(cols[0], dtype="str"),
+        "kind": pd.Categorical(cols[1], categories=["F", "D", "C"]),
+        "role": pd.Categorical(cols[2], categories=["full", "differential"]),
+        "started": pd.Series(cols[3], dtype="object").astype(UTC_NS),
+        "files": pd.array(cols[4], dtype="Int64"), "bytes": pd.array(cols[5], dtype="Int64"),
+        "compressed_bytes": pd.array(cols[6], dtype="Int64"),
+    })
+    return RecoveryPlan(at=when, set=str(info.name), full=str(full.name),
+                        chain=[str(s.name) for s in chain], sets=sets_df, entries=entries)
+
+
+def _scope_mask(entries, domain, user, folder):
+    """Mail of *domain*, *user* and *folder* (with its subfolders): the rule of
+    workbench.selection, as ``workbench restore`` applies it, tested once per distinct value of
+    each column."""
+    sel = Selection(domain=domain, user=user, folder=folder)
+    return (_value_flags(entries["domain"], sel.domain_matches)
+            & _value_flags(entries["user"], sel.user_matches)
+            & _value_flags(entries["folder"], sel.folder_matches))
+
+
+def _value_flags(series, test):
+    """``test(value)`` for each row of a (categorical) column, asked once per distinct value;
+    missing values are None."""
+    if not isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype("category")
+    flags = np.array([bool(test(str(c))) for c in series.cat.categories] + [bool(test(None))],
+                     dtype=bool)
+    return flags[series.cat.codes.to_numpy()]  # code -1 (missing) takes the last flag
