@@ -644,8 +644,8 @@ class Bench:
     # ------------------------------------------------------------------------------ issue 5
 
     def bench_smb(self):
-        if not (ROOT / "workbench" / "targets" / "smb.py").exists():
-            skip(5, "SMB backup throughput", "workbench/targets/smb.py not there yet")
+        if not (ROOT / "workbench" / "targets" / "smb").exists():
+            skip(5, "SMB backup throughput", "workbench/targets/smb not there yet")
             return
         sys.path.insert(0, str(ROOT))
         try:

@@ -49,7 +49,7 @@ def store(store_template, tmp_path):
 
 @pytest.fixture
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(smb, "RETRY_DELAYS", (0.05, 0.1, 0.2))
+    monkeypatch.setattr(smb.connection, "RETRY_DELAYS", (0.05, 0.1, 0.2))
 
 
 def content(root):
@@ -123,7 +123,7 @@ def test_credentials_from_named_env_vars_and_prompt_hook(monkeypatch, samba):
     assert e.value.key == "smb_password_env"
 
     asked = []
-    monkeypatch.setattr(smb, "_password_prompt", None)
+    monkeypatch.setattr(smb.url, "_password_prompt", None)
     smb.set_password_prompt(lambda user, host, share: asked.append((user, host, share)) or PASSWORD)
     with pytest.raises(CredentialsMissing):
         open_target(samba.url("backup"), interactive=False)
@@ -236,7 +236,7 @@ def own_samba(tmp_path, monkeypatch):
 
 def test_short_outage_is_ridden_out(own_samba, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(smb, "RETRY_DELAYS", (0.2, 0.4, 0.8, 1.6, 3.2))
+    monkeypatch.setattr(smb.connection, "RETRY_DELAYS", (0.2, 0.4, 0.8, 1.6, 3.2))
     t = open_target(own_samba.url("backup", "x"))
     t.ensure()
     data = os.urandom(6 * 1024 * 1024)
@@ -326,7 +326,7 @@ def test_unreachable_target_fails_after_one_cycle_saying_nothing_was_written(
                  "-q", "--min-free", "0"])
     err = capsys.readouterr().err
     assert code == TargetUnreachable.exit_code == 34
-    assert _retries_logged(caplog) == len(smb.RETRY_DELAYS)  # one cycle, not one per caller
+    assert _retries_logged(caplog) == len(smb.connection.RETRY_DELAYS)  # one cycle, not one per caller
     assert f"{url}: querying free space failed: cannot connect to 127.0.0.1 port {port} (" in err
     assert "Connection refused) after 3 retries; nothing was written\n" in err
     assert "incomplete" not in err
@@ -423,7 +423,7 @@ def test_reads_see_files_changed_behind_the_listing(smb_url, share_dir):
 
 
 def test_directory_bigger_than_one_query(smb_url, share_dir, monkeypatch, requests_sent):
-    monkeypatch.setattr(smb, "_LIST_BUFFER", 4096)  # a few dozen entries per query
+    monkeypatch.setattr(smb.wire, "_LIST_BUFFER", 4096)  # a few dozen entries per query
     expected = {f"{i:03d}-{'n' * 60}.zip": i for i in range(150)}
     for name, size in expected.items():
         (share_dir / name).write_bytes(b"z" * size)

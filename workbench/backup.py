@@ -120,7 +120,7 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     except OSError as e:
         # A full or unwritable target is the user's to fix: say so by name (the run has
         # removed what it wrote). Other OS errors stay what they are.
-        named = getattr(target, "named_error", lambda e: None)(e)
+        named = target.named_error(e)
         if named is None:
             raise
         raise named from e
@@ -193,7 +193,7 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files = walk_store(self.cfg.store, exclude=[getattr(self.target, "root", "")],
+        files = walk_store(self.cfg.store, exclude=[self.target.local_root or ""],
                            on_error=self._walk_error)
         entries = EntryTable()
         writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)

@@ -93,7 +93,7 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     cfg = validate(settings, config or Config())
     target_url, name = resolve_source(set, cfg.target) if set is not None else (cfg.target, None)
     target = open_target(target_url or cfg.target_or_default,
-                         **getattr(cfg, "target_options", {}))
+                         **cfg.target_options)
     with read_lease(target, cfg.lock_stale_after) as lease:
         # Held before any manifest or volume is read: rotation keeps away meanwhile.
         # Every set: but those being removed by rotation, which are no backups any more.

@@ -81,7 +81,7 @@ def write_index(target, name, set_name, entries, messages=None, token=None):
     work = _work_file(target, tmp)
     try:
         try:
-            build_index(work, set_name, entries, messages, _file_mode(target))
+            build_index(work, set_name, entries, messages, target.file_mode)
         except sqlite3.OperationalError as e:
             if "full" not in str(e):  # "database or disk is full"
                 raise
@@ -90,10 +90,6 @@ def write_index(target, name, set_name, entries, messages=None, token=None):
         discard_copy(work)
         raise
     _publish(target, name, tmp, work)
-
-
-def _file_mode(target):
-    return getattr(target, "file_mode", DEFAULT_FILE_MODE)
 
 
 def _work_file(target, tmp):
@@ -167,7 +163,7 @@ def copy_index(target, name, base_name, token):
     """
     work = _work_file(target, partial_name(name, token))
     try:
-        _fresh_file(work, _file_mode(target))  # the copy keeps this file's mode
+        _fresh_file(work, target.file_mode)  # the copy keeps this file's mode
         base_local = target.local_path(base_name)
         if base_local is not None:
             shutil.copyfile(base_local, work)

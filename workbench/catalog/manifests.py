@@ -181,7 +181,7 @@ def _read_header(target, set_name, copy=None):
 
 
 def _stamp(target, fname, size):
-    local = target.local_path(fname) if hasattr(target, "local_path") else None
+    local = target.local_path(fname)
     if local is not None:
         st = os.stat(local)  # FileNotFoundError if the set went away since it was listed
         return fname, st.st_size, st.st_mtime_ns

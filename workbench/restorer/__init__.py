@@ -37,7 +37,7 @@ def plan_restore(to=None, set=None, *, at=None, domain=None, user=None, folder=N
     if into_live and to is None:
         to = cfg.store
     selection = Selection(domain, user, folder, mask, tuple(paths or ()), tuple(message_ids or ()))
-    target = open_target(target_url, **getattr(cfg, "target_options", {}))
+    target = open_target(target_url, **cfg.target_options)
     lease = ReadLease(target, cfg.lock_stale_after)
     try:
         plan = make_plan(target, set, select, at=at, selection=selection, to=to,

@@ -66,7 +66,7 @@ def _shown(target):
 
 def _open_target(cfg):
     from ..targets import open_target
-    return open_target(cfg.target_or_default, **getattr(cfg, "target_options", {}))
+    return open_target(cfg.target_or_default, **cfg.target_options)
 
 
 def _free_space(cfg):
@@ -134,7 +134,7 @@ def run_after_backup(command, cfg, result):
     paths = [target.local_path(v) or v for v in result.volumes]
     env = dict(os.environ, WORKBENCH_SET=result.set_name, WORKBENCH_KIND=result.kind,
                WORKBENCH_BASE=result.base or "", WORKBENCH_STORE=os.path.abspath(cfg.store),
-               WORKBENCH_TARGET=getattr(target, "root", None) or target.url,
+               WORKBENCH_TARGET=target.local_root or target.url,
                WORKBENCH_VOLUMES=" ".join(paths))
     log.info("after_backup: running %r for %s", command, result.set_name)
     try:

@@ -1,6 +1,12 @@
-"""Backup targets: where sets live. ``open_target(url)`` picks the implementation."""
+"""Backup targets: where sets live. ``open_target(url)`` picks the implementation.
+
+``base.Target`` is the contract every target inherits; ``local.LocalTarget`` a local or mounted
+directory; ``smb`` (a package, the only code that imports smbprotocol) an SMB share, imported
+only when an ``smb://`` or UNC target is opened.
+"""
 
 from ..modes import DEFAULT_FILE_MODE
+from .base import Target
 from .local import LocalTarget
 
 
@@ -16,7 +22,7 @@ def open_target(url, **options):
         ``file_mode`` for a local directory (see workbench.modes); the others are passed to the
         remote implementation (credentials, port, ...), where the server decides file modes.
     """
-    if hasattr(url, "publish"):
+    if isinstance(url, Target):
         return url
     text = str(url)
     file_mode = options.pop("file_mode", DEFAULT_FILE_MODE)
@@ -28,4 +34,4 @@ def open_target(url, **options):
     return LocalTarget(text, file_mode=file_mode)
 
 
-__all__ = ["open_target", "LocalTarget"]
+__all__ = ["open_target", "Target", "LocalTarget"]

@@ -1,58 +1,126 @@
-"""The Target interface: a flat directory of backup files, local or remote.
+"""The Target contract: a flat directory of backup files, local or remote.
 
-Contract (every implementation passes the shared tests in ``tests/test_targets.py``):
-
-- Names are plain file names (no ``/``); a target holds no subdirectories that matter to us.
-- ``list()`` returns ``{name: size}`` for every file, in one round trip per batch where remote.
-- ``open_read(name)`` returns a seekable binary file; a missing file raises ``FileNotFoundError``.
-- ``open_write(name)`` creates or truncates *name* and returns a seekable binary file; its ``close()``
-  flushes the data to stable storage (fsync) before returning.
-- ``publish(src, dst)`` renames *src* to *dst* and never overwrites: if *dst* exists it raises
-  ``FileExistsError`` and *src* is left in place (SMB refuses rename-over, and a backup must never
-  replace a committed file).
-- ``create_exclusive(name, data)`` writes a new file and returns True, or returns False if it exists.
-- ``remove(name)`` deletes a file; a missing one is not an error.
-- ``stat(name)`` returns ``(size in bytes, mtime in seconds since 1970)`` of a file (the mtime as
-  the filesystem or server keeps it: what "older than" is measured by for a damaged lock file); a
-  missing file raises ``FileNotFoundError``.
-- ``write_new(name, data)`` writes *data* under a temporary name of its own and publishes it as
-  *name* (never overwriting: ``FileExistsError``, and nothing left behind).
-- ``disk_usage()`` returns ``(total, free)`` bytes of the filesystem or share.
-- ``local_path(name)`` returns a local filesystem path for *name*, or None if the target is remote.
+Every implementation (LocalTarget, SMBTarget) inherits :class:`Target` and passes the shared
+conformance tests in ``tests/test_targets.py``, which cover every method below (modelled on
+restic's backend interface and its one test suite). Callers use only these methods and
+attributes; a new target (S3, SFTP, ...) implements the abstract ones and is opened by
+``targets.open_target``.
 """
 
-from typing import BinaryIO, Dict, Optional, Protocol, Tuple
+import abc
+import secrets
+from typing import BinaryIO, Dict, Optional, Tuple
+
+from ..modes import DEFAULT_FILE_MODE
+from ..naming import partial_name
 
 
-class Target(Protocol):
+class Target(abc.ABC):
+    """Where sets live: a flat directory of files.
+
+    Names are plain file names (no ``/``, not ``""``, ``.`` or ``..``: ValueError); a target holds
+    no subdirectories that matter to us.
+
+    Attributes
+    ----------
+    url : str
+        What the target is called in messages, results and the status record (never with a
+        password in it).
+    file_mode : int
+        Permission bits of the files the target creates where it decides them (local
+        directories; see workbench.modes). An SMB server decides its own.
+    """
+
     url: str
+    file_mode: int = DEFAULT_FILE_MODE
 
-    def list(self) -> Dict[str, int]: ...
+    # -- what every target implements --------------------------------------------------------
 
-    def open_read(self, name: str) -> BinaryIO: ...
+    @abc.abstractmethod
+    def exists(self) -> bool:
+        """True if the target directory exists."""
 
-    def open_write(self, name: str) -> BinaryIO: ...
-
-    def publish(self, src: str, dst: str) -> None: ...
-
-    def create_exclusive(self, name: str, data: bytes) -> bool: ...
-
-    def remove(self, name: str) -> None: ...
-
-    def stat(self, name: str) -> Tuple[int, float]: ...
-
-    def disk_usage(self) -> Tuple[int, int]: ...
-
-    def local_path(self, name: str) -> Optional[str]: ...
-
+    @abc.abstractmethod
     def ensure(self) -> None:
-        """Create the target directory if it is missing (before a backup)."""
+        """Create the target directory if it is missing (before a backup); TargetError if it
+        cannot be created."""
 
-    def exists(self) -> bool: ...
+    @abc.abstractmethod
+    def list(self) -> Dict[str, int]:
+        """``{name: size}`` of every file (not directories or links), in one round trip per batch
+        where remote; TargetError if the directory is missing ("does not exist") or unreadable."""
+
+    @abc.abstractmethod
+    def stat(self, name: str) -> Tuple[int, float]:
+        """``(size in bytes, mtime in seconds since 1970)`` of a file, the mtime as the
+        filesystem or server keeps it (what "older than" is measured by for a damaged lock file);
+        FileNotFoundError if it is missing."""
+
+    @abc.abstractmethod
+    def open_read(self, name: str) -> BinaryIO:
+        """A seekable binary file; FileNotFoundError if *name* is missing."""
+
+    @abc.abstractmethod
+    def open_write(self, name: str) -> BinaryIO:
+        """Create or truncate *name* and return a seekable binary file whose ``close()`` flushes
+        the data to stable storage (fsync, SMB2 FLUSH) before returning."""
+
+    @abc.abstractmethod
+    def publish(self, src: str, dst: str) -> None:
+        """Rename *src* to *dst*, never overwriting: FileExistsError if *dst* exists (*src* is
+        left in place), FileNotFoundError if *src* is missing. SMB refuses rename-over, and a
+        backup must never replace a committed file."""
+
+    @abc.abstractmethod
+    def remove(self, name: str) -> None:
+        """Delete a file; a missing one is not an error."""
+
+    @abc.abstractmethod
+    def disk_usage(self) -> Tuple[int, int]:
+        """``(total, free)`` bytes of the filesystem or share."""
+
+    # -- shared behaviour, overridden where a target can do better ---------------------------
 
     def read_bytes(self, name: str) -> bytes:
+        """The whole content of *name*; FileNotFoundError if it is missing."""
         with self.open_read(name) as f:
             return f.read()
 
     def write_new(self, name: str, data: bytes) -> None:
-        """Write *data* under a temporary name, then publish it as *name* (never overwriting)."""
+        """Write *data* under a temporary name of its own and publish it as *name*: never
+        overwriting (FileExistsError), and nothing left behind when it fails."""
+        tmp = partial_name(name, secrets.token_hex(8))
+        try:
+            with self.open_write(tmp) as f:
+                f.write(data)
+            self.publish(tmp, name)
+        except BaseException:
+            self.remove(tmp)
+            raise
+
+    @property
+    def local_root(self) -> Optional[str]:
+        """The target's directory on this machine's filesystem, or None if it is remote (the
+        backup walk never enters it; hooks see it as WORKBENCH_TARGET)."""
+        return None
+
+    def local_path(self, name: str) -> Optional[str]:
+        """A local filesystem path of *name*, or None if the target is remote."""
+        return None
+
+    def named_error(self, error: OSError):
+        """The WorkbenchError that names *error* (met writing one of the target's files) for
+        the user, such as TargetFull; None if it is no such error."""
+        return None
+
+    def close(self) -> None:
+        """Let go of connections (a remote target reconnects when used again)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+__all__ = ["Target"]

@@ -6,12 +6,11 @@ creates gets the matching mode (0700): backups hold everyone's mail (see workben
 
 import errno
 import os
-import secrets
 import shutil
 
 from ..errors import TargetError, TargetFull
 from ..modes import DEFAULT_FILE_MODE, make_dirs, open_file
-from ..naming import partial_name
+from .base import Target
 
 
 class _SyncedFile:
@@ -94,7 +93,7 @@ class _SyncedFile:
         self.close()
 
 
-class LocalTarget:
+class LocalTarget(Target):
     """A directory on a local disk or a mounted network filesystem."""
 
     def __init__(self, path, file_mode=DEFAULT_FILE_MODE):
@@ -156,10 +155,6 @@ class LocalTarget:
         except OSError as e:
             raise self._creating(e) from None
 
-    def read_bytes(self, name):
-        with self.open_read(name) as f:
-            return f.read()
-
     def publish(self, src, dst):
         s, d = self._p(src), self._p(dst)
         try:
@@ -178,38 +173,9 @@ class LocalTarget:
             os.unlink(s)
         self._sync_dir()
 
-    def write_new(self, name, data):
-        tmp = partial_name(name, secrets.token_hex(8))
-        try:
-            with self.open_write(tmp) as f:
-                f.write(data)
-            self.publish(tmp, name)
-        except BaseException:
-            self.remove(tmp)
-            raise
-
     def stat(self, name):
         st = os.stat(self._p(name))
         return st.st_size, st.st_mtime
-
-    def create_exclusive(self, name, data):
-        path = self._p(name)
-        try:
-            fd = open_file(path, self.file_mode, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-        except FileExistsError:
-            return False
-        except OSError as e:
-            raise self._creating(e) from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        except OSError as e:
-            self.remove(name)
-            e.filename = path
-            raise self._creating(e) from None
-        return True
 
     def remove(self, name):
         try:
@@ -220,6 +186,10 @@ class LocalTarget:
     def disk_usage(self):
         u = shutil.disk_usage(self.root if os.path.isdir(self.root) else _existing_parent(self.root))
         return u.total, u.free
+
+    @property
+    def local_root(self):
+        return self.root
 
     def local_path(self, name):
         return self._p(name)
