@@ -6,6 +6,8 @@ Dtypes: times are ``datetime64[ns, UTC]``; ``kind``, ``domain``, ``user``, ``fol
 nullable ``Int64``; text is ``str``; flags are ``bool`` or the nullable ``boolean``.
 """
 
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -121,3 +123,24 @@ def timestamp(value, key):
     if value is None:
         return None
     return pd.Timestamp(parse_time(value, key))
+
+
+def write_frame(df, fmt, out=None):
+    """Write *df* as *fmt* (``table``, ``csv``, ``json``: one object per line, or ``parquet``) to
+    the file *out*, or to standard output (``workbench catalog``)."""
+    if fmt == "parquet":
+        df.to_parquet(out, index=False)
+        return
+    if fmt == "csv":
+        text = df.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    elif fmt == "json":
+        text = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
+    else:
+        with pd.option_context("display.max_rows", None, "display.max_columns", None,
+                               "display.width", 250, "display.max_colwidth", 80):
+            text = df.to_string(index=False) + "\n" if len(df) else "(no rows)\n"
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)

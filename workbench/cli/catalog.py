@@ -4,8 +4,6 @@ pandas is imported only when a command runs (through workbench.catalog), so that
 starts fast.
 """
 
-import sys
-
 from ..errors import ConfigError
 from .common import config_from_args, engine_options
 
@@ -50,26 +48,6 @@ def cmd_catalog(args):
         df = reader(target, sets=args.set)
     else:
         df = reader(target, set=args.set)
+    from ..catalog.frames import write_frame
     write_frame(df, args.format, args.out)
     return 0
-
-
-def write_frame(df, fmt, out=None):
-    """Write *df* as *fmt* to the file *out*, or to standard output."""
-    if fmt == "parquet":
-        df.to_parquet(out, index=False)
-        return
-    if fmt == "csv":
-        text = df.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
-    elif fmt == "json":
-        text = df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False)
-    else:
-        import pandas as pd
-        with pd.option_context("display.max_rows", None, "display.max_columns", None,
-                               "display.width", 250, "display.max_colwidth", 80):
-            text = df.to_string(index=False) + "\n" if len(df) else "(no rows)\n"
-    if out:
-        with open(out, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
