@@ -40,7 +40,8 @@ def add_commands(sub):
     p.add_argument("-l", "--list", action="store_true", help="list what the backup holds (with "
                    "the selection applied) instead of restoring")
     p.add_argument("--at", metavar="TIME", help="the newest state at or before TIME (ISO 8601 or "
-                   "'YYYY-MM-DD HH:MM'; local time unless a zone is given)")
+                   "'YYYY-MM-DD HH:MM'; without a zone, in the config's timezone, else local "
+                   "time)")
     p.add_argument("--path", action="append", dest="paths", metavar="PATH",
                    help="a single file by server-relative path (repeatable)")
     p.add_argument("--message-id", action="append", dest="message_ids", metavar="ID",
