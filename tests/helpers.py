@@ -1,9 +1,14 @@
-"""Helpers shared by the tests: snapshots of directory trees and small generated stores."""
+"""Helpers shared by the tests: snapshots of directory trees, generated stores and the committed
+sample store."""
 
 import hashlib
 import os
+import shutil
+from pathlib import Path
 
 from workbench import samples
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "kerio"
 
 
 def snapshot(root):
@@ -30,3 +35,13 @@ def store_snapshot(server_dir):
 def make_store(path, messages=300, seed=7):
     samples.generate(str(path), messages=messages, seed=seed)
     return str(path)
+
+
+def copy_sample(dest):
+    """A copy of the committed sample server directory at *dest* (built by the generator when
+    the checkout has none)."""
+    if SAMPLE.is_dir():
+        shutil.copytree(SAMPLE, dest)
+    else:
+        samples.build_sample(dest)
+    return str(dest)

@@ -27,18 +27,11 @@ from workbench.sets import list_sets, remove_set
 from workbench.store import walk_store
 from workbench.targets import LocalTarget
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "samples" / "kerio"
+from helpers import copy_sample
+
 T0 = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
 F_NAME, D_NAME = "F20261101T010000Z", "D20261102T010000Z"
 UTC = "datetime64[ns, UTC]"
-
-
-def copy_sample(dest):
-    if SAMPLE.is_dir():
-        shutil.copytree(SAMPLE, dest)
-    else:  # the committed sample is not there yet: the same generator builds it
-        samples.build_sample(dest)
-    return str(dest)
 
 
 def run(kind, store, target, when, **settings):

@@ -4,10 +4,7 @@ Each run kind is checked end to end: a real backup of a generated store, the mes
 received it (subject, figures in the body), and that a broken mail server never fails the backup.
 """
 
-import email
-import email.policy
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,32 +21,9 @@ from workbench.lock import target_lock
 from workbench.service.runner import run_backup
 from workbench.targets import open_target
 
+from smtp import Inbox, free_port
+
 USER, PASSWORD = "backup@example.com", "s3cret-pw"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.rcpt_tos, msg, session.authenticated,
-                              session.ssl is not None))
-        return "250 OK"
-
-    def wait(self, n=1, timeout=10):
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.messages
 
 
 def _auth(server, session, envelope, mechanism, auth_data):
@@ -67,12 +41,8 @@ def store(tmp_path_factory):
 
 
 @pytest.fixture
-def plain_smtp():
-    inbox, port = Inbox(), free_port()
-    c = Controller(inbox, hostname="127.0.0.1", port=port)
-    c.start()
-    yield inbox, port
-    c.stop()
+def plain_smtp(smtp):
+    return smtp
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,14 @@
 warnings``, the e-mail), and every failure a user can cause ends in a named error with its path
 or key and its exit code, never a traceback."""
 
-import email
-import email.policy
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
 import workbench
 from workbench import cli, errors, samples
@@ -55,28 +51,6 @@ def write_config(root, store, target, **extra):
     return str(path)
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    c = Controller(inbox, hostname="127.0.0.1", port=port)
-    c.start()
-    yield inbox, port
-    c.stop()
-
-
 # --- a backup that could not read everything ------------------------------------------------------
 
 def test_exit_code_of_warnings_is_its_own():
@@ -114,7 +88,7 @@ def test_unreadable_files_and_folders_finish_with_warnings(tmp_path, smtp):
     deadline = time.monotonic() + 10
     while not inbox.messages and time.monotonic() < deadline:
         time.sleep(0.05)
-    [msg] = inbox.messages
+    [(_, msg, _, _)] = inbox.messages
     assert msg["Subject"].startswith(f"[workbench] WARNING: full backup {info.name}")
     assert "finished with warnings" in msg["Subject"]
     body = msg.get_body().get_content()

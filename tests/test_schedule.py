@@ -188,6 +188,7 @@ def test_add_edit_remove_keep_the_rest_of_the_file(tmp_path):
 
 # --- the service ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_service_runs_due_tasks_survives_restart_and_picks_up_cli_edits(tmp_path, store,
                                                                           services):
     hook = tmp_path / "hook.txt"
@@ -239,6 +240,7 @@ def test_service_runs_due_tasks_survives_restart_and_picks_up_cli_edits(tmp_path
     assert svc.stop() == 0
 
 
+@pytest.mark.slow
 def test_missed_runs_within_and_beyond_grace_time(tmp_path, store, services):
     inbox = []
 
@@ -280,6 +282,7 @@ def test_missed_runs_within_and_beyond_grace_time(tmp_path, store, services):
         smtp.stop()
 
 
+@pytest.mark.slow
 def test_disabled_runs_nothing(tmp_path, store, services):
     env = Env(tmp_path, store, [{"days": "daily", "time": due_in(3), "kind": "full"}],
               enabled=False)
@@ -293,6 +296,7 @@ def test_disabled_runs_nothing(tmp_path, store, services):
     assert svc.stop() == 0
 
 
+@pytest.mark.slow
 def test_default_schedule_for_enabled_empty_schedule(tmp_path, store, services):
     env = Env(tmp_path, store, [], default_time="03:30")
     svc = services(env)

@@ -5,18 +5,14 @@ End to end with real components: the ``workbench`` command in a subprocess, a re
 (aiosmtpd) receiving the status e-mail, the log file and ``status.json`` as written.
 """
 
-import email
-import email.policy
 import json
 import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from workbench.cli import main
 from workbench.config import Config, load_config, validate
@@ -71,33 +67,6 @@ def test_target_with_a_password_is_refused_naming_the_key_masked():
     assert e.value.key == "target" and SECRET not in str(e.value)
 
 
-class Inbox:
-    """aiosmtpd handler keeping the text of every message it accepts."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-    def wait(self, n=1, timeout=10):
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return self.messages
-
-
-@pytest.fixture
-def smtp():
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
 def _workbench(*args, env=None):
     env = dict(os.environ if env is None else env,
                PYTHONPATH=WORKTREE + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -108,7 +77,7 @@ def _workbench(*args, env=None):
 def _texts(inbox, *paths):
     """Everything a user could read afterwards: each file that exists, each e-mail received."""
     out = [Path(p).read_text(errors="replace") for p in paths if Path(p).exists()]
-    out += [m.as_string() for m in inbox.messages]
+    out += [m.message.as_string() for m in inbox.messages]
     return out
 
 

@@ -27,6 +27,9 @@ from workbench.targets import smb
 from helpers import snapshot
 from samba import PASSWORD, SambaServer
 
+# Real-clock tests (servers stopped for seconds, a browser): skipped by -m "not slow".
+pytestmark = pytest.mark.slow
+
 TIMEOUT = 3  # the network_timeout of these runs, seconds
 # What a stalled server may cost a run: the operation under way (network_timeout), one more try
 # by the cleanup (PROBE_TIMEOUT at most), plus the process's start and exit on a busy machine.

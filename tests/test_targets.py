@@ -20,9 +20,8 @@ def target(request, tmp_path):
     else:
         t = open_target(request.getfixturevalue("smb_url"), password=PASSWORD)
     t.ensure()
-    yield t
-    if hasattr(t, "close"):
-        t.close()
+    with t:  # Target.close on the way out (a remote one lets go of its connections)
+        yield t
 
 
 def _data(n, seed=1):

@@ -6,9 +6,7 @@ per test, so each test starts from the same state.
 """
 
 import base64
-import email
 import html
-import email.policy
 import os
 import shutil
 import socket
@@ -16,7 +14,6 @@ import zlib
 from dataclasses import replace
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from workbench import catalog
 from workbench.config import load_config
@@ -179,28 +176,6 @@ def test_start_now_shows_why_it_failed(ws):
     assert not any(str(s.name).startswith("C") for s in list_sets(open_target(ws.target)))
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, email.message_from_bytes(
-            envelope.content, policy=email.policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    inbox = Inbox()
-    c = Controller(inbox, hostname="127.0.0.1", port=port)
-    c.start()
-    yield inbox, port
-    c.stop()
-
-
 def test_notify_form_saves_addresses_and_sends_test_mail(ws, smtp):
     inbox, port = smtp
     edit_config(ws, "smtp_port = 2525", f"smtp_port = {port}")
@@ -211,7 +186,7 @@ def test_notify_form_saves_addresses_and_sends_test_mail(ws, smtp):
     assert load_config(ws.config).notify.to == ("ops@example.com", "boss@example.com")
     form.test_button.click()
     assert "test message sent to ops@example.com, boss@example.com" in text(form.messages)
-    [(rcpt, msg)] = inbox.messages
+    [(rcpt, msg, _, _)] = inbox.messages
     assert rcpt == ["ops@example.com", "boss@example.com"]
     assert "TEST" in msg["Subject"]
 
