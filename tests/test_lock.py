@@ -47,18 +47,7 @@ SLOW_LOCKER = textwrap.dedent("""
             pause()
         return f
 
-    def create_exclusive(self, name, data):
-        try:
-            fd = os.open(self._p(name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        pause()
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return True
-
     LocalTarget.open_write = open_write
-    LocalTarget.create_exclusive = create_exclusive
     try:
         with target_lock(LocalTarget(target)):
             print("held", flush=True)
@@ -183,6 +172,7 @@ def test_a_taken_over_lock_is_kept_aside_while_the_new_one_holds(tmp_path):
 STRESS_ROUNDS, STRESS_RUNS = 3, 8
 
 
+@pytest.mark.slow
 def test_simultaneous_differentials_never_lose_a_reported_set(tmp_path):
     store = make_store(tmp_path / "server", messages=40, seed=9)
     bk = tmp_path / "bk"

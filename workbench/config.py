@@ -526,7 +526,6 @@ def load_config(path=None, **overrides):
     return validate(overrides, config)
 
 
-
 def as_config(config=None):
     """A Config from a Config, a config file path, or None (``$WORKBENCH_CONFIG`` or defaults)."""
     if isinstance(config, Config):

@@ -1,7 +1,7 @@
 """The exception tree of workbench.
 
 Modelled on borg: one class per failure, the message is the text the user reads and says what to do,
-and each class carries its own exit code for the command line (``cli.py`` maps them).
+and each class carries its own exit code for the command line (workbench.cli maps them).
 """
 
 

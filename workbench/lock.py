@@ -308,17 +308,6 @@ def sweep(target, stale_after, keep=None):
             target.remove(name)
 
 
-def read_lock(target):
-    """The lock owner's record, None if there is no lock, ``{}`` if the lock file is damaged."""
-    try:
-        found = _read(target, LOCK_NAME)
-    except LockDamaged:
-        return {}
-    if found is None:
-        return None
-    return found[1] if found[1] is not None else {}
-
-
-__all__ = ["target_lock", "read_lock", "process_alive", "process_start", "owner_record",
+__all__ = ["target_lock", "process_alive", "process_start", "owner_record",
            "owner_gone", "parse_record", "publish_record", "sweep", "DEFAULT_STALE_AFTER",
            "LEASE_PREFIX"]

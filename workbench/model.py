@@ -5,10 +5,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Optional
 
-# Kinds of store paths, as store.classify names them.
-ENTRY_KINDS = ("message", "folder", "public", "archive", "config", "license", "certificate",
-               "lists", "spam", "link", "other")
-
 
 @dataclass(slots=True)
 class Entry:

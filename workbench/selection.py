@@ -134,5 +134,4 @@ class Selection:
                 and self.folder_matches(folder))
 
 
-
 __all__ = ["Selection", "parse_mask", "mask_of", "MASKS", "CONFIG_FILES"]

@@ -2,7 +2,8 @@
 
 Statuses:
 
-- ``complete``: our manifest file is present and its header reads;
+- ``complete``: our manifest file is present and its header reads (``list_sets`` without
+  ``load`` takes a present manifest file for complete, unread);
 - ``incomplete``: an interrupted run of ours, proven: no manifest file, every volume carries our
   marker for this set and volume number, none is missing, and the last one holds no manifest
   copy (the manifest is published last, the copy is the last member of the last volume). Only
@@ -379,15 +380,6 @@ def base_of(sets, info):
     return fulls[-1] if fulls else None
 
 
-def latest_restorable(sets):
-    """The newest usable set whose full is present: the newest full with its newest differential."""
-    for s in reversed(sets):
-        if s.usable and not s.markers and base_of(sets, s) is not None:
-            return s
-    raise NoCompleteBackup("the target holds no complete backup to restore from; run "
-                           "`workbench backup full` first, or check `workbench sets`")
-
-
 def entries_of(target, sets, info, on_error=None):
     """Every entry of the store as *info* recorded it, each with the set and volume holding it.
 
@@ -458,7 +450,7 @@ def remove_set(target, info):
         target.remove(fname)
 
 
-__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "latest_restorable", "choose_set",
+__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "choose_set",
            "entries_of", "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
            "find_copy", "protect_bases", "set_damaged", "COMPLETE", "INCOMPLETE", "DAMAGED", "FOREIGN",
            "READABLE", "LOCK_NAME"]

@@ -28,9 +28,6 @@ from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, 
                    list_sets, resolve_source)
 from .targets import open_target
 
-LEVELS = ("catalog", "data", "sample=P")
-
-
 @dataclass(frozen=True)
 class Problem:
     """One problem found: the set and volume holding the data, the member path and its user
@@ -217,4 +214,4 @@ class _Sink:
         return len(data)
 
 
-__all__ = ["verify", "Problem", "parse_level", "LEVELS"]
+__all__ = ["verify", "Problem", "parse_level"]

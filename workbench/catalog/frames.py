@@ -3,7 +3,8 @@ nullable integers, UTC times) and the concatenation of frames over several targe
 
 Dtypes: times are ``datetime64[ns, UTC]``; ``kind``, ``domain``, ``user``, ``folder``,
 ``stored_in``, ``change`` and other small vocabularies are ``category``; counts and sizes are the
-nullable ``Int64``; text is ``str``; flags are ``bool`` or the nullable ``boolean``.
+nullable ``Int64``; text is ``str`` (pandas' string dtype from pandas 3 on, ``object`` before);
+flags are ``bool`` or the nullable ``boolean``.
 """
 
 import sys

@@ -43,7 +43,7 @@ def cmd_backup(args):
     callback, close = progress_bar(args, args.kind)
     try:
         # through the runner: status file, log file, after_backup and status e-mail, as for
-        # scheduled runs (workbench/runner.py)
+        # scheduled runs (workbench.service.runner)
         from ..service.runner import run_backup
         r = run_backup(args.kind, config=cfg, progress=callback)
     finally:

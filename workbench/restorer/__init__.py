@@ -123,12 +123,5 @@ def restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, 
         plan.lease = None
 
 
-def list_entries(set=None, *, at=None, domain=None, user=None, folder=None, mask=None, paths=None,
-                 message_ids=None, config=None, **settings):
-    """The entries a restore with these arguments would take (``workbench restore --list``)."""
-    return plan_restore(None, set, at=at, domain=domain, user=user, folder=folder, mask=mask,
-                        paths=paths, message_ids=message_ids, config=config, **settings)
-
-
-__all__ = ["restore", "plan_restore", "list_entries", "make_plan", "execute_plan", "Plan", "Item",
+__all__ = ["restore", "plan_restore", "make_plan", "execute_plan", "Plan", "Item",
            "Layout", "check_member_path", "CONFLICTS"]

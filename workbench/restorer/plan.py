@@ -205,10 +205,6 @@ def choose(sets, set=None, at=None):
     return choose_set(sets, at=at)
 
 
-
-
-
-
 def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None, store_dir=None,
               cfg_dir=None, conflict="skip", into_live=False, to_user=None, to_folder=None,
               config=None, lease=None):

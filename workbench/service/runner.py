@@ -23,7 +23,7 @@ from ..progress import Throttle
 from ..errors import BackupsDisabled, LockHeld, NotEnoughSpace, TargetError, WorkbenchError
 from ..secrets import mask_url
 from .status import (FINISHED, WARNINGS, BackupStatus, StatusRecorder, now_text,
-                     read_status, running_elsewhere, write_status)
+                     running_elsewhere, write_status)
 
 log = logging.getLogger("workbench.backup")
 
@@ -290,7 +290,8 @@ def report_missed(cfg, kind, task, scheduled_for, late_by=None):
 class CopyJob:
     """A "Start now" copy running in a background thread.
 
-    ``wait()`` returns its BackupResult (or raises its error); ``status()`` reads the shared status.
+    ``wait()`` returns its BackupResult (or raises its error); ``copy_status()`` reads the shared
+    status.
     """
 
     def __init__(self, cfg, progress):
@@ -307,10 +308,6 @@ class CopyJob:
         except BaseException as e:  # kept for wait(); the status file and the log have it too
             self.error = e
 
-    @property
-    def done(self):
-        return not self._thread.is_alive()
-
     def wait(self, timeout=None):
         """Wait for the copy; its BackupResult, or its error raised here."""
         self._thread.join(timeout)
@@ -319,9 +316,6 @@ class CopyJob:
         if self.error is not None:
             raise self.error
         return self.result
-
-    def status(self):
-        return read_status(self.cfg)
 
 
 def start_copy(config=None, *, background=True, progress=None, **settings):

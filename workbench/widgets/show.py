@@ -115,8 +115,3 @@ def outputs_text(out):
             data = o.get("data", {})
             parts.append(data.get("text/html") or data.get("text/plain") or "")
     return "\n".join(parts)
-
-
-def has_image(out):
-    """True when *out* holds a PNG image."""
-    return any("image/png" in o.get("data", {}) for o in out.outputs)

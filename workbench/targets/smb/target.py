@@ -69,8 +69,6 @@ class SMBTarget(Session, Compound, Target):
         :data:`DEFAULT_NETWORK_TIMEOUT`); a server silent for that long raises TargetStalled.
     """
 
-    #: SMB refuses rename-over: ``publish`` can never replace a file.
-    rename_overwrites = False
 
     def __init__(self, host, share, path="", port=DEFAULT_PORT, username=None, password=None, *,
                  encrypt=None, retry_delays=None, network_timeout=None):
