@@ -134,7 +134,7 @@ def test_a_reused_pid_does_not_hold_the_lock(store, tmp_path, caplog):
         record["proc_start"] = f"{boot}:1"
         write_lock(bk, json.dumps(record).encode())
         assert workbench.backup("full", store=store, target=str(bk), min_free=0).files > 0
-        assert f"now belongs to another process" in caplog.text
+        assert "now belongs to another process" in caplog.text
     finally:
         sleeper.kill()
         sleeper.wait()

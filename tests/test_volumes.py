@@ -1,6 +1,7 @@
 """Zip volumes: standalone, standard (Info-ZIP unzip, 7-Zip, zipfile), within the size limit,
 Zip64 where needed, and both oversize policies."""
 
+import io
 import os
 import random
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 import workbench
 from workbench.archive import manifest as mf
 from workbench.archive import zipformat as zf
+from workbench.archive.reader import read_volume_end
 from workbench.archive.writer import VolumeWriter, read_marker
 
 from helpers import make_store, snapshot, store_snapshot
@@ -123,6 +125,25 @@ def test_zip64_for_more_than_65535_members(tmp_path):
         assert z.read("store/mail/d/u/INBOX/#msgs/00010001.eml") == b"x65537"
     assert tool("unzip", "-tqq", str(path)).returncode == 0
     assert "Everything is Ok" in tool("7z", "t", str(path)).stdout
+    # The one end-record reader (the catalog's member counts, the sets' markers) reads the
+    # count from the Zip64 end record, and the last member's name from the tail.
+    with open(path, "rb") as f:
+        end = read_volume_end(f)
+    assert end.members == 70000 and read_marker(end.comment)["volume"] == 0
+    assert end.last_member == f"store/mail/d/u/INBOX/#msgs/{69999:08x}.eml"
+
+
+def test_the_end_record_of_a_zip_written_by_python(tmp_path):
+    path = tmp_path / "py.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        for i in range(3):
+            z.writestr(f"f{i}", b"x")
+        z.comment = b"PK\x05\x06 inside a comment is no end record"
+    with open(path, "rb") as f:
+        end = read_volume_end(f)
+    assert (end.members, end.last_member, read_marker(end.comment)) == (3, "f2", None)
+    with open(path, "rb") as f, pytest.raises(ValueError, match="no zip end record"):
+        read_volume_end(io.BytesIO(f.read()[:-30]))
 
 
 def test_zip64_offsets_beyond_4gib(tmp_path):

@@ -444,6 +444,8 @@ class _Run:
 
     def _report(self, files, nbytes, path, force=False):
         m = self.meter
+        if m.callback is None:  # called once per file: no work when nobody listens
+            return
         m.files, m.bytes = files, nbytes
         m.files_total, m.bytes_total = self.planned
         if not self.walked:  # still listing: the last similar set's size, if bigger
