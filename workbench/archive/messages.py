@@ -39,6 +39,37 @@ def prepare(path, headers):
             attachments)
 
 
+class MessageRows:
+    """Message rows (``prepare``'s) gathered column by column, to be handed over at once: a
+    backup worker answers a batch with ``pack()``, which MessageBlock.add_packed takes in a few
+    calls instead of a few per message."""
+
+    def __init__(self):
+        self.fields = tuple([] for _ in _TEXT)
+        self.dates, self.attachments = [], []
+
+    def __len__(self):
+        return len(self.dates)
+
+    def add(self, row):
+        fields, date, attachments = row
+        for column, field in zip(self.fields, fields):
+            column.append(field)
+        self.dates.append(date)
+        self.attachments.append(attachments)
+
+    def pack(self):
+        """``(text columns, dates, attachments)``; a text column is ``(UTF-8 of its values end
+        to end, array of byte lengths, rows that have no value)``."""
+        text = []
+        for values in self.fields:
+            nulls = [i for i, v in enumerate(values) if v is None]
+            if nulls:
+                values = [b"" if v is None else v for v in values]
+            text.append((b"".join(values), array.array("I", map(len, values)), nulls))
+        return tuple(text), self.dates, self.attachments
+
+
 class _TextColumn:
     def __init__(self):
         self.spool = tempfile.TemporaryFile()
@@ -57,6 +88,25 @@ class _TextColumn:
         self.valid[-1] |= 1 << (i % 8)
         self.spool.write(field)
         self.lengths.append(len(field))
+
+    def add_packed(self, start, data, lengths, nulls):
+        """Add the rows from *start* on given as MessageRows.pack gives a column."""
+        self.spool.write(data)
+        self.lengths.extend(lengths)
+        end = start + len(lengths)
+        valid = self.valid
+        valid.extend(bytes((end + 7) // 8 - len(valid)))
+        for i in range(start, min(end, (start + 7) & ~7)):  # the rest of a started byte
+            valid[i >> 3] |= 1 << (i & 7)
+        full = ((start + 7) >> 3, end >> 3)
+        if full[1] > full[0]:
+            valid[full[0]:full[1]] = b"\xff" * (full[1] - full[0])
+        for i in range(max(start, end & ~7), end):  # the bits of the last, unfinished byte
+            valid[i >> 3] |= 1 << (i & 7)
+        for i in nulls:
+            i += start
+            valid[i >> 3] &= ~(1 << (i & 7))
+        self.nulls += len(nulls)
 
     def values(self):
         """Each row's value as str (None where missing), read back from the spool.
@@ -115,6 +165,15 @@ class MessageBlock:
         self.dates.append(date)
         self.attachments.append(attachments)
         self.count += 1
+
+    def add_packed(self, packed):
+        """Add the messages of a MessageRows.pack()."""
+        text, dates, attachments = packed
+        for column, (data, lengths, nulls) in zip(self._columns, text):
+            column.add_packed(self.count, data, lengths, nulls)
+        self.dates.extend(dates)
+        self.attachments.extend(attachments)
+        self.count += len(dates)
 
     def __len__(self):
         return self.count

@@ -99,6 +99,30 @@ class EntryTable:
             else:
                 self._ints[name][row] = value
 
+    def fill(self, rows, columns, stored_in, failed=()):
+        """Fill in the rows *rows* (row numbers, ascending) from *columns*, ``{name: array}``
+        of integer columns in row order with this table's types, and set ``stored_in`` of all
+        of them but the positions *failed* (into *rows*). Rows in one run are filled by slice."""
+        ints = self._ints
+        first, last = rows[0], rows[-1]
+        run = last - first + 1 == len(rows)
+        for name, values in columns.items():
+            column = ints[name]
+            if run:
+                column[first:last + 1] = values
+            else:
+                for row, value in zip(rows, values):
+                    column[row] = value
+        code = self._set.code(stored_in)
+        codes = self._set.codes
+        if run and not failed:
+            codes[first:last + 1] = array("I", [code]) * len(rows)
+            return
+        skip = set(failed)
+        for i, row in enumerate(rows):
+            if i not in skip:
+                codes[row] = code
+
     def column(self, name):
         """The values of one column: a list, or an array for the integer columns."""
         if name in _PLACE:
