@@ -39,14 +39,13 @@ from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets
 
-from .store import walk_store
+from .store import walk_store_runs
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
 
 # What a differential takes from its full's manifest for the files that did not change.
-_BASE_COLUMNS = ("path", "size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize",
-                 "method")
+_BASE_COLUMNS = ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize", "method")
 
 def _kind_letter(kind):
     letter = kind_letter(kind)
@@ -188,7 +187,7 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files, self.big = self._look_ahead(walk_store(
+        files, self.big = self._look_ahead(walk_store_runs(
             self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
         entries = EntryTable()
         # Big jobs to a target with local files: worker processes write volumes of their own
@@ -329,108 +328,161 @@ class _Run:
             log.warning("%s: %s", path, message)
             self.unreadable.append({"path": path, "error": message})
 
-    def _plan(self, files, entries):
-        """Yield ``(row, path, is_message, size, mtime_ns, how)`` (see archive.pack) for each file
-        whose data this set must store, appending a row for every file to the EntryTable
-        *entries*; ``self.planned`` counts what was yielded so far and ``self.walked`` is set
-        once the store is listed."""
-        from .archive.pack import ALONE, PACK, STREAM
-        base = {}
+    def _plan(self, runs, entries):
+        """Yield an archive.pack.Files for the files of each store.StoreRun of *runs* whose data
+        this set must store, appending a row for every file to the EntryTable *entries*;
+        ``self.planned`` counts what was yielded so far and ``self.walked`` is set once the
+        store is listed."""
+        from .archive.pack import Files
+        base = None
         if self.base is not None:
-            # Read here rather than through SetInfo.manifest, which would keep it for the run.
+            # Read here rather than through SetInfo.manifest, which would keep it for the run;
+            # its paths wait in a temporary file, read once, in order, by the walk.
             with self.target.open_read(manifest_name(str(self.base.name))) as f:
-                columns = mf.read_manifest(f, stop_after="entries")["entries"]
-            # The walk classifies every file itself: the full's kind and place are not needed.
-            base = {c: mf.decode_column(columns.pop(c)) for c in _BASE_COLUMNS}
-            del columns
-        row_of = {p: i for i, p in enumerate(base.get("path", ()))}
-        seen = bytearray(len(row_of))
-        b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
-            base.get(c) for c in _BASE_COLUMNS[1:])
-        name, limit, oversize = str(self.name), self.cfg.volume_size, self.cfg.oversize
-        append, planned = entries.append, self.planned
-        for f in files:
-            path, size = f.path, f.size
-            if row_of:
-                i = row_of.get(path)
-                if i is not None:
-                    seen[i] = 1
-                    if b_size[i] == size and b_mtime[i] == f.mtime_ns:
-                        # the mode as the store has it now: a chmod changes neither size nor mtime
-                        append(path, f.kind, f.domain, f.user, f.folder, size, f.mtime_ns,
-                               b_crc[i], b_set[i], b_vol[i], b_off[i], b_csize[i], b_method[i],
-                               f.mode)
-                        continue
+                columns = mf.read_manifest(f, stop_after="entries", spool=("path",))["entries"]
+            base = _Base(columns)
+        planned = self.planned
+        for run in runs:
+            message = run.kind in ("message", "public")
+            if base is None:
+                files = self._new_files(run)
+                if files is None:
+                    continue
+                names, sizes, mtimes, modes, hows = files
+                first = entries.append_run(run.directory, run.kind, run.domain, run.user,
+                                           run.folder, names, sizes, mtimes, modes)
+                rows = range(first, first + len(names))
+            else:
+                rows, names, sizes, mtimes, hows = self._changed_files(run, base, entries)
+                if not rows:
+                    continue
+            planned[0] += len(rows)
+            planned[1] += sum(sizes)
+            yield Files(rows, run.directory, message, names, sizes, mtimes, hows)
+        # Paths of the full that the store no longer holds: deleted from the differential's index.
+        self.base_gone = base.finish() if base is not None else []
+        self.walked = True
+
+    def _new_files(self, run):
+        """``(names, sizes, mtimes, modes, hows)`` of the files of *run* to store (oversize ones
+        skipped, or stored alone); *hows* None when every file is read whole. None if no file
+        is left."""
+        from .archive.pack import ALONE, PACK, STREAM
+        names, sizes, mtimes, modes = run.names, run.sizes, run.mtimes, run.modes
+        limit = self.cfg.volume_size
+        # Below this size a file is neither streamed nor oversize (its name takes < 8 x its
+        # length in the records).
+        plain = min(STREAM_THRESHOLD, limit - 8 * (len(run.directory) + 1 + 255) - 1024)
+        if max(sizes) <= plain:
+            return names, sizes, mtimes, modes, None
+        keep, hows = [], []
+        for i, size in enumerate(sizes):
             how = PACK if size <= STREAM_THRESHOLD else STREAM
-            if not fits_alone(name, limit, path, size):
-                if oversize == "skip":
+            path = run.path(i)
+            if not fits_alone(str(self.name), limit, path, size):
+                if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
                     self.skipped.append({"path": path, "size": size, "reason": "oversize"})
                     continue
                 how = ALONE
-            row = append(path, f.kind, f.domain, f.user, f.folder, size, f.mtime_ns, mode=f.mode)
-            planned[0] += 1
-            planned[1] += size
-            yield (row, path, f.kind in ("message", "public") and path.endswith(".eml"), size,
-                   f.mtime_ns, how)
-        # Paths of the full that the store no longer holds: deleted from the differential's index.
-        self.base_gone = [p for p, i in row_of.items() if not seen[i]]
-        self.walked = True
+            keep.append(i)
+            hows.append(how)
+        if not keep:
+            return None
+        if len(keep) < len(names):
+            names, sizes, mtimes, modes = ([v[i] for i in keep]
+                                           for v in (names, sizes, mtimes, modes))
+        return names, sizes, mtimes, modes, hows
 
-    def _look_ahead(self, files):
-        """``(files, big)``: the walk's *files* (the first ones read ahead), and whether the job
+    def _changed_files(self, run, base, entries):
+        """A differential's part of *run*: each unchanged file (size and mtime as in the full)
+        gets its row with the full's data; ``(rows, names, sizes, mtimes, hows)`` of the others,
+        each with its new row, to store."""
+        from .archive.pack import ALONE, PACK, STREAM
+        rows, names, sizes, mtimes, hows = [], [], [], [], []
+        limit, append = self.cfg.volume_size, entries.append
+        for i, name in enumerate(run.names):
+            path, size, mtime_ns, mode = run.path(i), run.sizes[i], run.mtimes[i], run.modes[i]
+            b = base.find(path)
+            if b is not None and base.size[b] == size and base.mtime_ns[b] == mtime_ns:
+                # the mode as the store has it now: a chmod changes neither size nor mtime
+                append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
+                       base.crc32[b], base.stored_in[b], base.volume[b], base.offset[b],
+                       base.csize[b], base.method[b], mode)
+                continue
+            how = PACK if size <= STREAM_THRESHOLD else STREAM
+            if not fits_alone(str(self.name), limit, path, size):
+                if self.cfg.oversize == "skip":
+                    log.warning("%s skipped: %d bytes is more than the volume size %d", path,
+                                size, limit)
+                    self.skipped.append({"path": path, "size": size, "reason": "oversize"})
+                    continue
+                how = ALONE
+            rows.append(append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
+                               mode=mode))
+            names.append(name)
+            sizes.append(size)
+            mtimes.append(mtime_ns)
+            hows.append(how)
+        return rows, names, sizes, mtimes, hows if any(hows) else None
+
+    def _look_ahead(self, runs):
+        """``(runs, big)``: the walk's *runs* (the first ones read ahead), and whether the job
         is big enough for worker processes (archive.pack.wants_processes): the walk goes on
         until it has listed that many files or bytes, or the store is listed. A differential
         stores few files but walks the whole store: in threads, compressing would slow the walk
         down (every stat gives up the GIL), so what it walks is what counts."""
         from .archive.pack import wants_processes
         ahead, count, nbytes = [], 0, 0
-        for f in files:
-            ahead.append(f)
-            count += 1
-            nbytes += f.size
+        for run in runs:
+            ahead.append(run)
+            count += len(run.names)
+            nbytes += sum(run.sizes)
             if wants_processes(count, nbytes):
-                return chain(ahead, files), True
+                return chain(ahead, runs), True
         return ahead, False
 
     def _store_in_workers(self, storers, entries, todo):
-        """Have the worker processes store the items of *todo* (see _plan) in volumes of their
+        """Have the worker processes store the files of *todo* (see _plan) in volumes of their
         own, and fill in their rows of *entries*; rows that could not be stored keep
         ``stored_in`` ""."""
-        name, paths = str(self.name), entries.path
+        name, path_of = str(self.name), entries.path
         done_files = done_bytes = 0
         for rows, stored in storers.store(self.cfg.store, todo, self.cfg.compression_level):
             failed = stored.failed
             entries.fill(rows, stored.columns, name, [i for i, _, _ in failed])
             for i, reason, error in failed:
-                self._failed(paths[rows[i]], reason, error)
+                self._failed(path_of(rows[i]), reason, error)
             if stored.messages is not None:
                 self.messages.add_packed(stored.messages)
             done_files += len(rows)
             done_bytes += sum(stored.columns["size"])
-            self._report(done_files, done_bytes, paths[rows[-1]])
+            self._report(done_files, done_bytes, path_of(rows[-1]))
         self._report(done_files, done_bytes, "", force=True)
 
     def _store(self, writer, entries, todo):
-        """Compress the items of *todo* (see _plan) on every core, write them in order into
+        """Compress the files of *todo* (see _plan) on every core, write them in order into
         *writer*'s volumes and fill in their rows of *entries*; rows that could not be stored
         keep ``stored_in`` ""."""
-        from .archive.pack import ALONE, Failed, pack_files  # subprocess, pickle: when backing up
+        from .archive.pack import ALONE, PACK, Failed, pack_files  # subprocess, pickle
         level = self.cfg.compression_level
         done_files = done_bytes = 0
         name = str(self.name)
         hows = {}
 
         def items():
-            for row, path, message, size, mtime_ns, how in todo:
-                if how != 0:
-                    hows[row] = how
-                yield row, path, message, size, mtime_ns, how
+            for files in todo:
+                for i, row in enumerate(files.rows):
+                    how = files.hows[i] if files.hows else PACK
+                    if how != PACK:
+                        hows[row] = how
+                    yield (row, files.path(i), files.message and files.names[i].endswith(".eml"),
+                           files.sizes[i], files.mtimes[i], how)
 
         size = (float("inf"),) * 2 if self.big else (0, 0)
         for row, packed in pack_files(self.cfg.store, items(), level, *size):
-            path = entries.path[row]
+            path = entries.path(row)
             if packed is None:
                 ok = self._stream_one(writer, entries, row, hows.pop(row) == ALONE, level)
             elif isinstance(packed, Failed):
@@ -455,7 +507,7 @@ class _Run:
         """Stream a large (or own-volume) file into the set; False if it cannot be read (or kept
         changing while it was streamed: see archive.pack.stream_file)."""
         from .archive.pack import Failed, stream_file  # loaded already: _store packs with it
-        name = entries.path[row]
+        name = entries.path(row)
         got = stream_file(writer, os.path.join(self.cfg.store, name), name, level,
                           _is_message(entries.get(row, "kind"), name), alone)
         if isinstance(got, Failed):
@@ -520,3 +572,60 @@ class _Run:
 def _is_message(kind, path):
     """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
     return kind in ("message", "public") and path.endswith(".eml")
+
+
+class _Base:
+    """A differential's full, entry by entry, matched against the walk without a dictionary of
+    its paths (a million of them took 200 MB): the walk and the full's manifest list the store
+    in the same order (depth first, by name), so one pass over both finds every path.
+
+    ``find`` must be asked in the walk's order. Should the manifest not be in that order (no
+    manifest of ours is), its paths are looked up in a dictionary from there on.
+    """
+
+    def __init__(self, columns):
+        for c in _BASE_COLUMNS:
+            setattr(self, c, mf.decode_column(columns.pop(c)))
+        self._paths = mf.iter_text(columns.pop("path"))
+        self._passed = []  # (path, row) of the full that the walk went past: gone, so far
+        self._by_path = None
+        self._path, self._key, self._row = None, "", -1
+        self._next()
+
+    def _next(self):
+        last = self._key
+        self._path = next(self._paths, None)
+        self._row += 1
+        self._key = None if self._path is None else self._path.replace("/", "\0")
+        if self._key is not None and self._key < last:  # out of order: look paths up instead
+            self._by_path = dict(self._passed)
+            self._by_path[self._path] = self._row
+            for row, path in enumerate(self._paths, self._row + 1):
+                self._by_path[path] = row
+            self._passed, self._path, self._key = [], None, None
+
+    def find(self, path):
+        """The full's row of *path*, or None."""
+        if self._by_path is None:
+            # Depth first by name is the order of the paths' parts: "/" sorts before all.
+            key = path.replace("/", "\0")
+            while self._key is not None and self._key < key:
+                self._passed.append((self._path, self._row))
+                self._next()
+            if self._by_path is None:
+                if self._key == key:
+                    row = self._row
+                    self._next()
+                    return row
+                return None
+        return self._by_path.pop(path, None)
+
+    def finish(self):
+        """The full's paths that the walk did not find (it is done)."""
+        while self._key is not None:
+            self._passed.append((self._path, self._row))
+            self._next()
+        gone = [p for p, _ in self._passed]
+        if self._by_path is not None:
+            gone.extend(self._by_path)
+        return gone

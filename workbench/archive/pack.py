@@ -93,6 +93,21 @@ STORED_COLUMNS = {"size": "q", "mtime_ns": "q", "crc32": "I", "method": "q", "cs
                   "volume": "q", "offset": "q", "mode": "H"}
 
 
+class Files(NamedTuple):
+    """Files of one directory to pack, with their row numbers in the caller's table."""
+
+    rows: object          # a range or list of ints
+    directory: str        # relative to the store's root ("" for its top)
+    message: bool         # the directory holds messages: its .eml files get their headers parsed
+    names: list
+    sizes: list           # what the walk saw
+    mtimes: list
+    hows: Optional[list]  # PACK, STREAM or ALONE for each file; None: PACK for all
+
+    def path(self, i):
+        return f"{self.directory}/{self.names[i]}" if self.directory else self.names[i]
+
+
 class Stored(NamedTuple):
     """A batch of files stored by a worker in its own volumes, in the batch's order."""
 
@@ -209,27 +224,52 @@ def _pack_batch(root, batch, level):
             for rel, message, size, mtime_ns in batch]
 
 
-def _batches(items, alone_too=False):
+def _batches(items):
     """Group ``(key, relpath, is_message, size, mtime_ns, how)`` items into ``(keys, batch,
-    bytes)``. Items the workers do not take (``how`` not PACK, unless *alone_too*) pass alone
-    with batch None, in their place."""
+    bytes)``. Items the packers do not take (``how`` not PACK) pass alone with batch None, in
+    their place."""
     batch, keys, nbytes = [], [], 0
     for key, rel, message, size, mtime_ns, how in items:
-        if how != PACK and not alone_too:  # streamed by the caller: keep the order
+        if how != PACK:  # streamed by the caller: keep the order
             if batch:
                 yield keys, batch, nbytes
                 batch, keys, nbytes = [], [], 0
             yield [key], None, 0
             continue
-        batch.append((rel, message, size, mtime_ns, how) if alone_too else
-                     (rel, message, size, mtime_ns))
+        batch.append((rel, message, size, mtime_ns))
         keys.append(key)
-        nbytes += size if how == PACK else _BATCH_BYTES
+        nbytes += size
         if len(batch) >= _BATCH_FILES or nbytes >= _BATCH_BYTES:
             yield keys, batch, nbytes
             batch, keys, nbytes = [], [], 0
     if batch:
         yield keys, batch, nbytes
+
+
+def _file_batches(todo):
+    """Group the Files of *todo* into ``(rows, parts)`` batches of about _BATCH_FILES files or
+    _BATCH_BYTES bytes (a streamed file counts as a batch's bytes); a part is ``(directory,
+    message, names, sizes, mtimes, hows)``, a slice of one Files."""
+    rows, parts, nfiles, nbytes = [], [], 0, 0
+    for files in todo:
+        sizes, hows, count = files.sizes, files.hows, len(files.names)
+        start = 0
+        while start < count:
+            end = start
+            while end < count and nfiles < _BATCH_FILES and nbytes < _BATCH_BYTES:
+                nbytes += sizes[end] if hows is None or hows[end] == PACK else _BATCH_BYTES
+                nfiles += 1
+                end += 1
+            parts.append((files.directory, files.message, files.names[start:end],
+                          sizes[start:end], files.mtimes[start:end],
+                          None if hows is None else hows[start:end]))
+            rows.extend(files.rows[start:end])
+            start = end
+            if nfiles >= _BATCH_FILES or nbytes >= _BATCH_BYTES:
+                yield rows, parts
+                rows, parts, nfiles, nbytes = [], [], 0, 0
+    if parts:
+        yield rows, parts
 
 
 # ----------------------------------------------------------------------------- worker processes
@@ -468,13 +508,13 @@ class Storers:
     def __exit__(self, *exc):
         self.pool.__exit__(*exc)
 
-    def store(self, root, items, level):
-        """Yield ``(keys, Stored)`` for the batches of ``(key, relpath, is_message, size,
-        mtime_ns, how)`` *items*, in order (see pack_files for the items)."""
+    def store(self, root, todo, level):
+        """Yield ``(rows, Stored)`` for the files of the Files of *todo*, in batches, in order;
+        *rows* are their row numbers."""
         pending = deque()
         depth = self.pool.depth
-        for keys, batch, _ in _batches(items, alone_too=True):
-            pending.append((keys, self.pool.send(("store", root, batch, level))))
+        for rows, parts in _file_batches(todo):
+            pending.append((rows, self.pool.send(("store", root, parts, level))))
             if len(pending) > depth:
                 yield self._done(*pending.popleft())
         while pending:
@@ -568,47 +608,54 @@ class _Worker:
             return self.volumes.take_done()
         raise ValueError(f"unknown request {kind!r}")
 
-    def store(self, root, batch, level):
-        """Store a batch in this worker's volumes: a Stored."""
+    def store(self, root, parts, level):
+        """Store a batch (see _file_batches) in this worker's volumes: a Stored."""
         columns = {name: array(code) for name, code in STORED_COLUMNS.items()}
         size_c, mtime_c, crc_c, method_c, csize_c, volume_c, offset_c, mode_c = columns.values()
         failed, rows = [], MessageRows()
-        volumes = self.volumes
-        for i, (rel, message, size, mtime_ns, how) in enumerate(batch):
-            path = os.path.join(root, rel)
-            if how == PACK:
-                got = read_stable(path, size, mtime_ns)
-                if not isinstance(got, Failed):
-                    st, data = got
-                    method, payload = compress_member(data, level)
-                    crc = checksum(data)
-                    if message:
-                        rows.add(_message_row(rel, data))
-                    volume, offset = volumes.add(zf.Member(rel, st.st_mtime_ns,
-                                                           st.st_mode & 0o7777),
-                                                 method, payload, crc, len(data))
-                    csize = len(payload)
-            else:
-                got = stream_file(volumes, path, rel, level, message, alone=how == ALONE)
-                if not isinstance(got, Failed):
-                    st, (volume, offset, csize, crc, method), headers = got
-                    if headers is not None:
-                        rows.add(headers)
-            if isinstance(got, Failed):
-                failed.append((i, got.reason, got.error))
-                st, volume, offset, csize, crc, method = None, 0, 0, 0, 0, 0
-                size_c.append(0)
-                mtime_c.append(0)
-                mode_c.append(0)
-            else:
-                size_c.append(st.st_size)
-                mtime_c.append(st.st_mtime_ns)
-                mode_c.append(st.st_mode & 0o7777)
-            crc_c.append(crc)
-            method_c.append(method)
-            csize_c.append(csize)
-            volume_c.append(volume)
-            offset_c.append(offset)
+        volumes, i = self.volumes, 0
+        for directory, message, names, sizes, mtimes, hows in parts:
+            prefix = f"{directory}/" if directory else ""
+            where = f"{root}/{prefix}"
+            for j, name in enumerate(names):
+                rel, path = prefix + name, where + name
+                message_file = message and name.endswith(".eml")
+                how = PACK if hows is None else hows[j]
+                if how == PACK:
+                    got = read_stable(path, sizes[j], mtimes[j])
+                    if got.__class__ is not Failed:
+                        st, data = got
+                        method, payload = compress_member(data, level)
+                        crc = checksum(data)
+                        if message_file:
+                            rows.add(_message_row(rel, data))
+                        volume, offset = volumes.add(zf.Member(rel, st.st_mtime_ns,
+                                                               st.st_mode & 0o7777),
+                                                     method, payload, crc, len(data))
+                        csize = len(payload)
+                else:
+                    got = stream_file(volumes, path, rel, level, message_file,
+                                      alone=how == ALONE)
+                    if got.__class__ is not Failed:
+                        st, (volume, offset, csize, crc, method), headers = got
+                        if headers is not None:
+                            rows.add(headers)
+                if got.__class__ is Failed:
+                    failed.append((i, got.reason, got.error))
+                    volume = offset = csize = crc = method = 0
+                    size_c.append(0)
+                    mtime_c.append(0)
+                    mode_c.append(0)
+                else:
+                    size_c.append(st.st_size)
+                    mtime_c.append(st.st_mtime_ns)
+                    mode_c.append(st.st_mode & 0o7777)
+                crc_c.append(crc)
+                method_c.append(method)
+                csize_c.append(csize)
+                volume_c.append(volume)
+                offset_c.append(offset)
+                i += 1
         return Stored(columns, failed, rows.pack() if len(rows) else None,
                       volumes.take_done())
 
