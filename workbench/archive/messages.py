@@ -12,7 +12,7 @@ import re
 import tempfile
 from itertools import chain
 
-from .manifest import MESSAGE_COLUMNS, encode_column, lengths_field, open_block, write_column
+from .manifest import MESSAGE_COLUMNS, lengths_field, open_block, write_column
 
 _TEXT = ("path", "message_id", "from", "to", "cc", "subject", "date_raw")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -143,6 +143,15 @@ class _TextColumn:
         self.spool.close()
 
 
+_NO_DATE = -2**63  # no date (or none that can be read): dates lie within +-2**34 s
+_NO_FLAG = 2
+_FLAG_WORDS = (b"false", b"true", b"null")
+
+
+def _date_words(date):
+    return b"null" if date == _NO_DATE else str(date).encode()
+
+
 class MessageBlock:
     """Headers of the messages a set stores, in the order they were added."""
 
@@ -150,8 +159,10 @@ class MessageBlock:
         self.count = 0
         self.text = {c: _TextColumn() for c in _TEXT}
         self._columns = [self.text[c] for c in _TEXT]
-        self.dates = []
-        self.attachments = []
+        # Dates and attachment flags as arrays (a list held a Python int a message): a missing
+        # date is _NO_DATE, a flag 0, 1 or _NO_FLAG.
+        self.dates = array.array("q")
+        self.attachments = bytearray()
 
     def add(self, path, headers):
         """Add a message; *headers* is a manifest.header_row tuple."""
@@ -162,8 +173,8 @@ class MessageBlock:
         fields, date, attachments = row
         for column, field in zip(self._columns, fields):
             column.add(self.count, field)
-        self.dates.append(date)
-        self.attachments.append(attachments)
+        self.dates.append(_NO_DATE if date is None else date)
+        self.attachments.append(_NO_FLAG if attachments is None else bool(attachments))
         self.count += 1
 
     def add_packed(self, packed):
@@ -171,8 +182,8 @@ class MessageBlock:
         text, dates, attachments = packed
         for column, (data, lengths, nulls) in zip(self._columns, text):
             column.add_packed(self.count, data, lengths, nulls)
-        self.dates.extend(dates)
-        self.attachments.extend(attachments)
+        self.dates.extend(_NO_DATE if d is None else d for d in dates)
+        self.attachments.extend(_NO_FLAG if a is None else bool(a) for a in attachments)
         self.count += len(dates)
 
     def __len__(self):
@@ -197,8 +208,14 @@ class MessageBlock:
             if name in self.text:
                 self.text[name].write(f, name)
             else:
+                # the JSON list encode_column writes, a few thousand values at a time
+                words = _date_words if name == "date" else _FLAG_WORDS.__getitem__
                 values = self.dates if name == "date" else self.attachments
-                write_column(f, name, *encode_column(name, values))
+                f.write(b'{"column":"' + name.encode() + b'","list":[')
+                for start in range(0, len(values), 8192):
+                    chunk = b",".join(map(words, values[start:start + 8192]))
+                    f.write(chunk if start == 0 else b"," + chunk)
+                f.write(b"]}\n")
 
     def close(self):
         for column in self.text.values():
