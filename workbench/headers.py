@@ -44,25 +44,39 @@ _WANTED = {b"message-id": "message_id", b"from": "from", b"to": "to", b"cc": "cc
 # line we keep or the blank line that ends the block, so the rest of the block is never decoded.
 _LINE = (rb"(message-id|from|to|cc|subject|date|content-type|content-disposition)[ \t]*:"
          rb"([^\n]*(?:\n[ \t][^\n]*)*)")
-_FIRST_LINE_RE = re.compile(_LINE, re.I)
-_NEXT_LINE_RE = re.compile(rb"\n(?:" + _LINE + rb"|\r?\n)", re.I)
-# The payload may hold spaces (broken encoders; every client decodes such words) but never a
-# "?", so a word can never run into the next one. A word without a charset is guessed.
-_ENCODED_WORD_RE = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=")
-_BOUNDARY_RE = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.I)
-_ANGLE_RE = re.compile(rb"<[^<>]*>")
-_MIXED_WORD_RE = re.compile(rb"[\xc0-\xff][A-Za-z]|[A-Za-z][\xc0-\xff]")
-_CHARSET_RE = re.compile(r'charset\s*=\s*"?([^"\s;]+)', re.I)
-_PART_TYPE_RE = re.compile(rb"^content-type[ \t]*:[ \t]*([^\s;]+)", re.I | re.M)
-_PART_DISPOSITION_RE = re.compile(rb"^content-disposition[ \t]*:[ \t]*attachment", re.I | re.M)
-# Bytes that are not UTF-8 come out of the block's decoding as these surrogate escapes.
-_ESCAPE_RE = re.compile("[\udc80-\udcff]")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_NOT_BASE64_RE = re.compile(rb"[^A-Za-z0-9+/]+")
-_CLEAN_BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-_DATE_RE = re.compile(
-    r"(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?"
-    r"(?:\s*([+-]\d\d:?\d\d|[A-Za-z]{1,5}))?")
+# The patterns, compiled on first use (parse_headers, parse_date): compiling them took more time
+# than all the rest of importing this module, which the index and a restore load for
+# normalize_message_id alone.
+_SOURCES = {
+    "_FIRST_LINE_RE": (_LINE, re.I),
+    "_NEXT_LINE_RE": (rb"\n(?:" + _LINE + rb"|\r?\n)", re.I),
+    # The payload may hold spaces (broken encoders; every client decodes such words) but never
+    # a "?", so a word can never run into the next one. A word without a charset is guessed.
+    "_ENCODED_WORD_RE": (r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=",),
+    "_BOUNDARY_RE": (r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.I),
+    "_ANGLE_RE": (rb"<[^<>]*>",),
+    "_MIXED_WORD_RE": (rb"[\xc0-\xff][A-Za-z]|[A-Za-z][\xc0-\xff]",),
+    "_CHARSET_RE": (r'charset\s*=\s*"?([^"\s;]+)', re.I),
+    "_PART_TYPE_RE": (rb"^content-type[ \t]*:[ \t]*([^\s;]+)", re.I | re.M),
+    "_PART_DISPOSITION_RE": (rb"^content-disposition[ \t]*:[ \t]*attachment", re.I | re.M),
+    # Bytes that are not UTF-8 come out of the block's decoding as these surrogate escapes.
+    "_ESCAPE_RE": ("[\udc80-\udcff]",),
+    "_SURROGATE_RE": ("[\ud800-\udfff]",),
+    "_NOT_BASE64_RE": (rb"[^A-Za-z0-9+/]+",),
+    "_CLEAN_BASE64_RE": (r"[A-Za-z0-9+/]*={0,2}",),
+    "_DATE_RE": (r"(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{1,2})"
+                 r"(?::(\d{1,2}))?(?:\s*([+-]\d\d:?\d\d|[A-Za-z]{1,5}))?",),
+}
+_FIRST_LINE_RE = _NEXT_LINE_RE = _ENCODED_WORD_RE = _BOUNDARY_RE = _ANGLE_RE = None
+_MIXED_WORD_RE = _CHARSET_RE = _PART_TYPE_RE = _PART_DISPOSITION_RE = _ESCAPE_RE = None
+_SURROGATE_RE = _NOT_BASE64_RE = _CLEAN_BASE64_RE = _DATE_RE = None
+
+
+def _compile():
+    """Compile the patterns of _SOURCES into this module's globals (once)."""
+    globals().update({name: re.compile(*args) for name, args in _SOURCES.items()})
+
+
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
                                       "sep", "oct", "nov", "dec"), 1)}
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -177,6 +191,8 @@ def normalize_message_id(message_id):
 
 
 def _parse(raw):
+    if _DATE_RE is None:
+        _compile()
     out = empty_headers()
     if raw[:1] == b"\n" or raw[:2] == b"\r\n":  # a blank first line: no headers, all body
         out["has_attachments"] = False
@@ -481,6 +497,8 @@ def parse_date(value):
     years have 1900 added (RFC 5322 4.3); zone names other than UT, GMT and the US ones count
     as UTC.
     """
+    if _DATE_RE is None:
+        _compile()
     m = _DATE_RE.search(value)
     if m is None:
         return _parse_date_slow(value)

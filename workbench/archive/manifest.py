@@ -35,11 +35,9 @@ MAX_BYTES.
 
 import array
 import base64
-import gzip
 import io
 import json
 import sys
-import tempfile
 from itertools import accumulate, chain
 from operator import attrgetter, itemgetter
 from typing import NamedTuple, Optional
@@ -208,6 +206,7 @@ def _spooled(f, n):
     """The next *n* bytes of *f* in a temporary file (a reader that goes through them once)."""
     if not 0 <= n <= MAX_BYTES:
         raise ValueError(f"manifest damaged: a column of {n} bytes")
+    import tempfile
     spool = tempfile.TemporaryFile()
     left = n
     while left:
@@ -384,6 +383,7 @@ def encode(doc, compress=True):
         if block in doc:
             columns = doc[block]
             _write_block(f, block, {c: list(decode_column(v)) for c, v in columns.items()})
+    import gzip
     return gzip.compress(f.getvalue(), 6, mtime=0) if compress else f.getvalue()
 
 

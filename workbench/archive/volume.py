@@ -5,11 +5,8 @@ each backup worker process, into volumes of its own (pack.py).
 
 import json
 import os
-import shutil
-import tempfile
 import zlib
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 
 from . import zipformat as zf
 from .compress import compressor
@@ -47,6 +44,7 @@ class _Spool:
         self.f = f
         self.buf = bytearray()
         self.pending = deque()
+        from concurrent.futures import ThreadPoolExecutor  # only when writing
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="volume-writer")
 
     def write(self, data):
@@ -115,6 +113,8 @@ class VolumeWriter:
         self.offset = 0
         # The central directory grows by about 130 bytes a member: kept in a temporary file, not
         # in memory, until the volume is finished.
+        if f is not None:
+            import tempfile  # only when writing
         self.central = tempfile.TemporaryFile() if f is not None else None
         self.central_size = 0
         self.members = 0
@@ -218,7 +218,8 @@ class VolumeWriter:
         end = zf.end_records(self.members, cd_offset, cd_size, self.comment)
         self.out.drain()
         self.central.seek(0)
-        shutil.copyfileobj(self.central, self.f, _CHUNK)
+        while chunk := self.central.read(_CHUNK):
+            self.f.write(chunk)
         self.f.write(end)
         self.close()
         return cd_offset + cd_size + len(end)

@@ -7,7 +7,6 @@ hands them out to the backup's worker processes, which write volumes of their ow
 """
 
 import os
-import secrets
 
 from ..modes import open_file
 from ..naming import partial_name, volume_name
@@ -30,7 +29,7 @@ class SetWriter(VolumeSeries):
     def __init__(self, target, set_name, limit, token=None):
         super().__init__(set_name, limit)
         self.target = target
-        self.token = token or secrets.token_hex(8)
+        self.token = token or os.urandom(8).hex()
         self.volumes = []        # [{"name", "bytes", "members"}] of published volumes
 
     def _tmp(self, index):

@@ -13,6 +13,10 @@ from ..targets import open_target
 from .common import config_from_args, engine_options, print_entries, progress_bar
 
 
+# The commands add_commands adds (the command line builds only the group it runs).
+COMMANDS = ('backup', 'sets', 'ls', 'rotate')
+
+
 def add_commands(sub):
     """Add ``backup``, ``sets``, ``ls`` and ``rotate`` to the ``workbench`` parser."""
     p = sub.add_parser("backup", help="make a full, differential or copy backup")

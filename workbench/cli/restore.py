@@ -15,6 +15,10 @@ from ..selection import MASKS
 from .common import config_from_args, engine_options, print_entries, progress_bar
 
 
+# The commands add_commands adds (the command line builds only the group it runs).
+COMMANDS = ('restore', 'verify')
+
+
 def add_commands(sub):
     """Add ``restore`` and ``verify`` to the ``workbench`` parser."""
     p = sub.add_parser(

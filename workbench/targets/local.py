@@ -6,7 +6,6 @@ creates gets the matching mode (0700): backups hold everyone's mail (see workben
 
 import errno
 import os
-import shutil
 
 from ..durable import SyncedFile
 from ..errors import TargetError, TargetFull
@@ -111,6 +110,7 @@ class LocalTarget(Target):
             pass
 
     def disk_usage(self):
+        import shutil
         u = shutil.disk_usage(self.root if os.path.isdir(self.root) else _existing_parent(self.root))
         return u.total, u.free
 
