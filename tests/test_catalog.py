@@ -20,7 +20,9 @@ from workbench import catalog, samples
 from workbench.archive import manifest as mf
 from workbench.archive.index import lookup_message_id
 from workbench.cli import main
-from workbench.errors import DamagedSet, IncompleteSet, NoCompleteBackup, SetNotFound
+from workbench.config import load_config
+from workbench.errors import (ConfigError, DamagedSet, IncompleteSet, NoCompleteBackup,
+                              SetNotFound)
 from workbench.headers import parse_headers
 from workbench.naming import index_name, manifest_name
 from workbench.sets import list_sets, remove_set
@@ -651,6 +653,82 @@ def test_forecast_of_an_empty_target_says_so(tmp_path):
     f = catalog.forecast_storage(str(tmp_path / "backup"), keep=2, capacity=10**9, min_free=0)
     assert f.reason.startswith("too little history: 0 complete full backups;")
     assert (f.chain_bytes, f.projected_bytes, f.largest_keep) == (0, 0, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The config, read as the command line reads it
+
+
+def write_config(path, **keys):
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in keys.items()))
+    return str(path)
+
+
+def test_rotation_columns_follow_the_configs_keep(growing, tmp_path, monkeypatch, capsys):
+    # The admin keeps one complete backup: read_sets said "keep" for all under the default 7.
+    monkeypatch.delenv("WORKBENCH_CONFIG", raising=False)
+    assert catalog.read_sets(growing)["rotation"].tolist() == ["keep"] * 6
+    one = ["delete-next"] * 4 + ["keep"] * 2
+    path = write_config(tmp_path / "wb.toml", target=growing, keep=1)
+    assert catalog.read_sets(growing, config=path)["rotation"].tolist() == one
+    assert catalog.read_sets(config=path)["rotation"].tolist() == one  # its target too
+    assert catalog.read_sets(growing, config=load_config(path))["rotation"].tolist() == one
+    assert catalog.storage_usage(config=path, capacity=10**9)["rotation"].tolist() == one
+    monkeypatch.setenv("WORKBENCH_CONFIG", path)
+    assert catalog.read_sets(growing)["rotation"].tolist() == one
+    assert catalog.storage_usage(growing, capacity=10**9)["rotation"].tolist() == one
+    assert catalog.forecast_storage(growing, capacity=10**9).keep == 1
+    # an argument wins over the config
+    assert catalog.read_sets(growing, keep=2)["rotation"].tolist() == ["delete-next"] * 2 + \
+        ["keep"] * 4
+    # the command line: the same frame
+    capsys.readouterr()
+    assert main(["catalog", "sets", "--format", "csv"]) == 0
+    csv = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert csv["rotation"].tolist() == one
+
+
+def test_forecast_takes_min_free_and_keep_from_the_config(growing, tmp_path):
+    path = write_config(tmp_path / "wb.toml", keep=2, min_free="1MB")
+    f = catalog.forecast_storage(growing, capacity=10**8, config=path)
+    assert (f.keep, f.min_free) == (2, 1_000_000)
+    g = catalog.forecast_storage(growing, capacity=10**8, config=path, keep=3, min_free=0)
+    assert (g.keep, g.min_free) == (3, 0)
+
+
+def test_times_without_a_zone_are_in_the_configs_timezone(history, tmp_path):
+    t = history["target"]
+    tokyo = write_config(tmp_path / "tokyo.toml", timezone="Asia/Tokyo")
+    utc = write_config(tmp_path / "utc.toml", timezone="UTC")
+    # 09:30 in Tokyo is 00:30 UTC, half an hour before the differential of 11-02 01:00 UTC
+    assert catalog.recovery_plan(t, at="2026-11-02 09:30", config=utc).set == D_NAME
+    p = catalog.recovery_plan(t, at="2026-11-02 09:30", config=tokyo)
+    assert p.set == F_NAME and p.at == pd.Timestamp("2026-11-02T00:30Z")
+    assert catalog.recovery_plan(t, at="2026-11-02 09:30Z", config=tokyo).set == D_NAME
+    # find_messages' since and until
+    d = catalog.read_messages(t, set=D_NAME)
+    when = d["date"].dropna().sort_values().iloc[len(d) // 2]
+    naive = when.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S")
+    in_utc = catalog.find_messages(t, sets=D_NAME, until=naive, config=utc)
+    in_tokyo = catalog.find_messages(t, sets=D_NAME, until=naive, config=tokyo)
+    assert sorted(in_utc["path"]) == sorted(d.loc[d["date"] <= when, "path"])
+    assert sorted(in_tokyo["path"]) == sorted(
+        d.loc[d["date"] <= when - pd.Timedelta(hours=9), "path"])
+    assert len(in_tokyo) < len(in_utc)
+    since = catalog.find_messages(t, sets=D_NAME, since=naive, config=tokyo)
+    assert len(since) == (d["date"] >= when - pd.Timedelta(hours=9)).sum()
+    # forecast_storage's now
+    f = catalog.forecast_storage(t, capacity=10**9, min_free=0, now="2026-11-03 09:00",
+                                 config=tokyo)
+    assert f.reason is not None  # one full: no forecast, but the time was read
+
+
+def test_a_bad_config_is_said_with_its_key(history, tmp_path):
+    path = write_config(tmp_path / "bad.toml", keep="many")
+    with pytest.raises(ConfigError, match="'keep'"):
+        catalog.read_sets(history["target"], config=path)
+    with pytest.raises(ConfigError, match="no target given"):
+        catalog.read_sets(config=write_config(tmp_path / "empty.toml"))
 
 
 # ---------------------------------------------------------------------------------------------
