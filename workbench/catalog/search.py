@@ -180,25 +180,25 @@ def fold(value):
 
 def _fold_column(series):
     """A text column folded (missing stays missing): each distinct value once, and ASCII ones
-    by lowercasing only (what folding does to them), in Arrow when it is there."""
+    by lowercasing only (all that folding does to them), in Arrow when it is there."""
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
     except ImportError:
-        pa = None
-    if pa is None:
         return text([None if v is None or v != v else fold(v) for v in series.tolist()],
                     index=series.index)
-    enc = pa.array(series.to_numpy(dtype=object, na_value=None), type=pa.large_string())
-    enc = enc.dictionary_encode()
-    values = enc.dictionary
-    ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
-    lowered = pc.ascii_lower(values).to_pylist()
-    if not ascii_.all():
-        for i in np.flatnonzero(~ascii_):
-            lowered[i] = fold(lowered[i])
-    folded = pa.array(lowered, type=pa.large_string()).take(enc.indices)
-    return text(folded.to_numpy(zero_copy_only=False), index=series.index)
+    arr = pa.array(series.array)  # the column's own Arrow data (no copy) when it has one
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr.dictionary_encode()
+    values = pc.ascii_lower(enc.dictionary)
+    plain = pc.string_is_ascii(enc.dictionary).to_numpy(zero_copy_only=False)
+    if not plain.all():
+        folded = values.to_pylist()
+        for i in np.flatnonzero(~plain):
+            folded[i] = fold(folded[i])
+        values = pa.array(folded, type=values.type)
+    return pd.Series(pd.array(values.take(enc.indices), dtype=TEXT), index=series.index)
 
 
 def _folded(target, info, df):
