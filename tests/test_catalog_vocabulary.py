@@ -16,6 +16,7 @@ import pytest
 
 import workbench
 from workbench import catalog, samples
+from workbench.catalog import frames as frames_mod
 from workbench.cli import main
 from workbench.naming import parse_set_name
 from workbench.sets import list_sets
@@ -105,7 +106,7 @@ def check_dtype(df, column, documented, set_names):
     else:
         assert str(dtype) == documented, where
     if isinstance(dtype, pd.CategoricalDtype):
-        assert dtype.categories.dtype == catalog.TEXT, f"{column}: categories {dtype.categories.dtype}"
+        assert dtype.categories.dtype == catalog.TEXT, f"{column}: {dtype.categories.dtype}"
 
 
 def test_every_frame_is_as_documented(target, damaged):
@@ -199,3 +200,19 @@ def test_several_targets_keep_one_vocabulary(target, damaged):
     e = catalog.read_entries([target, damaged], set=F)
     assert e["stored_in"].dtype == e["set"].dtype and e["file_kind"].dtype.categories.dtype \
         == catalog.TEXT
+
+
+def test_frames_of_unequal_categories_concatenate_to_one_vocabulary():
+    # pandas turns categories that differ into object: per-set and per-target frames differ so
+    a = pd.DataFrame({"set": pd.Categorical([D], dtype=frames_mod.set_dtype([D])),
+                      "user": frames_mod.fixed_category(["jane"], ["jane"]),
+                      "path": frames_mod.text(["x"])})
+    b = pd.DataFrame({"set": pd.Categorical([C, F], dtype=frames_mod.set_dtype([C, F])),
+                      "user": frames_mod.fixed_category(["bob", None], ["bob"]),
+                      "path": frames_mod.text(["y", None])})
+    out = frames_mod.concat([a, b])
+    assert out["set"].tolist() == [D, C, F]
+    assert out["set"].dtype.ordered and list(out["set"].cat.categories) == ORDER
+    assert list(out["user"].cat.categories) == ["bob", "jane"]
+    assert out["user"].cat.categories.dtype == catalog.TEXT
+    assert out["path"].dtype == catalog.TEXT and out["path"].isna().tolist() == [False] * 2 + [True]

@@ -8,8 +8,8 @@ import pandas as pd
 from ..archive import manifest as mf
 from ..lease import read_lease
 from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
-from .frames import (categorical, categorical_from_codes, constant_category, fixed_category,
-                     ints, over_targets, text, times_ns, with_set_dtype)
+from .frames import (categorical, categorical_from_codes, concat, constant_category,
+                     fixed_category, ints, over_targets, text, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
 from .settings import settings
 
@@ -163,13 +163,7 @@ def entries_frame(target, sets, info):
     if deleted is not None:
         deleted = deleted.copy()
         deleted["change"] = _changes(np.full(len(deleted), 3, dtype=np.int8))
-        for col in ("file_kind", "domain", "user", "folder", "stored_in"):
-            # one dtype on both sides, so the concat keeps the category (text categories)
-            both = pd.api.types.union_categoricals([df[col].array, deleted[col].array],
-                                                   sort_categories=True).categories
-            df[col] = df[col].cat.set_categories(both)
-            deleted[col] = deleted[col].cat.set_categories(both)
-        df = pd.concat([df, deleted], ignore_index=True)
+        df = concat([df, deleted])
     df.insert(0, "set", constant_category(name, len(df)))
     with m.lock:
         m.frames[key] = df

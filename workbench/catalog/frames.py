@@ -117,6 +117,20 @@ def over_targets(target, storage_options, build, cfg=None):
         urls.append(t.url)
     if not frames:
         raise ValueError("target: an empty list; give at least one target")
+    unique = list(dict.fromkeys(urls))  # in the order given
+    codes = np.concatenate([np.full(len(f), unique.index(u), dtype=np.int32)
+                            for f, u in zip(frames, urls)])
+    out = concat(frames)
+    out.insert(0, "target", pd.Categorical.from_codes(
+        codes, dtype=pd.CategoricalDtype(text_index(unique))))
+    return out
+
+
+def concat(frames):
+    """The rows of *frames* (of the same columns) in one frame, category columns kept: a set-name
+    column gets the set dtype of all their sets, another the union of their categories (pandas
+    makes unequal categories object)."""
+    frames = list(frames)
     for col, dtype in frames[0].dtypes.items():
         if col in SET_VALUED:
             unified = set_dtype([c for f in frames for c in _categories(f[col])])
@@ -126,15 +140,9 @@ def over_targets(target, storage_options, build, cfg=None):
                 {c for f in frames for c in _categories(f[col])})))
         else:
             continue
-        for f in frames:  # a concat of unequal categories would give object
-            f[col] = f[col].astype(unified)
-    unique = list(dict.fromkeys(urls))  # in the order given
-    codes = np.concatenate([np.full(len(f), unique.index(u), dtype=np.int32)
-                            for f, u in zip(frames, urls)])
-    out = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-    out.insert(0, "target", pd.Categorical.from_codes(
-        codes, dtype=pd.CategoricalDtype(text_index(unique))))
-    return out
+        frames = [f if f[col].dtype == unified else f.assign(**{col: f[col].astype(unified)})
+                  for f in frames]
+    return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
 
 
 def categorical(values):

@@ -17,7 +17,7 @@ from ..headers import normalize_message_id
 from ..lease import read_lease
 from ..sets import base_of, find_set
 from .entries import entries_frame
-from .frames import (TEXT, UTC_NS, fixed_category, over_targets, text, timestamp,
+from .frames import (TEXT, UTC_NS, concat, fixed_category, over_targets, text, timestamp,
                      with_set_dtype)
 from .manifests import held_sets, manifest_of, pick
 from .messages import AREAS, MESSAGE_COLUMNS, empty_messages_frame, messages_frame
@@ -159,11 +159,7 @@ def _search_messages(target, sets, chosen, c, tests):
             frames.append(df[mask])
     if not frames:
         return empty_messages_frame()
-    out = pd.concat(frames, ignore_index=True)
-    for col in ("set", "area", "domain", "user", "folder", "stored_in"):
-        if not isinstance(out[col].dtype, pd.CategoricalDtype):
-            out[col] = out[col].astype("category")
-    return out
+    return concat(frames)
 
 
 # --- case- and accent-blind text -----------------------------------------------------------
