@@ -202,11 +202,11 @@ def test_storage_notebook(page, lab):
     _wait_idle(page)
     dash = _cell_with(page, ".workbench-summary")
     expect(dash.locator("img").first).to_be_visible()
-    expect(summary).to_contain_text("keep = 2")
+    expect(summary).to_contain_text("keep = 3")
     # the keep slider redraws: one step right with the keyboard
     dash.locator(".noUi-handle, .ui-slider-handle").first.focus()
     page.keyboard.press("ArrowRight")
-    expect(summary).to_contain_text("keep = 3", timeout=WAIT)
+    expect(summary).to_contain_text("keep = 4", timeout=WAIT)
     expect(dash.locator("img").first).to_be_visible()
     _shot(page, dash.locator("img").first, "lab-03-storage.png")
     _no_errors(page)

@@ -38,7 +38,7 @@ from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets
 
-from .store import walk_store
+from .store import is_message, walk_store
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
@@ -483,5 +483,5 @@ class _Run:
 
 
 def _is_message(kind, path):
-    """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
-    return kind in ("message", "public") and path.endswith(".eml")
+    """True for the entries whose headers are indexed: mail, public-folder and archive messages."""
+    return is_message(kind, path)

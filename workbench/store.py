@@ -36,6 +36,17 @@ class StoreFile:
     mode: int = 0  # permission bits (st_mode & 0o7777)
 
 
+#: Kinds of the files that each hold one message (``<8 hex>.eml``): mailbox, public-folder and
+#: archive mail. Their headers are kept in the manifest, and the catalog lists them as messages.
+MESSAGE_KINDS = ("message", "public", "archive")
+MESSAGE_SUFFIX = ".eml"
+
+
+def is_message(kind, path):
+    """True for a message file: of a :data:`MESSAGE_KINDS` kind, named ``*.eml``."""
+    return kind in MESSAGE_KINDS and path.endswith(MESSAGE_SUFFIX)
+
+
 def classify(path):
     """Return ``(kind, domain, user, folder)`` for a server-relative path.
 

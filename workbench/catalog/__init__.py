@@ -8,21 +8,27 @@ object) or a list of them, in which case the frames of all targets are concatena
 One module per job: ``sets`` (read_sets, read_volumes), ``entries`` (read_entries), ``messages``
 (read_messages), ``recovery`` (recovery_plan), ``storage`` (storage_usage, forecast_storage),
 ``search`` (find_messages, diff_sets), ``verify`` (read_verify); ``manifests`` decodes and caches
-manifests, ``frames`` builds columns. Sets made by Kerio Connect itself have no manifest and are
-read from their volumes' central directories.
+manifests, ``frames`` builds columns, ``settings`` reads the config (``config=``, else
+``$WORKBENCH_CONFIG``: the target, ``keep``, ``min_free``, ``timezone``). Sets made by Kerio
+Connect itself have no manifest and are read from their volumes' central directories.
+
+docs/catalog.md is the vocabulary: every frame's columns, their dtypes and what they mean.
 """
 
 from .entries import CHANGES, ENTRY_COLUMNS, read_entries
-from .frames import STATUSES
+from .frames import ROTATIONS, SET_KINDS, STATUSES, TEXT
 from .manifests import clear_cache
-from .messages import MESSAGE_COLUMNS, read_messages
+from .messages import AREAS, MESSAGE_COLUMNS, read_messages
 from .recovery import RecoveryPlan, recovery_plan
-from .search import diff_sets, find_messages
+from .search import DIFF_COLUMNS, DISTINCT_COLUMNS, diff_sets, find_messages, fold
 from .sets import SET_COLUMNS, VOLUME_COLUMNS, read_sets, read_volumes
-from .storage import StorageForecast, forecast_storage, storage_usage
-from .verify import read_verify
+from .storage import (HISTORY_COLUMNS, USAGE_COLUMNS, StorageForecast, forecast_storage,
+                      storage_usage)
+from .verify import VERIFY_COLUMNS, read_verify
 
 __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
            "RecoveryPlan", "storage_usage", "forecast_storage", "StorageForecast",
-           "find_messages", "diff_sets", "read_verify", "clear_cache",
-           "SET_COLUMNS", "VOLUME_COLUMNS", "ENTRY_COLUMNS", "MESSAGE_COLUMNS", "CHANGES", "STATUSES"]
+           "find_messages", "diff_sets", "read_verify", "clear_cache", "fold",
+           "SET_COLUMNS", "VOLUME_COLUMNS", "ENTRY_COLUMNS", "MESSAGE_COLUMNS",
+           "DISTINCT_COLUMNS", "DIFF_COLUMNS", "USAGE_COLUMNS", "HISTORY_COLUMNS",
+           "VERIFY_COLUMNS", "CHANGES", "STATUSES", "ROTATIONS", "SET_KINDS", "AREAS", "TEXT"]

@@ -8,48 +8,54 @@ import pandas as pd
 from ..archive import manifest as mf
 from ..lease import read_lease
 from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
-from .frames import (categorical, categorical_from_codes, constant_category, ints, over_targets,
-                     times_ns)
+from .frames import (categorical, categorical_from_codes, concat, constant_category,
+                     fixed_category, ints, over_targets, text, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
+from .settings import settings
 
 
-ENTRY_COLUMNS = ("set", "path", "kind", "domain", "user", "folder", "size", "compressed_size",
-                 "mtime", "crc32", "stored_in", "volume", "change")
+ENTRY_COLUMNS = ("set", "path", "file_kind", "domain", "user", "folder", "size",
+                 "compressed_size", "mtime", "crc32", "stored_in", "volume", "change")
 
 
 CHANGES = ("added", "changed", "unchanged", "deleted")
 
 
-def read_entries(target, set=None, storage_options=None):
+def read_entries(target=None, set=None, storage_options=None, config=None):
     """One row per file a set lists: stored in it, inherited from its full, or deleted since.
 
     Parameters
     ----------
-    target : str, os.PathLike, Target or list of them
-        See read_sets.
+    target : str, os.PathLike, Target or list of them, optional
+        See read_sets (default: the config's target).
     set : str, optional
         The set to read (default: the one a recovery now would use, see recovery_plan).
     storage_options : dict, optional
         Passed to ``open_target``.
+    config : Config or str, optional
+        See read_sets.
 
     Returns
     -------
     pandas.DataFrame
-        ``set`` (category: the set read), ``path`` (str, relative to the server directory),
-        ``kind`` (category: message, folder, public, archive, config, license, certificate,
-        lists, spam, other), ``domain``, ``user``, ``folder`` (category, missing where they do not
-        apply), ``size``, ``compressed_size`` (Int64 bytes), ``mtime`` (UTC datetime), ``crc32``
-        (Int64), ``stored_in`` (category: the set whose volume holds the data), ``volume``
-        (Int64: that volume's index) and ``change`` (category, relative to the set's full:
-        ``added`` and ``changed`` files are stored in this set, ``unchanged`` ones in the full,
-        ``deleted`` ones were in the full and are gone from the store; every file of a full or
-        copy is ``added``). A Kerio differential records no deletions.
+        ``set`` (the set read), ``path`` (str, relative to the server directory), ``file_kind``
+        (category: message, folder, public, archive, config, license, certificate, lists, spam,
+        other), ``domain``, ``user``, ``folder`` (category, missing where they do not apply),
+        ``size`` (Int64: the file's bytes in the store), ``compressed_size`` (Int64: its data's
+        bytes in the volume), ``mtime`` (UTC datetime, to the nanosecond), ``crc32`` (Int64),
+        ``stored_in`` (the set whose volume holds the data), ``volume`` (Int64: that volume's
+        number, as read_volumes' ``volume``) and ``change`` (category, relative to the set's
+        full: ``added`` and ``changed`` files are stored in this set, ``unchanged`` ones in the
+        full, ``deleted`` ones were in the full and are gone from the store; every file of a full
+        or copy is ``added``). A Kerio differential records no deletions. Set names are an
+        ordered category (oldest set first); docs/catalog.md has every column.
 
     Raises
     ------
     SetNotFound, IncompleteSet, DamagedSet, NoCompleteBackup
     """
-    return over_targets(target, storage_options, lambda t: _read_entries(t, set))
+    cfg = settings(config)
+    return over_targets(target, storage_options, lambda t: _read_entries(t, set), cfg)
 
 
 def _read_entries(target, name, include_deleted=True):
@@ -61,7 +67,7 @@ def _read_entries(target, name, include_deleted=True):
             df = entries_frame(target, sets, pick(sets, name))
     if not include_deleted:
         df = df[df["change"] != "deleted"]
-    return df.copy()
+    return with_set_dtype(df.copy(), [str(s.name) for s in sets])
 
 
 def _core_entries(target, info):
@@ -75,7 +81,7 @@ def _core_entries(target, info):
     return df
 
 
-_ENTRY_FRAME_COLUMNS = {"path": "path", "kind": "kind", "domain": "domain", "user": "user",
+_ENTRY_FRAME_COLUMNS = {"path": "path", "kind": "file_kind", "domain": "domain", "user": "user",
                         "folder": "folder", "size": "size", "csize": "compressed_size",
                         "mtime_ns": "mtime", "crc32": "crc32", "stored_in": "stored_in",
                         "volume": "volume"}
@@ -84,7 +90,7 @@ _ENTRY_FRAME_COLUMNS = {"path": "path", "kind": "kind", "domain": "domain", "use
 def _entry_column(name, values):
     """One manifest entry column as the frame's column (None for the columns not kept)."""
     if name == "path":
-        return pd.Series(values, dtype="str")
+        return text(values)
     if isinstance(values, Coded):
         return categorical_from_codes(values)
     if name in ("kind", "domain", "user", "folder", "stored_in"):
@@ -153,15 +159,11 @@ def entries_frame(target, sets, info):
             if gone.any():
                 deleted = base_core[gone]
     df = core.copy()
-    df["change"] = pd.Categorical.from_codes(change.astype(np.int8), categories=list(CHANGES))
+    df["change"] = _changes(change)
     if deleted is not None:
         deleted = deleted.copy()
-        deleted["change"] = pd.Categorical.from_codes(np.full(len(deleted), 3, dtype=np.int8),
-                                                      categories=list(CHANGES))
-        df = pd.concat([df, deleted], ignore_index=True)
-        for col in ("kind", "domain", "user", "folder", "stored_in"):
-            if not isinstance(df[col].dtype, pd.CategoricalDtype):
-                df[col] = df[col].astype("category")
+        deleted["change"] = _changes(np.full(len(deleted), 3, dtype=np.int8))
+        df = concat([df, deleted])
     df.insert(0, "set", constant_category(name, len(df)))
     with m.lock:
         m.frames[key] = df
@@ -182,6 +184,11 @@ def _foreign_frame(target, sets, info):
         change = np.where(own, np.where(in_base, 1, 0), 2)
     else:
         change = np.where(own, 0, 2)
-    df["change"] = pd.Categorical.from_codes(change.astype(np.int8), categories=list(CHANGES))
+    df["change"] = _changes(change)
     df.insert(0, "set", constant_category(name, len(df)))
     return df
+
+
+def _changes(codes):
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8),
+                                     dtype=fixed_category([], CHANGES).dtype)

@@ -11,10 +11,10 @@ import pandas as pd
 from ..lease import read_lease
 from ..selection import Selection
 from ..sets import base_of, choose_set
-from ..targets import open_target
 from .entries import entries_frame
-from .frames import UTC_NS, timestamp
+from .frames import SET_KINDS, UTC_NS, fixed_category, over_targets, set_time, timestamp, with_set_dtype
 from .manifests import held_sets
+from .settings import settings
 
 
 @dataclass
@@ -34,9 +34,11 @@ class RecoveryPlan:
         "all"`` several; each differential holds everything changed since the full, so only
         ``full`` and ``set`` are read).
     sets : pandas.DataFrame
-        One row per set read: ``set`` (str), ``kind`` (category), ``role`` (category: full,
-        differential), ``started`` (UTC datetime), ``files`` (Int64: files restored from it),
-        ``bytes`` (Int64: their size) and ``compressed_bytes`` (Int64: what is read).
+        One row per set read: ``set``, ``kind`` (category F/D/C), ``role`` (category: full,
+        differential), ``started`` (UTC datetime, to the second), ``files`` (Int64: files
+        restored from it), ``size`` (Int64: their bytes in the store) and ``compressed_size``
+        (Int64: their bytes in its volumes, what is read): the sums of read_entries' columns of
+        those names.
     entries : pandas.DataFrame
         The files the recovery writes (columns as read_entries, deleted files left out),
         narrowed to ``domain``, ``user`` and ``folder`` when given.
@@ -60,7 +62,8 @@ class RecoveryPlan:
         return int(self.entries["size"].sum())
 
 
-def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_options=None):
+def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
+                  storage_options=None, config=None):
     """The full + differential a recovery at time *at* uses, and what it restores.
 
     The rule (``workbench.sets.choose_set``, shared with ``workbench restore``): the newest set
@@ -69,11 +72,11 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
 
     Parameters
     ----------
-    target : str, os.PathLike or Target
-        One target (see read_sets).
+    target : str, os.PathLike or Target, optional
+        One target (see read_sets; default: the config's target).
     at : datetime, pandas.Timestamp or str, optional
-        The time to recover to (a time without a zone is in the machine's zone, as for
-        ``workbench restore --at``: see workbench.times); default: now.
+        The time to recover to (a time without a zone is in the config's ``timezone``, else the
+        machine's zone, as for ``workbench restore --at``: see workbench.times); default: now.
     domain, user : str, optional
         Narrow the entries to mail of this domain / user (case-insensitive, as ``workbench
         restore``); a scoped recovery restores mail only.
@@ -81,6 +84,8 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
         Narrow to this folder and its subfolders (``INBOX`` takes ``INBOX/Projects`` too).
     storage_options : dict, optional
         Passed to ``open_target``.
+    config : Config or str, optional
+        See read_sets (its ``timezone`` reads *at*).
 
     Returns
     -------
@@ -91,8 +96,15 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     NoCompleteBackup
         If no restorable set was started at or before *at*.
     """
-    t = open_target(target, **(storage_options or {}))
-    when = timestamp(at, "at")
+    cfg = settings(config)
+    if isinstance(target, (list, tuple)):
+        raise ValueError("recovery_plan: one target at a time (a list was given)")
+    when = timestamp(at, "at", cfg.timezone)
+    return over_targets(target, storage_options, lambda t: _plan(t, when, domain, user, folder),
+                        cfg)
+
+
+def _plan(t, when, domain, user, folder):
     moment = when.to_pydatetime() if when is not None else None
     with read_lease(t) as lease:
         sets = held_sets(t, lease, lambda ss: [choose_set(ss, at=moment)])
@@ -105,27 +117,28 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     entries = entries[entries["change"] != "deleted"]
     if domain or user or folder:
         entries = entries[_scope_mask(entries, domain, user, folder)]
-    entries = entries.reset_index(drop=True).copy()
+    names = [str(s.name) for s in sets]
+    entries = with_set_dtype(entries.reset_index(drop=True).copy(), names)
     read = [full] if full is info else [full, info]
     stats = entries.groupby("stored_in", observed=True).agg(
-        files=("path", "size"), bytes=("size", "sum"), compressed_bytes=("compressed_size", "sum"))
+        files=("path", "size"), size=("size", "sum"), compressed_size=("compressed_size", "sum"))
     rows = []
     for s in read:
         n = str(s.name)
         have = n in stats.index
         rows.append((n, s.name.kind, "full" if s is full else "differential",
-                     pd.Timestamp(s.name.time), int(stats.at[n, "files"]) if have else 0,
-                     int(stats.at[n, "bytes"]) if have else 0,
-                     int(stats.at[n, "compressed_bytes"]) if have else 0))
+                     set_time(s.name.time),
+                     *(int(stats.at[n, c]) if have else 0
+                       for c in ("files", "size", "compressed_size"))))
     cols = list(zip(*rows))
-    sets_df = pd.DataFrame({
-        "set": pd.Series(cols[0], dtype="str"),
-        "kind": pd.Categorical(cols[1], categories=["F", "D", "C"]),
-        "role": pd.Categorical(cols[2], categories=["full", "differential"]),
+    sets_df = with_set_dtype(pd.DataFrame({
+        "set": list(cols[0]),
+        "kind": fixed_category(cols[1], SET_KINDS),
+        "role": fixed_category(cols[2], ("full", "differential")),
         "started": pd.Series(cols[3], dtype="object").astype(UTC_NS),
-        "files": pd.array(cols[4], dtype="Int64"), "bytes": pd.array(cols[5], dtype="Int64"),
-        "compressed_bytes": pd.array(cols[6], dtype="Int64"),
-    })
+        **{c: pd.array(cols[i], dtype="Int64")
+           for i, c in enumerate(("files", "size", "compressed_size"), start=4)},
+    }), names)
     return RecoveryPlan(at=when, set=str(info.name), full=str(full.name),
                         chain=[str(s.name) for s in chain], sets=sets_df, entries=entries)
 

@@ -91,7 +91,9 @@ def set_record(s):
     m = s.header or {}
     stats = m.get("stats", {})
     return {
-        "name": str(s.name), "kind": s.name.kind, "base": s.base if s.usable else m.get("base"),
+        # base: a differential's full, null for a full or copy (as catalog.read_sets says)
+        "name": str(s.name), "kind": s.name.kind,
+        "base": (s.base if s.usable else m.get("base")) if s.name.kind == "D" else None,
         "started": m.get("started") or s.name.time.isoformat(), "finished": m.get("finished"),
         "status": _status(s), "foreign": s.status == FOREIGN,
         "files": stats.get("files"), "bytes_in": stats.get("bytes_in"),

@@ -43,11 +43,11 @@ def cmd_catalog(args):
     target = open_target(cfg.target_or_default, **cfg.target_options)
     reader = getattr(catalog, _READERS[args.catalog_table])
     if args.catalog_table == "sets":
-        df = reader(target, keep=cfg.keep)
+        df = reader(target, config=cfg)  # rotation under the config's keep
     elif args.catalog_table == "volumes":
-        df = reader(target, sets=args.set)
+        df = reader(target, sets=args.set, config=cfg)
     else:
-        df = reader(target, set=args.set)
+        df = reader(target, set=args.set, config=cfg)
     from ..catalog.frames import write_frame
     write_frame(df, args.format, args.out)
     return 0

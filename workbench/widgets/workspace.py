@@ -2,9 +2,11 @@
 
 A notebook's tagged ``parameters`` cell sets ``target``, ``store`` and ``config``; left at None
 (and no ``$WORKBENCH_CONFIG``), :func:`workspace` makes a demo instead: a copy of the committed
-sample server directory in a temporary directory, two weeks of nightly backups of it (a full every
-Sunday, a differential on the other days, the store changed by :func:`workbench.samples.mutate`
-between runs), and a config file for the schedule and notification forms.
+sample server directory in a temporary directory, three weeks of nightly backups of it (a full
+every Sunday, a differential on the other days, the store changed by
+:func:`workbench.samples.mutate` between runs; rotation keeps three complete backups, so the
+storage forecast has the three fulls a week apart it needs), and a config file for the schedule
+and notification forms.
 
 This module needs no ipywidgets.
 """
@@ -103,7 +105,7 @@ def sample_dir():
     return str(here) if (here / "store").is_dir() else None
 
 
-def demo_target(root=None, *, days=15, keep=2, capacity=12 * 1024**2, smtp_port=2525,
+def demo_target(root=None, *, days=22, keep=3, capacity=12 * 1024**2, smtp_port=2525,
                 progress=None):
     """Make a demo workspace: sample store, *days* nightly backups of it, and a config file.
 
