@@ -102,11 +102,11 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
             files = target.list()
             taken = {parse_set_name(p) for p in map(set_name_prefix, files) if p}
             sets = list_sets(target, files=files)
-            if resume_removals(target, sets):
+            resumed = resume_removals(target, sets)
+            if resumed:
                 sets = list_sets(target)
-            for fname in leftover_files(sets):
-                log.warning("removing %s, left by an interrupted run", fname)
-                target.remove(fname)
+            cleaned = [{"set": r["set"], "reason": r["reason"]} for r in resumed if r["removed"]]
+            cleaned += _clean_up(target, sets)
             sets = [s for s in sets if s.usable]
             run = _Run(cfg, target, requested, sets, progress, now, taken)
             outcome = (f"the backup set {run.name} being written stays incomplete; the next run "
@@ -114,7 +114,8 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
             result = run.execute()
             outcome = (f"the backup set {result.set_name} is complete, but what follows it "
                        f"(removing replaced or rotated sets, the lock) may not have finished")
-            result.removed, result.postponed = _after_commit(cfg, target, result)
+            removed, result.postponed = _after_commit(cfg, target, result)
+            result.removed = cleaned + removed
     except TargetUnreachable as e:
         raise type(e)(f"{e}; {outcome}") from None
     except OSError as e:
@@ -127,11 +128,24 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     return result
 
 
+def _clean_up(target, sets):
+    """Remove the files of interrupted runs of ours (sets.leftover_files: nothing else); return
+    ``[{"set", "reason", "files"}]``, one per set name whose files went."""
+    by_set = {}
+    for fname in leftover_files(sets):
+        log.warning("removing %s, left by an interrupted run", fname)
+        target.remove(fname)
+        by_set.setdefault(set_name_prefix(fname) or fname, []).append(fname)
+    return [{"set": name, "reason": "left by an interrupted run (incomplete)", "files": files}
+            for name, files in by_set.items()]
+
+
 def _after_commit(cfg, target, result):
     """Drop the replaced differential (``latest``) and rotate.
 
     Returns ``(removed, postponed)``: lists of ``{"set", "reason"}``, the sets removed and those
-    whose removal waits for a later run because they are being read.
+    whose removal waits for a later run because they are being read. A copy's run rotates only
+    copies: pressing Start now never removes a full or a differential.
     """
     removed, postponed = [], []
     sets = list_sets(target)
@@ -149,7 +163,8 @@ def _after_commit(cfg, target, result):
                                 reason, why)
                     postponed.append({"set": str(s.name), "reason": f"{reason}, but {why}"})
         sets = list_sets(target)
-    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after):
+    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after, cfg.keep_copies,
+                            copies_only=result.kind == "C"):
         (removed if d.action == "delete" else postponed).append({"set": d.set,
                                                                  "reason": d.reason})
     return removed, postponed
@@ -163,7 +178,8 @@ class _Run:
         self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         self.kind, self.base, self.note = requested, None, ""
         if requested == "D":
-            fulls = [s for s in sets if s.name.is_full and s.status == COMPLETE]
+            # A copy stands beside the chains: never a differential's base.
+            fulls = [s for s in sets if s.name.kind == "F" and s.status == COMPLETE]
             if fulls:
                 self.base = fulls[-1]
             else:

@@ -122,6 +122,13 @@ class SetBeingRemoved(WorkbenchError):
     exit_code = 23
 
 
+class UnsupportedSet(WorkbenchError):
+    """The set is in a layout workbench cannot read (a spanned or split zip archive); it is
+    listed, never restored and never removed."""
+
+    exit_code = 24
+
+
 class CorruptVolume(WorkbenchError):
     """A volume is missing, truncated or does not match its manifest."""
 

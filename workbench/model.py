@@ -75,3 +75,4 @@ class RestoreResult:
     duration: float = 0.0
     placed: list = field(default_factory=list)       # [(member path, path written)] when renamed
     marked: list = field(default_factory=list)       # folder index files set aside for a rebuild
+    passed_over: list = field(default_factory=list)  # [(set, why)]: newer sets not used

@@ -16,7 +16,7 @@ from ..targets import open_target
 from ..times import parse_time
 
 
-STATUSES = ("complete", "incomplete", "damaged")
+STATUSES = ("complete", "incomplete", "damaged", "unsupported")
 
 
 UTC_NS = "datetime64[ns, UTC]"

@@ -40,6 +40,9 @@ class RecoveryPlan:
     entries : pandas.DataFrame
         The files the recovery writes (columns as read_entries, deleted files left out),
         narrowed to ``domain``, ``user`` and ``folder`` when given.
+    passed_over : list of (str, str)
+        Newer sets the recovery does not use, newest first, and why (damaged, incomplete,
+        unsupported, a differential whose full is gone or damaged): it falls back past them.
     """
 
     at: Optional[pd.Timestamp]
@@ -48,6 +51,7 @@ class RecoveryPlan:
     chain: list
     sets: pd.DataFrame
     entries: pd.DataFrame = field(repr=False)
+    passed_over: list = field(default_factory=list)
 
     @property
     def files(self):
@@ -64,8 +68,10 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     """The full + differential a recovery at time *at* uses, and what it restores.
 
     The rule (``workbench.sets.choose_set``, shared with ``workbench restore``): the newest set
-    started at or before *at* that is complete (or made by Kerio) and whose full is present. An
-    incomplete set is never used, nor a differential whose full is gone.
+    started at or before *at* that is complete (or made by Kerio and whole) and whose full is
+    present and whole; a copy counts as a full. An incomplete, damaged or unsupported set is
+    never used, nor a differential whose full is gone or damaged: the plan falls back past them
+    and names them in ``passed_over``.
 
     Parameters
     ----------
@@ -96,7 +102,8 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
     moment = when.to_pydatetime() if when is not None else None
     with read_lease(t) as lease:
         sets = held_sets(t, lease, lambda ss: [choose_set(ss, at=moment)])
-        info = choose_set(sets, at=moment)
+        passed_over = []
+        info = choose_set(sets, at=moment, passed_over=passed_over)
         entries = entries_frame(t, sets, info)
     full = base_of(sets, info)
     chain = [s for s in sets if s.usable and s.name.time <= info.name.time
@@ -127,7 +134,8 @@ def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_
         "compressed_bytes": pd.array(cols[6], dtype="Int64"),
     })
     return RecoveryPlan(at=when, set=str(info.name), full=str(full.name),
-                        chain=[str(s.name) for s in chain], sets=sets_df, entries=entries)
+                        chain=[str(s.name) for s in chain], sets=sets_df, entries=entries,
+                        passed_over=passed_over)
 
 
 def _scope_mask(entries, domain, user, folder):

@@ -5,7 +5,7 @@ import pandas as pd
 from ..archive.reader import read_volume_end
 from ..config import Config
 from ..rotation import plan_rotation
-from ..sets import FOREIGN, INCOMPLETE, base_of, find_set
+from ..sets import FOREIGN, base_of, find_set
 from .frames import STATUSES, UTC_NS, iso_time, over_targets
 from .manifests import load_sets
 
@@ -18,7 +18,7 @@ SET_COLUMNS = ("name", "kind", "base", "chain", "started", "finished", "status",
 VOLUME_COLUMNS = ("set", "index", "file", "bytes", "members", "problem")
 
 
-def read_sets(target, keep=None, storage_options=None):
+def read_sets(target, keep=None, storage_options=None, keep_copies=None):
     """One row per set on *target*, oldest first.
 
     Parameters
@@ -27,9 +27,12 @@ def read_sets(target, keep=None, storage_options=None):
         A directory, ``smb://`` URL or UNC path, a Target, or a list (adds a ``target`` column).
     keep : int, optional
         The rotation limit the ``rotation`` column is computed under (default: the config
-        default, 7 complete backups).
+        default, 7 complete backups: fulls with their differentials).
     storage_options : dict, optional
         Passed to ``open_target`` (SMB credentials and such).
+    keep_copies : int, optional
+        The copies ("Start now") kept beside the chains, for the ``rotation`` column (default:
+        the config default, 3).
 
     Returns
     -------
@@ -38,53 +41,34 @@ def read_sets(target, keep=None, storage_options=None):
         belongs to; missing for a full or copy), ``chain`` (str: the full heading the set's chain,
         the set itself for a full), ``started``/``finished`` (UTC datetimes; ``finished`` missing
         for sets without a manifest), ``status`` (category: complete, incomplete, damaged: a
-        volume is missing, has the wrong size, or a Kerio set's first volume is unreadable),
+        volume is missing or has the wrong size, the manifest is unreadable, or a Kerio set is
+        not whole; unsupported: a layout that cannot be read, such as a split zip archive),
         ``foreign`` (bool: made by Kerio Connect, no manifest), ``files`` (entries listed),
         ``stored`` (entries whose data the set holds), ``bytes_in`` (bytes of those files),
         ``bytes_out`` (bytes of its volume files on the target), ``volumes`` and ``skipped``
         (counts, Int64; missing where unknown), ``rotation`` (category: keep or delete-next under
-        *keep*), ``rotation_reason`` (str) and ``problem`` (str, empty when fine).
+        *keep* and *keep_copies*), ``rotation_reason`` (str) and ``problem`` (str, empty when fine).
     """
     keep = Config().keep if keep is None else keep
-    return over_targets(target, storage_options, lambda t: _read_sets(t, keep))
+    keep_copies = Config().keep_copies if keep_copies is None else keep_copies
+    return over_targets(target, storage_options, lambda t: _read_sets(t, keep, keep_copies))
 
 
-def volume_problems(info, files):
-    """Problems of a set's volume files against its manifest (or, foreign, their numbering)."""
-    problems = []
-    if info.header is not None:
-        for v in info.header.get("volumes", []):
-            size = files.get(v["name"])
-            if size is None:
-                problems.append((v["name"], "missing"))
-            elif size != v["bytes"]:
-                problems.append((v["name"], f"{size} bytes, manifest says {v['bytes']}"))
-    elif info.status == FOREIGN:
-        indexes = sorted(info.volumes)
-        for i in range(indexes[-1] + 1 if indexes else 0):
-            if i not in info.volumes:
-                problems.append((f"volume {i}", "missing"))
-    return problems
+def set_status(info, files=None):
+    """complete, incomplete, damaged or unsupported, as workbench.sets says
+    (``SetInfo.shown_status``: load_sets has checked the volumes against the manifests)."""
+    return info.shown_status
 
 
-def set_status(info, files):
-    if info.status == INCOMPLETE:
-        return "incomplete"
-    if info.problem or volume_problems(info, files):
-        return "damaged"
-    return "complete"
-
-
-def _read_sets(target, keep):
+def _read_sets(target, keep, keep_copies):
     sets, files = load_sets(target)
-    decisions = {d.set: d for d in plan_rotation(sets, keep)}
+    decisions = {d.set: d for d in plan_rotation(sets, keep, keep_copies)}
     rows = []
     for s in sets:
         name = str(s.name)
         m = s.header or {}
         stats = m.get("stats") or {}
         base = base_of(sets, s) if s.usable else None
-        problems = volume_problems(s, files)
         d = decisions.get(name)
         rows.append({
             "name": name, "kind": s.name.kind,
@@ -101,8 +85,7 @@ def _read_sets(target, keep):
             "skipped": len(m["skipped"]) if "skipped" in m else None,
             "rotation": None if d is None else ("keep" if d.action == "keep" else "delete-next"),
             "rotation_reason": "" if d is None else d.reason,
-            "problem": "; ".join([s.problem] * bool(s.problem)
-                                 + [f"{v}: {p}" for v, p in problems]),
+            "problem": s.problem,
         })
     return _sets_frame(rows)
 

@@ -8,7 +8,7 @@ from ..lock import target_lock
 from ..naming import kind_name
 from ..removal import resume_removals
 from ..rotation import apply_rotation, plan_rotation
-from ..sets import COMPLETE, DAMAGED, FOREIGN, INCOMPLETE, entries_of, find_set, list_sets
+from ..sets import FOREIGN, entries_of, find_set, list_sets
 from ..targets import open_target
 from .common import config_from_args, engine_options, print_entries, progress_bar
 
@@ -93,19 +93,12 @@ def set_record(s):
     return {
         "name": str(s.name), "kind": s.name.kind, "base": s.base if s.usable else m.get("base"),
         "started": m.get("started") or s.name.time.isoformat(), "finished": m.get("finished"),
-        "status": _status(s), "foreign": s.status == FOREIGN,
+        "status": s.shown_status, "foreign": s.status == FOREIGN,
         "files": stats.get("files"), "bytes_in": stats.get("bytes_in"),
         "bytes_out": sum(size for _, size in s.volumes.values()),
         "volumes": len(s.volumes), "skipped": [x["path"] for x in m.get("skipped", [])],
-        "problem": s.problem,
+        "problem": s.problem, "other_files": sorted(s.strays),
     }
-
-
-def _status(s):
-    """complete, incomplete or damaged (a foreign set with a problem is damaged too)."""
-    if s.status in (INCOMPLETE, DAMAGED):
-        return s.status
-    return DAMAGED if s.problem else COMPLETE
 
 
 def cmd_sets(args):
@@ -116,12 +109,15 @@ def cmd_sets(args):
         for r in records:
             print(json.dumps(r))
         return 0
-    print(f"{'name':<18} {'status':<10} {'base':<18} {'files':>8} {'bytes_out':>14} {'volumes':>7}"
+    print(f"{'name':<18} {'status':<11} {'base':<18} {'files':>8} {'bytes_out':>14} {'volumes':>7}"
           "  problem")
     for r in records:
-        print(f"{r['name']:<18} {r['status']:<10} {r['base'] or '-':<18} "
+        notes = [r["problem"]] * bool(r["problem"]) + [
+            f"also on the target, not part of it (left alone): {', '.join(r['other_files'])}"
+        ] * bool(r["other_files"])
+        print(f"{r['name']:<18} {r['status']:<11} {r['base'] or '-':<18} "
               f"{r['files'] if r['files'] is not None else '-':>8} {r['bytes_out']:>14} "
-              f"{r['volumes']:>7}" + (f"  {r['problem']}" if r["problem"] else ""))
+              f"{r['volumes']:>7}" + (f"  {'; '.join(notes)}" if notes else ""))
     return 0
 
 
@@ -138,11 +134,12 @@ def cmd_rotate(args):
     cfg = config_from_args(args)
     target = open_target(cfg.target_or_default, **cfg.target_options)
     if args.dry_run:
-        for d in plan_rotation(list_sets(target), cfg.keep):
+        for d in plan_rotation(list_sets(target), cfg.keep, cfg.keep_copies):
             print(f"{d.set}  {d.action:<6}  {d.reason}")
         return 0
     with target_lock(target, cfg.lock_stale_after):
         resume_removals(target, list_sets(target))
-        for d in apply_rotation(target, cfg.keep, stale_after=cfg.lock_stale_after):
+        for d in apply_rotation(target, cfg.keep, stale_after=cfg.lock_stale_after,
+                                keep_copies=cfg.keep_copies):
             print(f"{d.set}  {'deleted' if d.action == 'delete' else 'postponed'}  {d.reason}")
     return 0

@@ -43,7 +43,7 @@ def cmd_catalog(args):
     target = open_target(cfg.target_or_default, **cfg.target_options)
     reader = getattr(catalog, _READERS[args.catalog_table])
     if args.catalog_table == "sets":
-        df = reader(target, keep=cfg.keep)
+        df = reader(target, keep=cfg.keep, keep_copies=cfg.keep_copies)
     elif args.catalog_table == "volumes":
         df = reader(target, sets=args.set)
     else:

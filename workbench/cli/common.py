@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from ..config import load_config
 
 # The engine flags that override config keys of the same names.
-ENGINE_KEYS = ("store", "target", "volume_size", "keep", "min_free", "differentials", "oversize")
+ENGINE_KEYS = ("store", "target", "volume_size", "keep", "keep_copies", "min_free", "differentials",
+               "oversize")
 
 
 def engine_options(p):
@@ -19,6 +20,7 @@ def engine_options(p):
     p.add_argument("--target", help="backup directory or smb:// URL (default: <store>/store/backup)")
     p.add_argument("--volume-size", dest="volume_size", help="largest volume, e.g. 2GiB, 500MB")
     p.add_argument("--keep", type=int, help="complete backups to keep")
+    p.add_argument("--keep-copies", dest="keep_copies", type=int, help="copies to keep")
     p.add_argument("--min-free", dest="min_free", help="free space required on the target")
     p.add_argument("--differentials", choices=["latest", "all"])
     p.add_argument("--oversize", choices=["skip", "own-volume"])

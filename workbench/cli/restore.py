@@ -106,7 +106,15 @@ def cmd_restore(args):
     return 0
 
 
+def _say_passed_over(passed_over, chosen):
+    """Say on stderr which newer sets the default choice did not use, and why."""
+    for name, why in passed_over:
+        print(f"note: {name} not used: {why}; {chosen}, the newest usable backup, is used instead",
+              file=sys.stderr)
+
+
 def _print_result(r):
+    _say_passed_over(r.passed_over, r.set_name)
     print(f"restored {r.files} files ({r.bytes} bytes) of {r.set_name} from "
           f"{', '.join(r.sets_used)} into {r.destination} in {r.duration:.2f} s"
           + (f"; {len(r.skipped)} existing files skipped" if r.skipped else "")
@@ -118,6 +126,7 @@ def _print_result(r):
 
 
 def _print_list(plan, as_json):
+    _say_passed_over(plan.passed_over, plan.set.name)
     print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes", file=sys.stderr)
     print_entries(plan.entries, as_json)
     for path, reason in plan.refused:

@@ -63,6 +63,7 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     result = RestoreResult(str(plan.set.name), plan.sets_used, roots[0] if len(roots) == 1
                            else ", ".join(roots))
     result.failures.extend(plan.refused)
+    result.passed_over = list(plan.passed_over)
     writer = _Writer(plan.conflict, result, live=plan.into_live)
     by_volume = defaultdict(list)
     for item in plan.items:
