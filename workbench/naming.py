@@ -60,7 +60,8 @@ class SetName:
 
     @property
     def is_full(self):
-        """True for F and C: a copy counts as a full."""
+        """True for F and C: a copy is a full for recovery (it needs no other set), though it
+        stands beside the chains (never a differential's base, see rotation)."""
         return self.kind in ("F", "C")
 
 
