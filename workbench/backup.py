@@ -359,7 +359,10 @@ class _Run:
             if alone and self.cfg.oversize == "skip":
                 log.warning("%s skipped: %d bytes is more than the volume size %d", f.path, f.size,
                             self.cfg.volume_size)
-                self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize"})
+                # Recorded in the manifest as an entry not stored (sets.skipped_entries), so
+                # that listings, restores and their checks count it.
+                self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize",
+                                     "mtime_ns": f.mtime_ns, "mode": f.mode})
                 continue
             row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
                                  mode=f.mode)

@@ -47,7 +47,8 @@ from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, re
 from .archive.writer import read_marker
 from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError,
                      SetNotFound, UnsupportedSet)
-from .store import unsafe_member_path
+from .model import Entry
+from .store import classify, unsafe_member_path
 from .times import as_utc
 from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
                      parse_removal_marker, parse_set_name, parse_split_part, parse_volume_name,
@@ -524,6 +525,23 @@ def _foreign_entries(target, sets, info, on_error=None):
     return list(own.values()) + twice
 
 
+def skipped_entries(info):
+    """The files *info* recorded without storing them (too large for a volume, say), as Entry
+    objects with ``stored_in`` "" and ``skipped`` set to the reason: the manifest header's
+    ``skipped`` list (every manifest has one; ``mtime_ns`` and ``mode`` are 0 in those made
+    before they were recorded). A differential records its own (it checks such files again), so
+    only *info*'s are returned; a set without a manifest (Kerio's) has none."""
+    out = []
+    for s in (info.header or {}).get("skipped") or ():
+        path = s.get("path")
+        if not isinstance(path, str):
+            continue
+        out.append(Entry(path, *classify(path), int(s.get("size") or 0),
+                         int(s.get("mtime_ns") or 0), 0, "", 0, 0, 0, 0,
+                         int(s.get("mode") or 0), str(s.get("reason") or "oversize")))
+    return out
+
+
 def refusal(entry):
     """Why a restore refuses to write *entry*, or None: an unsafe path (store.unsafe_member_path)
     or a symbolic link. The one rule that restore applies and verify reports."""
@@ -574,7 +592,7 @@ def remove_set(target, info):
 
 
 __all__ = ["SetInfo", "list_sets", "find_set", "base_of", "choose_set", "unusable", "judge",
-           "check_volumes", "entries_of", "refusal", "listed_twice", "twice_reason",
+           "check_volumes", "entries_of", "skipped_entries", "refusal", "listed_twice", "twice_reason",
            "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
            "find_copy", "protect_bases", "set_damaged", "unsupported_set", "COMPLETE",
            "INCOMPLETE", "DAMAGED", "FOREIGN", "UNSUPPORTED", "READABLE", "LOCK_NAME"]

@@ -27,7 +27,8 @@ from .naming import volume_name
 from .progress import Meter
 from .archive.reader import read_volume
 from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, UNSUPPORTED, base_of, entries_of,
-                   find_set, list_sets, listed_twice, refusal, resolve_source, twice_reason)
+                   find_set, list_sets, listed_twice, refusal, resolve_source, skipped_entries,
+                   twice_reason)
 from .targets import open_target
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def _user(entry):
     return None
 
 
-def verify(set=None, *, level="data", seed=None, config=None, progress=None, **settings):
+def verify(set=None, *, level="data", seed=None, config=None, progress=None, skipped=None,
+           **settings):
     """Check sets on the target; return the problems found (an empty list when all is well).
 
     Parameters
@@ -81,6 +83,10 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     seed : int, optional
         Seed of the random choice of ``sample=P`` (default: a new choice each time).
     progress : callable(Progress), optional
+    skipped : list, optional
+        Gets ``(set name, Entry)`` for each file of the checked sets that their backup recorded
+        without storing it (``Entry.skipped`` says why, e.g. larger than the volume size): not a
+        problem of the set, but a file no restore can bring back, for the caller to name.
     config, **settings
         As for :func:`workbench.restore` (``target`` names the backup directory).
 
@@ -105,6 +111,8 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
         problems = []
         members = {}  # (set, volume, offset) -> Entry, each member checked once
         for info in chosen:
+            if skipped is not None:
+                skipped.extend((str(info.name), e) for e in skipped_entries(info))
             for entry in _check_catalog(target, sets, info, problems, cfg):
                 members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
         if kind == "data":

@@ -7,14 +7,14 @@ import pandas as pd
 
 from ..archive import manifest as mf
 from ..lease import read_lease
-from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
+from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, skipped_entries
 from .frames import (categorical, categorical_from_codes, constant_category, ints, over_targets,
                      times_ns)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
 
 
 ENTRY_COLUMNS = ("set", "path", "kind", "domain", "user", "folder", "size", "compressed_size",
-                 "mtime", "crc32", "stored_in", "volume", "change")
+                 "mtime", "crc32", "stored_in", "volume", "change", "skipped")
 
 
 CHANGES = ("added", "changed", "unchanged", "deleted")
@@ -43,7 +43,10 @@ def read_entries(target, set=None, storage_options=None):
         (Int64: that volume's index) and ``change`` (category, relative to the set's full:
         ``added`` and ``changed`` files are stored in this set, ``unchanged`` ones in the full,
         ``deleted`` ones were in the full and are gone from the store; every file of a full or
-        copy is ``added``). A Kerio differential records no deletions.
+        copy is ``added``; missing for a skipped file) and ``skipped`` (category: missing for
+        the files the set holds; for a file the backup recorded but did not store, the reason,
+        ``oversize``: larger than the volume size; such a row has no ``stored_in``, ``volume``,
+        ``compressed_size`` or ``crc32``). A Kerio differential records no deletions.
 
     Raises
     ------
@@ -162,9 +165,31 @@ def entries_frame(target, sets, info):
         for col in ("kind", "domain", "user", "folder", "stored_in"):
             if not isinstance(df[col].dtype, pd.CategoricalDtype):
                 df[col] = df[col].astype("category")
+    df = _with_skipped(df, info)
     df.insert(0, "set", constant_category(name, len(df)))
     with m.lock:
         m.frames[key] = df
+    return df
+
+
+def _with_skipped(df, info):
+    """*df* with the ``skipped`` column, and a row for each file *info* skipped at backup."""
+    skipped = skipped_entries(info)
+    reasons = [None] * len(df)
+    if skipped:
+        c = {col: [getattr(e, col) for e in skipped] for col in mf.COLUMNS}
+        c["stored_in"] = [None] * len(skipped)
+        extra = frame_from_columns(c)
+        for col in ("compressed_size", "crc32", "volume"):
+            extra[col] = pd.array([None] * len(skipped), dtype="Int64")
+        extra["change"] = pd.Categorical.from_codes(np.full(len(skipped), -1, dtype=np.int8),
+                                                    categories=list(CHANGES))
+        df = pd.concat([df, extra], ignore_index=True)
+        for col in ("kind", "domain", "user", "folder", "stored_in"):
+            if not isinstance(df[col].dtype, pd.CategoricalDtype):
+                df[col] = df[col].astype("category")
+        reasons += [e.skipped for e in skipped]
+    df["skipped"] = pd.Categorical(reasons)
     return df
 
 
@@ -183,5 +208,6 @@ def _foreign_frame(target, sets, info):
     else:
         change = np.where(own, 0, 2)
     df["change"] = pd.Categorical.from_codes(change.astype(np.int8), categories=list(CHANGES))
+    df["skipped"] = pd.Categorical([None] * len(df))
     df.insert(0, "set", constant_category(name, len(df)))
     return df

@@ -38,8 +38,10 @@ class RecoveryPlan:
         differential), ``started`` (UTC datetime), ``files`` (Int64: files restored from it),
         ``bytes`` (Int64: their size) and ``compressed_bytes`` (Int64: what is read).
     entries : pandas.DataFrame
-        The files the recovery writes (columns as read_entries, deleted files left out),
-        narrowed to ``domain``, ``user`` and ``folder`` when given.
+        The files of the state recovered (columns as read_entries, deleted files left out),
+        narrowed to ``domain``, ``user`` and ``folder`` when given; files skipped at backup are
+        among them with their reason in ``skipped`` (see the ``skipped`` property): the
+        recovery cannot write those.
     passed_over : list of (str, str)
         Newer sets the recovery does not use, newest first, and why (damaged, incomplete,
         unsupported, a differential whose full is gone or damaged): it falls back past them.
@@ -54,14 +56,20 @@ class RecoveryPlan:
     passed_over: list = field(default_factory=list)
 
     @property
+    def skipped(self):
+        """The files of ``entries`` the backup recorded but did not store (too large for a
+        volume, say): a recovery cannot write them."""
+        return self.entries[self.entries["skipped"].notna()]
+
+    @property
     def files(self):
-        """Number of files the recovery writes."""
-        return len(self.entries)
+        """Number of files the recovery writes (those skipped at backup left out)."""
+        return int(self.entries["skipped"].isna().sum())
 
     @property
     def bytes(self):
         """Bytes the recovery writes."""
-        return int(self.entries["size"].sum())
+        return int(self.entries["size"][self.entries["skipped"].isna()].sum())
 
 
 def recovery_plan(target, at=None, domain=None, user=None, folder=None, storage_options=None):

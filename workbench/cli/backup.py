@@ -8,7 +8,7 @@ from ..lock import target_lock
 from ..naming import kind_name
 from ..removal import resume_removals
 from ..rotation import apply_rotation, plan_rotation
-from ..sets import FOREIGN, entries_of, find_set, list_sets
+from ..sets import FOREIGN, entries_of, find_set, list_sets, skipped_entries
 from ..targets import open_target
 from .common import config_from_args, engine_options, print_entries, progress_bar
 
@@ -125,8 +125,8 @@ def cmd_ls(args):
     cfg = config_from_args(args)
     target = open_target(cfg.target_or_default, **cfg.target_options)
     sets = list_sets(target)
-    entries = entries_of(target, sets, find_set(sets, args.set))
-    print_entries(entries, args.json)
+    info = find_set(sets, args.set)
+    print_entries(entries_of(target, sets, info) + skipped_entries(info), args.json)
     return 0
 
 

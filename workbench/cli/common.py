@@ -7,6 +7,7 @@ import sys
 from datetime import datetime, timezone
 
 from ..config import load_config
+from ..model import skip_text
 
 # The engine flags that override config keys of the same names.
 ENGINE_KEYS = ("store", "target", "volume_size", "keep", "keep_copies", "min_free", "differentials",
@@ -53,12 +54,18 @@ def progress_bar(args, label):
 
 def print_entries(entries, as_json):
     """Print *entries* sorted by path: one line each, or one JSON object each (``ls``,
-    ``restore --list``)."""
+    ``restore --list``). A file the backup skipped (``Entry.skipped``) is listed too, said to be
+    not in the backup, with ``stored_in`` and ``volume`` null in JSON."""
     for e in sorted(entries, key=lambda e: e.path):
         mtime = datetime.fromtimestamp(e.mtime_ns / 1e9, timezone.utc).isoformat(timespec="seconds")
         if as_json:
             print(json.dumps({"path": e.path, "kind": e.kind, "domain": e.domain, "user": e.user,
                               "folder": e.folder, "size": e.size, "mtime": mtime,
-                              "crc32": e.crc32, "stored_in": e.stored_in, "volume": e.volume}))
+                              "crc32": None if e.skipped else e.crc32,
+                              "stored_in": None if e.skipped else e.stored_in,
+                              "volume": None if e.skipped else e.volume,
+                              "skipped": e.skipped or None}))
+        elif e.skipped:
+            print(f"{e.size:>12} {mtime} - {e.path}  (not in the backup: {skip_text(e.skipped)})")
         else:
             print(f"{e.size:>12} {mtime} {e.stored_in} {e.path}")

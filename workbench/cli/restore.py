@@ -10,6 +10,7 @@ backups read): the live server directory of ``--into-live`` is ``--to DIR`` or t
 import json
 import sys
 
+from ..model import not_in_backup_text, skip_text
 from ..restorer import CONFLICTS
 from ..selection import MASKS
 from .common import config_from_args, engine_options, print_entries, progress_bar
@@ -113,12 +114,21 @@ def _say_passed_over(passed_over, chosen):
               file=sys.stderr)
 
 
+def _say_not_in_backup(entries):
+    """Name the selected files the backup skipped: no restore can bring them back."""
+    if entries:
+        print(not_in_backup_text(e.skipped for e in entries) + ":")
+        for e in entries:
+            print(f"  {e.path} ({e.size} bytes)")
+
+
 def _print_result(r):
     _say_passed_over(r.passed_over, r.set_name)
     print(f"restored {r.files} files ({r.bytes} bytes) of {r.set_name} from "
           f"{', '.join(r.sets_used)} into {r.destination} in {r.duration:.2f} s"
           + (f"; {len(r.skipped)} existing files skipped" if r.skipped else "")
           + (f"; {len(r.renamed)} written beside existing ones" if r.renamed else ""))
+    _say_not_in_backup(r.not_in_backup)
     for src, dest in r.placed:
         print(f"placed {src} as {dest}")
     for m in r.marked:
@@ -127,8 +137,10 @@ def _print_result(r):
 
 def _print_list(plan, as_json):
     _say_passed_over(plan.passed_over, plan.set.name)
-    print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes", file=sys.stderr)
-    print_entries(plan.entries, as_json)
+    print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes"
+          + (f"; {not_in_backup_text(e.skipped for e in plan.not_in_backup)}"
+             if plan.not_in_backup else ""), file=sys.stderr)
+    print_entries(plan.entries + plan.not_in_backup, as_json)
     for path, reason in plan.refused:
         print(f"unreadable {path}: {reason}", file=sys.stderr)
 
@@ -138,8 +150,10 @@ def cmd_verify(args):
     from ..verify import verify
     cfg = config_from_args(args)
     callback, close = progress_bar(args, "verify")
+    skipped = []
     try:
-        problems = verify(args.set, level=args.level, config=cfg, progress=callback)
+        problems = verify(args.set, level=args.level, config=cfg, progress=callback,
+                          skipped=skipped)
     finally:
         close()
     for p in problems:
@@ -148,7 +162,12 @@ def cmd_verify(args):
         else:
             print(f"{p.set or '-'} {p.volume or '-'} {p.path or '-'} "
                   f"{('(' + p.user + ') ') if p.user else ''}{p.problem}")
+    for name, e in skipped:  # not problems of the sets, but no restore can bring them back
+        print(f"note: {name}: {e.path} ({e.size} bytes) is not in the backup: "
+              f"{skip_text(e.skipped)}", file=sys.stderr)
     if problems:
         raise VerifyFailed(problems)
-    print(f"verify --level {args.level}: no problems", file=sys.stderr)
+    print(f"verify --level {args.level}: no problems"
+          + (f" ({not_in_backup_text(e.skipped for _, e in skipped)})" if skipped else ""),
+          file=sys.stderr)
     return 0

@@ -19,10 +19,11 @@ from ..config import Config
 from ..errors import (BadDestination, IncompleteSet, MemberTooLarge, NoCompleteBackup,
                       SelectionError, UnsafePath, WorkbenchError)
 from ..lease import read_lease
-from ..model import Entry
+from ..model import Entry, not_in_backup_text
 from ..selection import Selection
 from ..sets import (DAMAGED, INCOMPLETE, UNSUPPORTED, base_of, choose_set, entries_of, find_set,
-                    judge, list_sets, listed_twice, refusal, twice_reason, unsupported_set)
+                    judge, list_sets, listed_twice, refusal, skipped_entries, twice_reason,
+                    unsupported_set)
 from ..store import unsafe_member_path
 from ..times import parse_time
 from .single import single_entries
@@ -110,6 +111,9 @@ class Plan:
     passed_over : list of (set name, why)
         Newer sets the default choice (or ``--at``) did not use, newest first: damaged,
         incomplete, unsupported, or a differential whose full is gone or damaged.
+    not_in_backup : list of Entry
+        Selected files the backup recorded but did not store (``Entry.skipped`` says why, e.g.
+        larger than the volume size): nothing can restore them, and the plan says so.
     """
 
     set: object
@@ -120,6 +124,7 @@ class Plan:
     refused: list = field(default_factory=list)
     marks: list = field(default_factory=list)
     passed_over: list = field(default_factory=list)
+    not_in_backup: list = field(default_factory=list)
     conflict: str = "skip"
     into_live: bool = False
     selection: Selection = None
@@ -160,6 +165,12 @@ class Plan:
                      f"{', '.join(self.sets_used) or '-'}:")
         for fname, n, c in self.volume_reads():
             lines.append(f"  {fname}: {n} members, {c} bytes compressed")
+        if self.not_in_backup:
+            lines.append(not_in_backup_text(e.skipped for e in self.not_in_backup) + ":")
+            for e in self.not_in_backup[:limit]:
+                lines.append(f"  not in backup {e.size:>10}  {e.path}")
+            if limit is not None and len(self.not_in_backup) > limit:
+                lines.append(f"  ... and {len(self.not_in_backup) - limit} more")
         if self.items:
             counts = self.counts()
             written = sum(i.entry.size for i in self.items if i.action != "skip")
@@ -262,25 +273,34 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     # Manifests are loaded only for the set restored: a single message never needs one.
     sets, info, passed_over = _choose_held(target, lease, set, when)
     unread = []  # volumes of foreign sets whose directory cannot be read
+    if info.header is None and info.has_manifest:
+        judge(info)  # its header names the files it skipped
+    skipped = skipped_entries(info)
     if selection.single:
-        entries = single_entries(target, sets, info, selection)
+        entries = single_entries(target, sets, info, selection, skipped)
+        wanted = {*selection.paths}
+        not_in_backup = [e for e in skipped if e.path in wanted]
     else:
         load_manifest(target, sets, info)
         entries = [e for e in entries_of(target, sets, info, on_error=lambda s, v, m: unread.append(
             (f"{v} (every member of it)", m))) if selection.matches(e)]
-        if not entries and (selection.scoped or selection.mask):
+        not_in_backup = [e for e in skipped if selection.matches(e)]
+        if not entries and not not_in_backup and (selection.scoped or selection.mask):
             raise SelectionError(f"nothing in set {info.name} matches {selection.describe()}")
     if select is not None:
         entries = [e for e in entries if select(e)]
+        not_in_backup = [e for e in not_in_backup if select(e)]
     if into_live:
         entries = [e for e in entries if "/#msgs/" in e.path and e.path.startswith("store/mail/")]
-        if not entries:
+        not_in_backup = [e for e in not_in_backup if "/#msgs/" in e.path]
+        if not entries and not not_in_backup:
             raise SelectionError("--into-live restores mailbox messages (store/mail/.../#msgs/) "
                                  "only, and the selection holds none")
     volumes = volume_files(sets, entries)
     lease.settle({s for s, _ in volumes})  # the sets whose volumes are read: a full, say
     plan = Plan(info, sorted({s for s, _ in volumes}), entries, volumes, conflict=conflict,
-                into_live=into_live, selection=selection, at=when, passed_over=passed_over)
+                into_live=into_live, selection=selection, at=when, passed_over=passed_over,
+                not_in_backup=not_in_backup)
     for name, why in passed_over:
         log.warning("set %s not used: %s; restoring %s, the newest usable backup", name, why,
                     info.name)

@@ -64,6 +64,7 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
                            else ", ".join(roots))
     result.failures.extend(plan.refused)
     result.passed_over = list(plan.passed_over)
+    result.not_in_backup = list(plan.not_in_backup)
     writer = _Writer(plan.conflict, result, live=plan.into_live)
     by_volume = defaultdict(list)
     for item in plan.items:
