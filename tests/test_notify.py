@@ -105,7 +105,8 @@ def test_success_plain_with_figures_and_rotation(tmp_path, store, plain_smtp):
     assert "Skipped oversize files: 0" in text
     # keep = 1: the second full's rotation removed the first, and the e-mail says so
     assert second.removed and second.removed[0]["set"] == first.set_name
-    assert f"Removed by rotation: 1\n  {first.set_name}: " in text
+    assert f"Removed: 1 (replaced differentials, rotation, leftovers of interrupted runs)\n" \
+           f"  {first.set_name}: " in text
     free = open_target(str(tmp_path / "bk")).disk_usage()[1]
     reported = int(text.split("Free space left on the target: ")[1].split()[0])
     assert abs(reported - free) < 64 * 1024 * 1024

@@ -110,7 +110,8 @@ def body_text(report):
         if r.unreadable:
             lines.append(f"Unreadable files: {len(r.unreadable)}")
             lines += [f"  {u['path']}: {u['error']}" for u in r.unreadable]
-        lines.append(f"Removed by rotation: {len(r.removed)}")
+        lines.append(f"Removed: {len(r.removed)} (replaced differentials, rotation, leftovers "
+                     "of interrupted runs)" if r.removed else "Removed: 0")
         lines += [f"  {d['set']}: {d['reason']}" for d in r.removed]
         if getattr(r, "postponed", None):
             lines.append(f"Removal postponed (being read): {len(r.postponed)}")

@@ -68,7 +68,9 @@ class BackupStatus:
         Estimated seconds left, from the rate so far.
     result : dict or None
         For ``finished`` (with warnings or not): set, kind, files, stored, bytes_in, bytes_out,
-        volumes, skipped, unreadable, removed.
+        volumes, skipped, unreadable, ``removed`` and ``postponed`` (``{"set", "reason"}`` of
+        every set the run removed: replaced differential, rotation, leftovers of interrupted
+        runs; and of those whose removal waits, being read).
     warnings : list of str
         For ``finished with warnings``: ``"<path>: <why>"`` of each file or folder that could not
         be read, and a failed after_backup command.
@@ -107,12 +109,27 @@ class BackupStatus:
             r = self.result or {}
             text = (f"{self.state}: {r.get('set')} ({kind}) at {self.finished}: {r.get('files')} "
                     f"files, {r.get('bytes_out')} bytes in {len(r.get('volumes') or [])} volumes")
+            text += "".join(f"; {what} {_removal(d)}" for what, key in (
+                ("removed", "removed"), ("removal postponed:", "postponed"))
+                for d in r.get(key) or ())
             if self.warnings:
                 shown = "; ".join(self.warnings[:20])
                 more = f"; and {len(self.warnings) - 20} more" if len(self.warnings) > 20 else ""
                 text += f"; {len(self.warnings)} warnings: {shown}{more}"
             return text
         return f"{self.state}: {kind} backup at {self.finished or self.updated}: {self.error}"
+
+
+def _removal(d):
+    """``F...Z (why)`` of a removal as the record holds it (a bare name in older records)."""
+    if isinstance(d, dict):
+        return f"{d.get('set')} ({d.get('reason')})"
+    return str(d)
+
+
+def removal_records(items):
+    """``[{"set", "reason"}]`` of a result's ``removed`` or ``postponed`` list."""
+    return [{"set": d["set"], "reason": d["reason"]} for d in items]
 
 
 def now_text():
@@ -206,8 +223,8 @@ class StatusRecorder:
                         "bytes_out": result.bytes_out, "volumes": list(result.volumes),
                         "skipped": [x["path"] for x in result.skipped],
                         "unreadable": [x["path"] for x in result.unreadable],
-                        "removed": [x["set"] for x in result.removed],
-                        "postponed": [x["set"] for x in getattr(result, "postponed", [])],
+                        "removed": removal_records(result.removed),
+                        "postponed": removal_records(getattr(result, "postponed", [])),
                         "duration": round(result.duration, 3)}
         if error is not None:
             s.error, s.error_class = mask_url(str(error)), type(error).__name__
