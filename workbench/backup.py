@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -211,6 +212,7 @@ class _Run:
                  self.target.url)
         files = walk_store(self.cfg.store, exclude=[self.target.local_root or ""],
                            on_error=self._walk_error)
+        self._start_count()
         entries = EntryTable()
         writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
         # SQLite works without the GIL: the index is made in this thread while the rest runs.
@@ -233,6 +235,7 @@ class _Run:
             self._discard(writer)
             raise
         finally:
+            self._stop.set()
             self.index_pool.shutdown()
             self.messages.close()
         finished = datetime.now(timezone.utc)
@@ -461,15 +464,47 @@ class _Run:
             self.unreadable.append({"path": path, "error": error})
         return False
 
+    def _start_count(self):
+        """Count what a full or copy stores, in a thread beside the run, when someone follows
+        the progress: the walk that feeds the compressors ends only near the end of the run, so
+        its counts are no total. A stat walk of the store takes about 0.45 s per 100k files
+        (measured: 0.1 s for 21k files, cache warm). A differential's total (the files changed)
+        is known when its walk ends; until then it reports none."""
+        self.counted, self._stop = None, threading.Event()
+        if self.meter.callback is None or self.kind == "D":
+            return
+        threading.Thread(target=self._count, name="backup-count", daemon=True).start()
+
+    def _count(self):
+        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size, self.token)
+        skip = self.cfg.oversize == "skip"
+        files = nbytes = 0
+        try:
+            for f in walk_store(self.cfg.store, exclude=[self.target.local_root or ""]):
+                if self._stop.is_set():
+                    return
+                if skip and not probe.fits_alone(f.path, f.size):
+                    continue  # the rule of _plan: skipped files are not stored
+                files += 1
+                nbytes += f.size
+        except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters
+            log.debug("counting the store for the progress total failed: %s", e)
+            return
+        self.counted = (files, nbytes)
+
     def _report(self, files, nbytes, path, force=False):
         m = self.meter
         if m.callback is None:  # called once per file: no work when nobody listens
             return
         m.files, m.bytes = files, nbytes
         m.files_total, m.bytes_total = self.planned
-        if not self.walked:  # still listing: the last similar set's size, if bigger
-            m.files_total = max(m.files_total, self.expected[0] or 0)
-            m.bytes_total = max(m.bytes_total, self.expected[1] or 0)
+        counted = self.counted
+        m.total_known = self.walked or counted is not None
+        if not self.walked and counted is not None:  # the count is done, the walk is not
+            m.files_total = max(m.files_total, counted[0])
+            m.bytes_total = max(m.bytes_total, counted[1])
+        elif not self.walked:  # still listing: no total; the last similar set, as a guess
+            m.files_estimate, m.bytes_estimate = self.expected
         m.report(path, force)
 
     def _header(self, volumes, entries, stored):

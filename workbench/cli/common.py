@@ -35,18 +35,30 @@ def config_from_args(args):
     return load_config(getattr(args, "config", None), **overrides)
 
 
-def progress_bar(args, label):
-    """A tqdm-backed progress callback (None when quiet or not on a terminal), and its closer."""
-    if getattr(args, "quiet", False) or not sys.stderr.isatty():
+# The bar shows the engine's own figures (service.status.progress_line, the ETA the engine's
+# Meter computed), never tqdm's estimate: the terminal, `workbench status` and the notebooks agree.
+_KNOWN_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {postfix}"
+_UNKNOWN_FORMAT = "{desc}: {postfix}"
+
+
+def progress_bar(args, label, stream=None):
+    """A tqdm-backed progress callback (None when quiet or not on a terminal), and its closer.
+
+    The bar has a length, a percentage and an ETA only while the total is known."""
+    stream = stream or sys.stderr
+    if getattr(args, "quiet", False) or not stream.isatty():
         return None, lambda: None
     from tqdm import tqdm
-    bar = tqdm(total=0, unit="B", unit_scale=True, unit_divisor=1024, desc=label,
-               file=sys.stderr, dynamic_ncols=True)
+
+    from ..service.status import progress_line
+    bar = tqdm(total=None, desc=label, file=stream, dynamic_ncols=True,
+               bar_format=_UNKNOWN_FORMAT)
 
     def update(p):
-        bar.total = p.bytes_total
+        bar.bar_format = _KNOWN_FORMAT if p.total_known and p.bytes_total else _UNKNOWN_FORMAT
+        bar.total = p.bytes_total if p.total_known and p.bytes_total else None
         bar.n = p.bytes_done
-        bar.set_postfix_str(f"{p.files_done}/{p.files_total} files", refresh=False)
+        bar.set_postfix_str(progress_line(p), refresh=False)
         bar.refresh()
 
     return update, bar.close

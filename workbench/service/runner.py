@@ -162,7 +162,7 @@ def _debug_progress(user_progress, recorder):
 
     def progress(p):
         recorder.progress(p)
-        if throttle.ready(force=p.files_done == p.files_total):
+        if throttle.ready(force=p.total_known and p.files_done == p.files_total):
             log.debug("progress: %d/%d files, %d/%d bytes, at %s", p.files_done, p.files_total,
                       p.bytes_done, p.bytes_total, p.path or "-")
         if user_progress is not None:

@@ -227,10 +227,10 @@ class StartNowButton(w.VBox):
 
     def _progress(self, p):
         # called from the copy's thread; widget traits are thread-safe to set
-        if p.bytes_total:
+        from ..service.status import progress_line
+        if p.total_known and p.bytes_total:  # a bar only against a known total
             self.bar.value = 100.0 * p.bytes_done / p.bytes_total
-        self._set_status(f"running: {p.files_done}/{p.files_total} files, "
-                         f"{human_size(p.bytes_done)} of {human_size(p.bytes_total)}")
+        self._set_status(f"running: {progress_line(p)}")
 
     def _on_click(self, _button=None):
         from ..service.runner import start_copy
