@@ -19,6 +19,7 @@ from workbench.errors import (BackupsDisabled, ConfigError, LockHeld, NotEnoughS
                               StoreNotFound)
 from workbench.lock import target_lock
 from workbench.service.runner import run_backup
+from workbench.sizes import human_size
 from workbench.targets import open_target
 
 from smtp import Inbox, free_port
@@ -162,7 +163,7 @@ def test_refused_runs_are_reported(tmp_path, store, plain_smtp):
     assert subjects[0].startswith("[workbench] REFUSED: full backup on ")
     assert "not enough free space" in subjects[0]
     text = body(msgs[0][1])
-    assert f"{e.value.free} bytes free, {e.value.required} bytes required" in text
+    assert f"{human_size(e.value.free)} free, {human_size(e.value.required)} required" in text
     assert subjects[1].startswith("[workbench] REFUSED: differential backup on ")
     assert f"pid {os.getpid()}" in body(msgs[1][1])
     assert subjects[2].startswith("[workbench] REFUSED: full backup on ")

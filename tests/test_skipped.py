@@ -101,7 +101,7 @@ def test_restore_plan_and_summary_say_it_is_not_in_the_backup(oversize, tmp_path
     assert f"{WHY}:" in capsys.readouterr().out
     assert main(args + ["--to", str(tmp_path / "c")]) == 0
     out = capsys.readouterr().out
-    assert f"{WHY}:\n  {oversize['path']} ({oversize['size']} bytes)" in out
+    assert f"{WHY}:\n  {oversize['path']} (200.0 KiB)" in out
     assert main(args + ["-l"]) == 0
     listed = capsys.readouterr()
     assert WHY in listed.err and oversize["path"] in listed.out

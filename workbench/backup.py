@@ -33,6 +33,7 @@ from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult
 from .progress import Meter
+from .sizes import human_size
 from .naming import (index_name, kind_letter, make_set_name, manifest_name, next_free_name,
                      parse_partial_name, parse_set_name, partial_name, set_name_prefix)
 from .removal import remove_unread, resume_removals
@@ -63,7 +64,7 @@ def check_free_space(target, min_free):
     """NotEnoughSpace unless *target* has at least *min_free* bytes free; return the free bytes."""
     _, free = target.disk_usage()
     if free < min_free:
-        raise NotEnoughSpace(target.url, free, min_free)
+        raise NotEnoughSpace(target.url, free, min_free, human_size)
     return free
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import NamedTuple, Optional
 
 from ..errors import CorruptVolume, MemberTooLarge, UnsafePath
+from ..sizes import human_size
 from ..model import Entry
 from ..store import classify
 from . import manifest as mf
@@ -38,9 +39,10 @@ def check_declared(entry, max_member_size, max_ratio):
     sane ratio)."""
     if entry.size > max_member_size:
         raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_member_size",
-                             max_member_size)
+                             max_member_size, human_size)
     if entry.size > WHOLE_LIMIT and entry.size > max_ratio * max(entry.csize, 1):
-        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_ratio", max_ratio)
+        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_ratio", max_ratio,
+                             human_size)
 
 
 def reads_payload(entry):

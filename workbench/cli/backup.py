@@ -3,49 +3,79 @@
 import json
 import sys
 
-from ..errors import FinishedWithWarnings
+from ..errors import FinishedWithWarnings, WorkbenchError
 from ..lock import target_lock
+from ..model import skip_text
 from ..naming import kind_name
+from ..sizes import human_size
 from ..removal import resume_removals
 from ..rotation import apply_rotation, plan_rotation
 from ..sets import FOREIGN, entries_of, find_set, list_sets, skipped_entries
 from ..targets import open_target
-from .common import config_from_args, engine_options, print_entries, progress_bar
+from .common import (config_from_args, engine_options, json_option, keep_options, print_entries,
+                     progress_bar, quiet_option, target_options)
 
 
 def add_commands(sub):
     """Add ``backup``, ``sets``, ``ls`` and ``rotate`` to the ``workbench`` parser."""
-    p = sub.add_parser("backup", help="make a full, differential or copy backup")
+    p = sub.add_parser(
+        "backup", help="make a full, differential or copy backup",
+        description="Back up the mail server's store and configuration to the target as zip "
+        "volumes: full (everything), differential (what changed since the last full) or copy (a "
+        "full beside the chains, as Kerio's Start now makes). After the new set is committed, "
+        "the differential it replaces and the backups beyond the rotation limits are removed, "
+        "and each removal is named.")
     p.add_argument("kind", choices=["full", "differential", "copy"])
     engine_options(p)
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--scheduled", action="store_true", help="run as the scheduler runs a task "
+                   "(for cron or a systemd timer): refused with exit code 41 while scheduled "
+                   "backups are off (enabled = false), at lower priority when low_priority is "
+                   "on, waiting up to grace_time for another backup to finish")
+    quiet_option(p)
+    json_option(p, "print the result as JSON")
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("sets", help="list the backup sets on the target")
-    engine_options(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per set")
+    p = sub.add_parser("sets", help="list the backup sets on the target",
+                       description="List the backup sets on the target, oldest first, with "
+                       "their status (complete, incomplete, damaged or unsupported) and what is "
+                       "wrong with those that are not complete.")
+    target_options(p)
+    json_option(p, "one JSON object per set")
     p.set_defaults(func=cmd_sets)
 
-    p = sub.add_parser("ls", help="list the files a set holds")
-    p.add_argument("set")
-    engine_options(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per file")
+    p = sub.add_parser("ls", help="list the files a set holds",
+                       description="List the files of one backup set: size, time, the set that "
+                       "holds the data, and path; files skipped at backup are listed as not in "
+                       "the backup.")
+    p.add_argument("set", metavar="SET", help="the set's name, e.g. F20261126T010000Z")
+    target_options(p)
+    json_option(p, "one JSON object per file")
     p.set_defaults(func=cmd_ls)
 
-    p = sub.add_parser("rotate", help="apply rotation (keep at most N complete backups)")
-    engine_options(p)
-    p.add_argument("--dry-run", action="store_true", help="show keep/delete and why; delete nothing")
+    p = sub.add_parser("rotate", help="apply rotation (keep at most N complete backups)",
+                       description="Remove the backups beyond the rotation limits: at most "
+                       "--keep complete backups (a full with its differentials) and --keep-copies "
+                       "copies. Damaged, unsupported and foreign sets that are not whole are "
+                       "kept; a set being read is removed later.")
+    target_options(p)
+    keep_options(p)
+    p.add_argument("--dry-run", action="store_true", help="show what is kept or removed and "
+                   "why; remove nothing")
     p.set_defaults(func=cmd_rotate)
 
 
 def cmd_backup(args):
+    if getattr(args, "scheduled", False) and args.kind == "copy":
+        raise WorkbenchError("--scheduled runs a scheduled task, a full or a differential; a copy "
+                             "is made on demand (Start now), without it")
     cfg = config_from_args(args)
     callback, close = progress_bar(args, args.kind)
     try:
         # through the runner: status file, log file, after_backup and status e-mail, as for
         # scheduled runs (workbench.service.runner)
         from ..service.runner import run_backup
-        r = run_backup(args.kind, config=cfg, progress=callback)
+        r = run_backup(args.kind, config=cfg, progress=callback,
+                       trigger="schedule" if getattr(args, "scheduled", False) else "manual")
     finally:
         close()
     warnings = list(getattr(getattr(r, "report", None), "warnings", None) or ())
@@ -54,12 +84,13 @@ def cmd_backup(args):
         print(json.dumps({**_result_json(r), "warnings": warnings}))
         return _warned(outcome)
     print(f"{r.set_name}: {kind_name(r.kind)} backup, {r.files} files, {r.stored} stored, "
-          f"{r.bytes_in} bytes in, {r.bytes_out} bytes out, {len(r.volumes)} volumes, "
-          f"{r.duration:.1f} s")
+          f"{human_size(r.bytes_in)} in, {human_size(r.bytes_out)} out, {len(r.volumes)} "
+          f"volumes, {r.duration:.1f} s")
     if r.note:
         print(f"note: {r.note}")
     for s in r.skipped:
-        print(f"skipped {s['path']} ({s['size']} bytes): {s['reason']}")
+        print(f"skipped {s['path']} ({human_size(s['size'])}): not in the backup, "
+              f"{skip_text(s['reason'])}")
     for u in r.unreadable:
         print(f"unreadable {u['path']}: {u['error']}")
     for d in r.removed:

@@ -9,23 +9,58 @@ from datetime import datetime, timezone
 from ..config import load_config
 from ..model import skip_text
 
-# The engine flags that override config keys of the same names.
+# The flags that override config keys of the same names (a command has only those it uses).
 ENGINE_KEYS = ("store", "target", "volume_size", "keep", "keep_copies", "min_free", "differentials",
                "oversize")
 
 
+def config_option(p):
+    """``--config``: every command that reads the configuration."""
+    p.add_argument("--config", metavar="FILE",
+                   help="the TOML configuration file (default: $WORKBENCH_CONFIG)")
+
+
+def target_options(p):
+    """``--config``, ``--store`` and ``--target``: where the backups are."""
+    config_option(p)
+    p.add_argument("--store", metavar="DIR", help="the server directory (the one holding store/, "
+                   "mailserver.cfg and users.cfg); its store/backup is the default target")
+    p.add_argument("--target", metavar="DIR_OR_URL", help="the backup directory or an smb:// URL "
+                   "(default: the config's target, else <store>/store/backup)")
+
+
+def keep_options(p):
+    """``--keep`` and ``--keep-copies``: what rotation keeps."""
+    p.add_argument("--keep", type=int, metavar="N", help="complete backups to keep: a full with "
+                   "its differentials counts as one (default: the config's keep, 7)")
+    p.add_argument("--keep-copies", dest="keep_copies", type=int, metavar="N",
+                   help="copies (Start now) to keep, beside the complete backups (default: the "
+                   "config's keep_copies, 3)")
+
+
 def engine_options(p):
-    """Options shared by every command that reads or writes sets."""
-    p.add_argument("--config", help="TOML config file (default: $WORKBENCH_CONFIG)")
-    p.add_argument("--store", help="server directory (holds store/, mailserver.cfg, users.cfg)")
-    p.add_argument("--target", help="backup directory or smb:// URL (default: <store>/store/backup)")
-    p.add_argument("--volume-size", dest="volume_size", help="largest volume, e.g. 2GiB, 500MB")
-    p.add_argument("--keep", type=int, help="complete backups to keep")
-    p.add_argument("--keep-copies", dest="keep_copies", type=int, help="copies to keep")
-    p.add_argument("--min-free", dest="min_free", help="free space required on the target")
-    p.add_argument("--differentials", choices=["latest", "all"])
-    p.add_argument("--oversize", choices=["skip", "own-volume"])
+    """Every setting a backup run uses: where, how large its volumes, what rotation keeps."""
+    target_options(p)
+    p.add_argument("--volume-size", dest="volume_size", metavar="SIZE",
+                   help="the largest volume, e.g. 2GiB or 500MB (default 2GiB)")
+    keep_options(p)
+    p.add_argument("--min-free", dest="min_free", metavar="SIZE", help="no backup starts with "
+                   "less free space on the target (default 4GiB)")
+    p.add_argument("--differentials", choices=["latest", "all"], help="latest: a new "
+                   "differential replaces the previous one; all: every one is kept")
+    p.add_argument("--oversize", choices=["skip", "own-volume"], help="files larger than a "
+                   "volume: skip them (named, not in the backup) or give each a volume of its own")
+
+
+def quiet_option(p):
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def json_option(p, what):
+    """``--json``: *what* as JSON; a refusal or failure is one JSON object (error, code,
+    message, details) on standard output."""
+    p.add_argument("--json", action="store_true", help=f"{what}; a refusal or failure prints "
+                   "one JSON object (error, code, message, details)")
 
 
 def config_from_args(args):

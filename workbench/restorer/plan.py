@@ -16,14 +16,15 @@ from datetime import datetime
 
 from ..archive.reader import check_declared
 from ..config import Config
-from ..errors import (BadDestination, IncompleteSet, MemberTooLarge, NoCompleteBackup,
-                      SelectionError, UnsafePath, WorkbenchError)
+from ..errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarge,
+                      NoCompleteBackup, SelectionError, UnsafePath, WorkbenchError)
 from ..lease import read_lease
 from ..model import Entry, not_in_backup_text
 from ..selection import Selection
 from ..sets import (DAMAGED, INCOMPLETE, UNSUPPORTED, base_of, choose_set, entries_of, find_set,
                     judge, list_sets, listed_twice, refusal, skipped_entries, twice_reason,
                     unsupported_set)
+from ..sizes import human_size
 from ..store import unsafe_member_path
 from ..times import parse_time
 from .single import single_entries
@@ -114,6 +115,9 @@ class Plan:
     not_in_backup : list of Entry
         Selected files the backup recorded but did not store (``Entry.skipped`` says why, e.g.
         larger than the volume size): nothing can restore them, and the plan says so.
+    causes : dict
+        ``path -> error`` of the refused entries, for a restore of single files to fail with the
+        error of its one file (see restore).
     """
 
     set: object
@@ -125,6 +129,7 @@ class Plan:
     marks: list = field(default_factory=list)
     passed_over: list = field(default_factory=list)
     not_in_backup: list = field(default_factory=list)
+    causes: dict = field(default_factory=dict)
     conflict: str = "skip"
     into_live: bool = False
     selection: Selection = None
@@ -161,10 +166,10 @@ class Plan:
             lines.append(f"not used: {name}, {why}; the newest usable backup is restored instead")
         lines.append(f"selection: {self.selection.describe() if self.selection else 'everything'}"
                      + ("; into the live store" if self.into_live else ""))
-        lines.append(f"reads {len(self.entries)} files, {self.bytes} bytes, from sets "
+        lines.append(f"reads {len(self.entries)} files, {human_size(self.bytes)}, from sets "
                      f"{', '.join(self.sets_used) or '-'}:")
         for fname, n, c in self.volume_reads():
-            lines.append(f"  {fname}: {n} members, {c} bytes compressed")
+            lines.append(f"  {fname}: {n} members, {human_size(c)} compressed")
         if self.not_in_backup:
             lines.append(not_in_backup_text(e.skipped for e in self.not_in_backup) + ":")
             for e in self.not_in_backup[:limit]:
@@ -174,7 +179,7 @@ class Plan:
         if self.items:
             counts = self.counts()
             written = sum(i.entry.size for i in self.items if i.action != "skip")
-            lines.append(f"writes {written} bytes into {', '.join(self.layout.roots())} "
+            lines.append(f"writes {human_size(written)} into {', '.join(self.layout.roots())} "
                          f"(conflict={self.conflict}): "
                          + ", ".join(f"{counts.get(a, 0)} {a}" for a in
                                      ("create", "overwrite", "rename", "skip")))
@@ -308,11 +313,14 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     for e in entries:
         if volumes[(e.stored_in, e.volume)] is None:
             plan.refused.append((e.path, f"volume {e.volume} of set {e.stored_in} is missing"))
+            plan.causes[e.path] = CorruptVolume(f"{e.path}: volume {e.volume} of set "
+                                                f"{e.stored_in} is missing")
             continue
         try:
             check_declared(e, cfg.max_member_size, cfg.max_ratio)
         except MemberTooLarge as err:
             plan.refused.append((e.path, str(err)))
+            plan.causes[e.path] = err
     layout = Layout(to, store_dir, cfg_dir)
     plan.layout = layout
     if into_live:
@@ -386,6 +394,7 @@ def _plannable(plan):
             missing.add(e.path)
         if reason:
             plan.refused.append((e.path, reason))
+            plan.causes[e.path] = UnsafePath(reason)
         elif e.path not in missing:
             yield e
 
