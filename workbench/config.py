@@ -36,7 +36,7 @@ from .errors import ConfigError
 from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .naming import kind_name
 from .secrets import has_url_password, mask_url
-from .sizes import parse_size
+from .sizes import human_size, parse_size
 
 def _choice(*options):
     def check(key, value):
@@ -102,7 +102,8 @@ def _size_at_least(minimum):
     def check(key, value):
         n = parse_size(key, value)
         if n < minimum:
-            raise ConfigError(key, value, f"must be at least {minimum} bytes")
+            raise ConfigError(key, value, f"must be at least {human_size(minimum)} ({minimum} "
+                              "bytes)")
         return n
     return check
 

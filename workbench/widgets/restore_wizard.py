@@ -178,7 +178,7 @@ class RestoreWizard(w.VBox):
         ax.set_yticks([1, 2], ["differential", "full / copy"])
         ax.set_ylim(0.5, 2.6)
         ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
-        ax.set_title("Backup sets (red x: incomplete or damaged, never used)")
+        ax.set_title("Backup sets (red x: incomplete, damaged or unsupported, never used)")
         fig.tight_layout()
         return fig
 
