@@ -17,7 +17,7 @@ EXPECTED = [
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",
     "SelectionError", "SetBeingRemoved", "SetNotFound", "ShareNotFound", "StateNotWritable",
     "StoreNotFound", "TargetError", "TargetFull", "TargetStalled", "TargetUnreachable", "Task",
-    "UnsafePath", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
+    "UnsafePath", "UnsupportedSet", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
     "backup", "copy_status", "edit_task", "list_sets", "list_tasks", "load_config",
     "open_target", "plan_restore", "plan_rotation", "remove_task", "restore", "set_enabled",
     "start_copy", "verify",

@@ -121,7 +121,8 @@ def test_read_volumes(history):
 ENTRY_DTYPES = {"set": "category", "path": "str", "file_kind": "category", "domain": "category",
                 "user": "category", "folder": "category", "size": "Int64",
                 "compressed_size": "Int64", "mtime": UTC, "crc32": "Int64",
-                "stored_in": "category", "volume": "Int64", "change": "category"}
+                "stored_in": "category", "volume": "Int64", "change": "category",
+                "skipped": "category"}
 
 
 def test_read_entries_of_the_full(history):

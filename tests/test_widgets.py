@@ -172,6 +172,27 @@ def test_start_now_makes_a_copy(ws):
     assert button.button.disabled is False
 
 
+def test_start_now_removes_no_full_and_names_every_removal(ws):
+    before = [str(s.name) for s in list_sets(open_target(ws.target))]
+    edit_config(ws, 'min_free = "0"', 'min_free = "0"\nkeep_copies = 1')
+    button = StartNowButton(ws.config)
+    button.button.click()
+    first = button.wait(60).result
+    # keep = 2 in the demo: a copy counted as a complete backup used to rotate a chain away
+    assert first.removed == []
+    assert [str(s.name) for s in list_sets(open_target(ws.target))] == before + [first.set_name]
+    button.button.click()
+    second = button.wait(60).result
+    reason = "older than the 1 newest copies (keep_copies)"
+    assert second.removed == [{"set": first.set_name, "reason": reason}]
+    assert f"removed {first.set_name}: {reason}" in text(button.messages)
+    # the schedule form shows the last run, and what it removed
+    form = ScheduleForm(ws.config)
+    shown = text(form.runs)
+    assert f"Last backup: finished: {second.set_name} (copy)" in shown
+    assert f"removed {first.set_name} ({reason})" in shown
+
+
 def test_start_now_shows_why_it_failed(ws):
     edit_config(ws, 'min_free = "0"', 'min_free = "1000TB"')
     button = StartNowButton(ws.config)

@@ -21,7 +21,7 @@ from .errors import (AuthenticationFailed, BackupsDisabled, BadDestination, Conf
                      PasswordUnusable, RestoreIncomplete, SealedFileDamaged, SelectionError,
                      SetBeingRemoved, SetNotFound, ShareNotFound, StateNotWritable, StoreNotFound,
                      TargetError, TargetFull, TargetStalled, TargetUnreachable, UnsafePath,
-                     VerifyFailed, WorkbenchError, WrongPassword)
+                     UnsupportedSet, VerifyFailed, WorkbenchError, WrongPassword)
 from .model import BackupResult, Entry, RestoreResult
 from .progress import Progress
 from .restorer import plan_restore, restore
@@ -58,7 +58,8 @@ __all__ = [
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",
     "SelectionError", "SetBeingRemoved", "SetNotFound", "ShareNotFound", "StateNotWritable",
     "StoreNotFound", "TargetError", "TargetFull", "TargetStalled", "TargetUnreachable", "Task",
-    "UnsafePath", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
+    "UnsafePath", "UnsupportedSet", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task",
+    "apply_rotation",
     "backup", "copy_status", "edit_task", "list_sets", "list_tasks", "load_config",
     "open_target", "plan_restore", "plan_rotation", "remove_task", "restore", "set_enabled",
     "start_copy", "verify",

@@ -139,7 +139,11 @@ def _batches(items):
 # with every core compressing, that process lost its turns and the pipeline stalled behind it
 # (a differential's walk took 1.0 s instead of 0.5 s). The mail server keeps its priority too.
 _WORKER_NICE = 10
-_WORKER = (f"import os, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
+#
+# A worker ignores SIGINT: Ctrl-C reaches the whole process group, and the run that started it
+# stops it (closing its stdin, or killing it); a worker whose run is gone ends quietly (serve).
+_WORKER = (f"import os, signal, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
+           "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
            "pkg = types.ModuleType('workbench')\n"
            "pkg.__path__ = [sys.argv[1]]\n"
            "sys.modules['workbench'] = pkg\n"
@@ -275,12 +279,18 @@ def pack_files(root, items, level, total_files, total_bytes):
 
 
 def serve(stdin, stdout):
-    """The worker's loop: answer each pickled batch with the list of its results."""
-    while True:
-        try:
-            root, batch, level = pickle.load(stdin)
-        except EOFError:
-            return
-        pickle.dump(_pack_batch(root, batch, level), stdout, protocol=pickle.HIGHEST_PROTOCOL)
-        stdout.flush()
+    """The worker's loop: answer each pickled batch with the list of its results. It ends, without
+    a word, when its run closes the pipes or is gone (killed): a half-sent batch or a closed
+    answer pipe is no error of the worker's."""
+    try:
+        while True:
+            try:
+                root, batch, level = pickle.load(stdin)
+            except (EOFError, pickle.UnpicklingError):
+                return
+            pickle.dump(_pack_batch(root, batch, level), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+            stdout.flush()
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        # What is left in the buffer goes nowhere, also when the interpreter flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..archive import manifest as mf
 from ..lease import read_lease
-from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
+from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, skipped_entries
 from .frames import (categorical, categorical_from_codes, concat, constant_category,
                      fixed_category, ints, over_targets, text, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
@@ -15,7 +15,7 @@ from .settings import settings
 
 
 ENTRY_COLUMNS = ("set", "path", "file_kind", "domain", "user", "folder", "size",
-                 "compressed_size", "mtime", "crc32", "stored_in", "volume", "change")
+                 "compressed_size", "mtime", "crc32", "stored_in", "volume", "change", "skipped")
 
 
 CHANGES = ("added", "changed", "unchanged", "deleted")
@@ -44,11 +44,14 @@ def read_entries(target=None, set=None, storage_options=None, config=None):
         ``size`` (Int64: the file's bytes in the store), ``compressed_size`` (Int64: its data's
         bytes in the volume), ``mtime`` (UTC datetime, to the nanosecond), ``crc32`` (Int64),
         ``stored_in`` (the set whose volume holds the data), ``volume`` (Int64: that volume's
-        number, as read_volumes' ``volume``) and ``change`` (category, relative to the set's
+        number, as read_volumes' ``volume``), ``change`` (category, relative to the set's
         full: ``added`` and ``changed`` files are stored in this set, ``unchanged`` ones in the
         full, ``deleted`` ones were in the full and are gone from the store; every file of a full
-        or copy is ``added``). A Kerio differential records no deletions. Set names are an
-        ordered category (oldest set first); docs/catalog.md has every column.
+        or copy is ``added``; missing for a skipped file) and ``skipped`` (category: missing for
+        the files the set holds; for a file the backup recorded but did not store, the reason,
+        ``oversize``: larger than the volume size; such a row has no ``stored_in``, ``volume``,
+        ``compressed_size`` or ``crc32``). A Kerio differential records no deletions. Set names
+        are an ordered category (oldest set first); docs/catalog.md has every column.
 
     Raises
     ------
@@ -164,9 +167,27 @@ def entries_frame(target, sets, info):
         deleted = deleted.copy()
         deleted["change"] = _changes(np.full(len(deleted), 3, dtype=np.int8))
         df = concat([df, deleted])
+    df = _with_skipped(df, info)
     df.insert(0, "set", constant_category(name, len(df)))
     with m.lock:
         m.frames[key] = df
+    return df
+
+
+def _with_skipped(df, info):
+    """*df* with the ``skipped`` column, and a row for each file *info* skipped at backup."""
+    skipped = skipped_entries(info)
+    reasons = [None] * len(df)
+    if skipped:
+        c = {col: [getattr(e, col) for e in skipped] for col in mf.COLUMNS}
+        c["stored_in"] = [None] * len(skipped)
+        extra = frame_from_columns(c)
+        for col in ("compressed_size", "crc32", "volume"):
+            extra[col] = pd.array([None] * len(skipped), dtype="Int64")
+        extra["change"] = _changes(np.full(len(skipped), -1, dtype=np.int8))
+        df = concat([df, extra])
+        reasons += [e.skipped for e in skipped]
+    df["skipped"] = _reasons(reasons)
     return df
 
 
@@ -185,6 +206,7 @@ def _foreign_frame(target, sets, info):
     else:
         change = np.where(own, 0, 2)
     df["change"] = _changes(change)
+    df["skipped"] = _reasons([None] * len(df))
     df.insert(0, "set", constant_category(name, len(df)))
     return df
 
@@ -192,3 +214,8 @@ def _foreign_frame(target, sets, info):
 def _changes(codes):
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8),
                                      dtype=fixed_category([], CHANGES).dtype)
+
+
+def _reasons(reasons):
+    """The ``skipped`` column: text categories even when no file was skipped."""
+    return fixed_category(reasons, sorted({r for r in reasons if r is not None}))

@@ -20,7 +20,7 @@ from ..targets import open_target
 from ..times import parse_time
 
 
-STATUSES = ("complete", "incomplete", "damaged")
+STATUSES = ("complete", "incomplete", "damaged", "unsupported")
 
 
 #: What rotation does with a set (under the ``keep`` given, or the config's).

@@ -40,8 +40,13 @@ class RecoveryPlan:
         (Int64: their bytes in its volumes, what is read): the sums of read_entries' columns of
         those names.
     entries : pandas.DataFrame
-        The files the recovery writes (columns as read_entries, deleted files left out),
-        narrowed to ``domain``, ``user`` and ``folder`` when given.
+        The files of the state recovered (columns as read_entries, deleted files left out),
+        narrowed to ``domain``, ``user`` and ``folder`` when given; files skipped at backup are
+        among them with their reason in ``skipped`` (see the ``skipped`` property): the
+        recovery cannot write those.
+    passed_over : list of (str, str)
+        Newer sets the recovery does not use, newest first, and why (damaged, incomplete,
+        unsupported, a differential whose full is gone or damaged): it falls back past them.
     """
 
     at: Optional[pd.Timestamp]
@@ -50,16 +55,23 @@ class RecoveryPlan:
     chain: list
     sets: pd.DataFrame
     entries: pd.DataFrame = field(repr=False)
+    passed_over: list = field(default_factory=list)
+
+    @property
+    def skipped(self):
+        """The files of ``entries`` the backup recorded but did not store (too large for a
+        volume, say): a recovery cannot write them."""
+        return self.entries[self.entries["skipped"].notna()]
 
     @property
     def files(self):
-        """Number of files the recovery writes."""
-        return len(self.entries)
+        """Number of files the recovery writes (those skipped at backup left out)."""
+        return int(self.entries["skipped"].isna().sum())
 
     @property
     def bytes(self):
         """Bytes the recovery writes."""
-        return int(self.entries["size"].sum())
+        return int(self.entries["size"][self.entries["skipped"].isna()].sum())
 
 
 def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
@@ -67,8 +79,10 @@ def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
     """The full + differential a recovery at time *at* uses, and what it restores.
 
     The rule (``workbench.sets.choose_set``, shared with ``workbench restore``): the newest set
-    started at or before *at* that is complete (or made by Kerio) and whose full is present. An
-    incomplete set is never used, nor a differential whose full is gone.
+    started at or before *at* that is complete (or made by Kerio and whole) and whose full is
+    present and whole; a copy counts as a full. An incomplete, damaged or unsupported set is
+    never used, nor a differential whose full is gone or damaged: the plan falls back past them
+    and names them in ``passed_over``.
 
     Parameters
     ----------
@@ -108,7 +122,8 @@ def _plan(t, when, domain, user, folder):
     moment = when.to_pydatetime() if when is not None else None
     with read_lease(t) as lease:
         sets = held_sets(t, lease, lambda ss: [choose_set(ss, at=moment)])
-        info = choose_set(sets, at=moment)
+        passed_over = []
+        info = choose_set(sets, at=moment, passed_over=passed_over)
         entries = entries_frame(t, sets, info)
     full = base_of(sets, info)
     chain = [s for s in sets if s.usable and s.name.time <= info.name.time
@@ -140,7 +155,8 @@ def _plan(t, when, domain, user, folder):
            for i, c in enumerate(("files", "size", "compressed_size"), start=4)},
     }), names)
     return RecoveryPlan(at=when, set=str(info.name), full=str(full.name),
-                        chain=[str(s.name) for s in chain], sets=sets_df, entries=entries)
+                        chain=[str(s.name) for s in chain], sets=sets_df, entries=entries,
+                        passed_over=passed_over)
 
 
 def _scope_mask(entries, domain, user, folder):

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from ..archive.reader import read_volume_end
-from ..sets import FOREIGN, INCOMPLETE, base_of, find_set
+from ..sets import FOREIGN, base_of, find_set
 from .frames import (ROTATIONS, SET_KINDS, STATUSES, UTC_NS, fixed_category, over_targets,
                      set_dtype, set_time, text, with_set_dtype)
 from .manifests import load_sets
@@ -18,7 +18,7 @@ SET_COLUMNS = ("set", "kind", "base", "chain", "started", "finished", "status", 
 VOLUME_COLUMNS = ("set", "volume", "file", "volume_bytes", "members", "problem")
 
 
-def read_sets(target=None, keep=None, storage_options=None, config=None):
+def read_sets(target=None, keep=None, storage_options=None, config=None, keep_copies=None):
     """One row per set on *target*, oldest first.
 
     Parameters
@@ -28,12 +28,15 @@ def read_sets(target=None, keep=None, storage_options=None, config=None):
         Default: the config's target.
     keep : int, optional
         The rotation limit the ``rotation`` column is computed under (default: the config's
-        ``keep``, 7 without one).
+        ``keep``, 7 without one: complete backups, fulls with their differentials).
     storage_options : dict, optional
         Passed to ``open_target`` (SMB credentials and such; the config's are the defaults).
     config : Config or str, optional
         A Config or a config file (default: ``$WORKBENCH_CONFIG``, else the defaults), read as
-        the command line reads it: its target, SMB settings and ``keep``.
+        the command line reads it: its target, SMB settings, ``keep`` and ``keep_copies``.
+    keep_copies : int, optional
+        The copies ("Start now") kept beside the chains, for the ``rotation`` column (default:
+        the config's ``keep_copies``, 3 without one).
 
     Returns
     -------
@@ -43,55 +46,36 @@ def read_sets(target=None, keep=None, storage_options=None, config=None):
         none), ``chain`` (the full or copy heading the set's chain: the set itself for a full or
         copy), ``started`` (UTC datetime: the set's time, as its name says, to the second),
         ``finished`` (UTC datetime to the second; missing for sets without a manifest),
-        ``status`` (category: complete, incomplete, damaged: a volume is missing, has the wrong
-        size, or a Kerio set's first volume is unreadable), ``foreign`` (bool: made by Kerio
-        Connect, no manifest), ``files`` (entries listed), ``stored_files`` (entries whose data
-        the set holds), ``stored_size`` (the store bytes of those files), ``volumes`` (volume
-        files), ``volume_bytes`` (bytes of its volume files on the target) and ``skipped``
-        (files not backed up), all Int64 and missing where unknown, ``rotation`` (category: keep
-        or delete-next under *keep*), ``rotation_reason`` (str) and ``problem`` (str, empty when
-        fine). docs/catalog.md has every frame's columns.
+        ``status`` (category: complete, incomplete, damaged: a volume is missing or has the wrong
+        size, the manifest is unreadable, or a Kerio set is not whole; unsupported: a layout that
+        cannot be read, such as a split zip archive), ``foreign`` (bool: made by Kerio Connect,
+        no manifest), ``files`` (entries listed), ``stored_files`` (entries whose data the set
+        holds), ``stored_size`` (the store bytes of those files), ``volumes`` (volume files),
+        ``volume_bytes`` (bytes of its volume files on the target) and ``skipped`` (files not
+        backed up), all Int64 and missing where unknown, ``rotation`` (category: keep or
+        delete-next under *keep* and *keep_copies*), ``rotation_reason`` (str) and ``problem``
+        (str, empty when fine). docs/catalog.md has every frame's columns.
     """
     cfg = settings(config)
-    return over_targets(target, storage_options, lambda t: _read_sets(t, cfg, keep), cfg)
+    return over_targets(target, storage_options,
+                        lambda t: _read_sets(t, cfg, keep, keep_copies), cfg)
 
 
-def volume_problems(info, files):
-    """Problems of a set's volume files against its manifest (or, foreign, their numbering)."""
-    problems = []
-    if info.header is not None:
-        for v in info.header.get("volumes", []):
-            size = files.get(v["name"])
-            if size is None:
-                problems.append((v["name"], "missing"))
-            elif size != v["bytes"]:
-                problems.append((v["name"], f"{size} bytes, manifest says {v['bytes']}"))
-    elif info.status == FOREIGN:
-        indexes = sorted(info.volumes)
-        for i in range(indexes[-1] + 1 if indexes else 0):
-            if i not in info.volumes:
-                problems.append((f"volume {i}", "missing"))
-    return problems
+def set_status(info, files=None):
+    """complete, incomplete, damaged or unsupported, as workbench.sets says
+    (``SetInfo.shown_status``: load_sets has checked the volumes against the manifests)."""
+    return info.shown_status
 
 
-def set_status(info, files):
-    if info.status == INCOMPLETE:
-        return "incomplete"
-    if info.problem or volume_problems(info, files):
-        return "damaged"
-    return "complete"
-
-
-def _read_sets(target, cfg, keep):
+def _read_sets(target, cfg, keep, keep_copies):
     sets, files = load_sets(target)
-    decisions = rotation_decisions(sets, cfg, keep)
+    decisions = rotation_decisions(sets, cfg, keep, keep_copies)
     rows = []
     for s in sets:
         name = str(s.name)
         m = s.header or {}
         stats = m.get("stats") or {}
         base = base_of(sets, s) if s.usable else None
-        problems = volume_problems(s, files)
         d = decisions.get(name)
         rows.append({
             "set": name, "kind": s.name.kind,
@@ -106,8 +90,7 @@ def _read_sets(target, cfg, keep):
             "skipped": len(m["skipped"]) if "skipped" in m else None,
             "rotation": None if d is None else ("keep" if d.action == "keep" else "delete-next"),
             "rotation_reason": "" if d is None else d.reason,
-            "problem": "; ".join([s.problem] * bool(s.problem)
-                                 + [f"{v}: {p}" for v, p in problems]),
+            "problem": s.problem,
         })
     return _sets_frame(rows)
 

@@ -14,6 +14,7 @@ import zlib
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..model import SKIP_REASONS, not_in_backup_text, skip_text
 from ..sizes import human_size
 from ..naming import kind_name
 from . import show
@@ -195,7 +196,7 @@ class RestoreWizard(w.VBox):
         ax.set_yticks([1, 2], ["differential", "full / copy"])
         ax.set_ylim(0.5, 2.6)
         time_axis(ax.xaxis)
-        ax.set_title("Backup sets (red x: incomplete or damaged, never used)")
+        ax.set_title("Backup sets (red x: incomplete, damaged or unsupported, never used)")
         fig.tight_layout()
         return fig
 
@@ -387,6 +388,9 @@ class RestoreWizard(w.VBox):
                                    f"{', '.join(r.sets_used)} into {r.destination} in "
                                    f"{r.duration:.1f} s; {len(r.skipped)} skipped, "
                                    f"{len(r.failures)} failed", ok=not r.failures)
+        if r.not_in_backup:
+            show.note(self.result_out, not_in_backup_text(e.skipped for e in r.not_in_backup)
+                      + ": " + ", ".join(e.path for e in r.not_in_backup), ok=False)
         if r.marked:
             show.text(self.result_out, "index files set aside so that the server rebuilds them:\n"
                       + "\n".join(r.marked))
@@ -422,11 +426,23 @@ class RestoreWizard(w.VBox):
             rows.append({"file": e.path, "written to": path, "check": state})
         bad = [r for r in rows if r["check"] not in ("ok",) and not r["check"].startswith("skip")]
         ok = sum(r["check"] == "ok" for r in rows)
-        show.note(self.result_out, f"check: {ok} of {len(rows)} files match the backup "
-                                   f"(size and CRC-32)" + (f"; {len(bad)} do not" if bad else ""),
-                  ok=not bad)
+        gone = self.plan.not_in_backup  # recorded by the backup, never stored: not restorable
+        if gone:
+            reasons = ", ".join(dict.fromkeys(SKIP_REASONS.get(e.skipped, e.skipped)
+                                              for e in gone))
+            text = (f"check: {ok} of {len(rows) + len(gone)} restored; {len(gone)} skipped at "
+                    f"backup ({reasons}); the restored files match the backup (size and "
+                    "CRC-32)")
+        else:
+            text = f"check: {ok} of {len(rows)} files match the backup (size and CRC-32)"
+        show.note(self.result_out, text + (f"; {len(bad)} do not" if bad else ""),
+                  ok=not bad and not gone)
         if bad:
             show.table(self.result_out, bad, title="Files that do not match")
+        if gone:
+            show.table(self.result_out, [{"file": e.path, "size": e.size,
+                                          "check": f"not in the backup: {skip_text(e.skipped)}"}
+                                         for e in gone], title="Files not in the backup")
         return rows
 
     def _on_check(self, _button=None):
