@@ -16,19 +16,24 @@ docs/catalog.md is the vocabulary: every frame's columns, their dtypes and what 
 """
 
 from .entries import CHANGES, ENTRY_COLUMNS, read_entries
+from .fleet import (PROBLEM_COLUMNS, Fleet, Server, TargetSkipped, problems, read_fleet,
+                    target_name)
 from .frames import ROTATIONS, SET_KINDS, STATUSES, TEXT
 from .manifests import clear_cache
 from .messages import AREAS, MESSAGE_COLUMNS, read_messages
-from .recovery import RecoveryPlan, recovery_plan
+from .recovery import PLAN_SUMMARY_COLUMNS, FleetRecoveryPlan, RecoveryPlan, recovery_plan
 from .search import DIFF_COLUMNS, DISTINCT_COLUMNS, diff_sets, find_messages, fold
 from .sets import SET_COLUMNS, VOLUME_COLUMNS, read_sets, read_volumes
-from .storage import (HISTORY_COLUMNS, USAGE_COLUMNS, StorageForecast, forecast_storage,
-                      storage_usage)
+from .storage import (FORECAST_COLUMNS, HISTORY_COLUMNS, USAGE_COLUMNS, FleetForecast,
+                      StorageForecast, forecast_storage, storage_usage)
 from .verify import VERIFY_COLUMNS, read_verify
 
 __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recovery_plan",
-           "RecoveryPlan", "storage_usage", "forecast_storage", "StorageForecast",
-           "find_messages", "diff_sets", "read_verify", "clear_cache", "fold",
+           "RecoveryPlan", "FleetRecoveryPlan", "storage_usage", "forecast_storage",
+           "StorageForecast", "FleetForecast", "find_messages", "diff_sets", "read_verify",
+           "read_fleet", "Fleet", "Server", "target_name", "problems", "TargetSkipped",
+           "clear_cache", "fold",
            "SET_COLUMNS", "VOLUME_COLUMNS", "ENTRY_COLUMNS", "MESSAGE_COLUMNS",
            "DISTINCT_COLUMNS", "DIFF_COLUMNS", "USAGE_COLUMNS", "HISTORY_COLUMNS",
-           "VERIFY_COLUMNS", "CHANGES", "STATUSES", "ROTATIONS", "SET_KINDS", "AREAS", "TEXT"]
+           "VERIFY_COLUMNS", "PROBLEM_COLUMNS", "PLAN_SUMMARY_COLUMNS", "FORECAST_COLUMNS",
+           "CHANGES", "STATUSES", "ROTATIONS", "SET_KINDS", "AREAS", "TEXT"]

@@ -8,8 +8,9 @@ import pandas as pd
 from ..archive import manifest as mf
 from ..lease import read_lease
 from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
+from .fleet import over_targets
 from .frames import (categorical, categorical_from_codes, concat, constant_category,
-                     fixed_category, ints, over_targets, text, times_ns, with_set_dtype)
+                     fixed_category, ints, text, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
 from .settings import settings
 
@@ -55,7 +56,7 @@ def read_entries(target=None, set=None, storage_options=None, config=None):
     SetNotFound, IncompleteSet, DamagedSet, NoCompleteBackup
     """
     cfg = settings(config)
-    return over_targets(target, storage_options, lambda t: _read_entries(t, set), cfg)
+    return over_targets(target, storage_options, lambda t, s: _read_entries(t, set), cfg)
 
 
 def _read_entries(target, name, include_deleted=True):
@@ -186,6 +187,14 @@ def _foreign_frame(target, sets, info):
         change = np.where(own, 0, 2)
     df["change"] = _changes(change)
     df.insert(0, "set", constant_category(name, len(df)))
+    return df
+
+
+def empty_entries_frame():
+    """The read_entries frame without rows (its columns and dtypes)."""
+    df = frame_from_columns({c: [] for c in _ENTRY_FRAME_COLUMNS})
+    df["change"] = _changes([])
+    df.insert(0, "set", fixed_category([], []))
     return df
 
 

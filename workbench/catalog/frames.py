@@ -1,6 +1,6 @@
 """What every frame of the catalog is made of: column builders for 100k-row columns (categories,
-nullable integers, UTC times, text, set names) and the concatenation of frames over several
-targets. docs/catalog.md is the vocabulary they build: every frame's columns, dtypes and meaning.
+nullable integers, UTC times, text, set names) and the concatenation of frames (a fleet's, say:
+catalog.fleet). docs/catalog.md is the vocabulary they build: every frame's columns, dtypes and meaning.
 
 Dtypes: times are ``datetime64[ns, UTC]`` (a set's times to the second, as its name says; a
 file's mtime to the nanosecond); text is :data:`TEXT`, pandas' ``str`` dtype, on pandas 2.3 as
@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from ..naming import KINDS, parse_set_name
-from ..targets import open_target
 from ..times import parse_time
 
 
@@ -93,37 +92,6 @@ def with_set_dtype(df, names=()):
         if df[c].dtype != dtype:
             df[c] = df[c].astype(dtype)
     return df
-
-
-def over_targets(target, storage_options, build, cfg=None):
-    """``build(Target)`` for one target, or the concatenation with a ``target`` column for a list.
-
-    *target* None is the config's target (*cfg*, a Config), as on the command line; the
-    config's SMB settings (credential sources, timeout) are the defaults of *storage_options*.
-    Set-name columns come out with one dtype of all the targets' sets, oldest first.
-    """
-    options = dict(cfg.target_options) if cfg is not None else {}
-    options.update(storage_options or {})
-    if target is None:
-        if cfg is None:
-            raise ValueError("target: none given; name a target or a config")
-        target = cfg.target_or_default
-    if not isinstance(target, (list, tuple)):
-        return build(open_target(target, **options))
-    frames, urls = [], []
-    for t in target:
-        t = open_target(t, **options)
-        frames.append(build(t))
-        urls.append(t.url)
-    if not frames:
-        raise ValueError("target: an empty list; give at least one target")
-    unique = list(dict.fromkeys(urls))  # in the order given
-    codes = np.concatenate([np.full(len(f), unique.index(u), dtype=np.int32)
-                            for f, u in zip(frames, urls)])
-    out = concat(frames)
-    out.insert(0, "target", pd.Categorical.from_codes(
-        codes, dtype=pd.CategoricalDtype(text_index(unique))))
-    return out
 
 
 def concat(frames):

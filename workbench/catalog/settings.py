@@ -16,11 +16,15 @@ def settings(config=None):
     return as_config(config)
 
 
-def rotation_decisions(sets, cfg, keep=None):
-    """``{set name: rotation.Decision}`` for *sets* under *keep* (default: the config's).
+def rotation_decisions(sets, cfg, keep=None, keep_copies=None):
+    """``{set name: rotation.Decision}`` for *sets* under *keep* and *keep_copies* (default: the
+    config's; a fleet file gives them per server).
 
     The one place the catalog asks rotation, so that every rotation column follows the same
     settings the backup's rotation uses.
     """
     keep = cfg.keep if keep is None else int(keep)
+    keep_copies = getattr(cfg, "keep_copies", None) if keep_copies is None else int(keep_copies)
+    # keep_copies: rotation's plan takes it as its third argument once copies have a limit of
+    # their own; until then copies count as fulls under keep, as rotation counts them.
     return {d.set: d for d in plan_rotation(sets, keep)}
