@@ -216,6 +216,8 @@ def _server(name, values, base, source=None, named=True):
     if target is None:
         raise FleetFileError("target", None, "every server needs a target (a directory or an "
                              "smb:// URL)", server=name, source=source)
+    if isinstance(target, os.PathLike):
+        target = values["target"] = os.fspath(target)
     cfg = base
     try:
         for key in _CONFIG_KEYS:  # one at a time: a Target object is no config value
