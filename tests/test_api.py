@@ -11,7 +11,7 @@ from workbench import errors
 
 EXPECTED = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
-    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry",
+    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry", "ExportBusy",
     "FinishedWithWarnings", "FleetFileError", "FleetUnreadable", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
     "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",

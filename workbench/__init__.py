@@ -15,7 +15,7 @@ APScheduler or smbprotocol. docs/architecture.md describes the layers.
 from .backup import backup
 from .config import Config, Task, load_config
 from .errors import (AuthenticationFailed, BackupsDisabled, BadDestination, ConfigError,
-                     CorruptVolume, CredentialsMissing, DamagedSet,
+                     CorruptVolume, CredentialsMissing, DamagedSet, ExportBusy,
                      FinishedWithWarnings, FleetFileError, FleetUnreadable, IncompleteSet, LockDamaged, LockHeld, MemberTampered, MemberTooLarge,
                      NoCompleteBackup, NotEnoughSpace, NotifyFailed, PasswordMissing,
                      PasswordUnusable, RestoreIncomplete, SealedFileDamaged, SelectionError,
@@ -52,7 +52,7 @@ def __dir__():
 
 __all__ = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
-    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry",
+    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry", "ExportBusy",
     "FinishedWithWarnings", "FleetFileError", "FleetUnreadable", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
     "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",

@@ -78,6 +78,19 @@ class LockHeld(WorkbenchError):
         )
 
 
+class ExportBusy(LockHeld):
+    """Another export is writing to the export directory (its lock file names it)."""
+
+    exit_code = 63
+
+    def __init__(self, out, owner):
+        self.owner = owner
+        WorkbenchError.__init__(
+            self, f"another export is writing to {out}: host {owner.get('host')}, pid "
+            f"{owner.get('pid')}, started {owner.get('started')}; wait for it to finish (its "
+            "lock is taken over once that process is gone)")
+
+
 class LockDamaged(LockHeld):
     """The target's lock file cannot be read: it counts as held until it is old enough."""
 

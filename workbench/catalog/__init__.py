@@ -16,11 +16,13 @@ docs/catalog.md is the vocabulary: every frame's columns, their dtypes and what 
 """
 
 from .entries import CHANGES, ENTRY_COLUMNS, read_entries
+from .exporter import TARGET_COLUMNS, ExportResult, export
 from .fleet import (PROBLEM_COLUMNS, Fleet, Server, TargetSkipped, problems, read_fleet,
                     target_name)
 from .frames import ROTATIONS, SET_KINDS, STATUSES, TEXT
 from .manifests import clear_cache
 from .messages import AREAS, MESSAGE_COLUMNS, read_messages
+from .query import VIEWS, connect
 from .recovery import PLAN_SUMMARY_COLUMNS, FleetRecoveryPlan, RecoveryPlan, recovery_plan
 from .search import DIFF_COLUMNS, DISTINCT_COLUMNS, diff_sets, find_messages, fold
 from .sets import SET_COLUMNS, VOLUME_COLUMNS, read_sets, read_volumes
@@ -32,6 +34,7 @@ __all__ = ["read_sets", "read_volumes", "read_entries", "read_messages", "recove
            "RecoveryPlan", "FleetRecoveryPlan", "storage_usage", "forecast_storage",
            "StorageForecast", "FleetForecast", "find_messages", "diff_sets", "read_verify",
            "read_fleet", "Fleet", "Server", "target_name", "problems", "TargetSkipped",
+           "export", "ExportResult", "connect", "VIEWS", "TARGET_COLUMNS",
            "clear_cache", "fold",
            "SET_COLUMNS", "VOLUME_COLUMNS", "ENTRY_COLUMNS", "MESSAGE_COLUMNS",
            "DISTINCT_COLUMNS", "DIFF_COLUMNS", "USAGE_COLUMNS", "HISTORY_COLUMNS",
