@@ -2,12 +2,17 @@
 
 The only package of workbench that imports pandas. Every reader takes a *target* (a directory
 path, an ``smb://`` URL or UNC path with ``storage_options`` for ``open_target``, or a Target
-object) or a list of them, in which case the frames of all targets are concatenated with a
-``target`` column in front, so one notebook covers a fleet of servers.
+object) or a fleet: a list of them, a mapping ``{name: target}`` or a Fleet read from a fleet
+file (read_fleet), each server with its own settings; the frames of all targets are then
+concatenated with a ``target`` column in front, and a target that cannot be read is left out
+with a warning and listed by ``problems(frame)``, so one notebook covers a fleet of servers.
+``export`` writes every set of a fleet as hive-partitioned Parquet, ``connect`` opens DuckDB
+views over it.
 
 One module per job: ``sets`` (read_sets, read_volumes), ``entries`` (read_entries), ``messages``
 (read_messages), ``recovery`` (recovery_plan), ``storage`` (storage_usage, forecast_storage),
-``search`` (find_messages, diff_sets), ``verify`` (read_verify); ``manifests`` decodes and caches
+``search`` (find_messages, diff_sets), ``verify`` (read_verify), ``exporter`` (export),
+``query`` (connect); ``fleet`` reads several targets, ``manifests`` decodes and caches
 manifests, ``frames`` builds columns, ``settings`` reads the config (``config=``, else
 ``$WORKBENCH_CONFIG``: the target, ``keep``, ``min_free``, ``timezone``). Sets made by Kerio
 Connect itself have no manifest and are read from their volumes' central directories.
