@@ -10,7 +10,7 @@ from ..lease import read_lease
 from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of
 from .fleet import over_targets
 from .frames import (categorical, categorical_from_codes, concat, constant_category,
-                     fixed_category, ints, text, times_ns, with_set_dtype)
+                     fixed_category, ints, text, text_isin, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
 from .settings import settings
 
@@ -152,11 +152,11 @@ def entries_frame(target, sets, info):
     else:
         base_core = _core_entries(target, base)
         in_base = np.ones(len(core), dtype=bool)
-        in_base[own] = core["path"][own].isin(base_core["path"]).to_numpy()
+        in_base[own] = text_isin(core["path"][own], base_core["path"])
         change = np.where(own, np.where(in_base, 1, 0), 2)
         deleted = None
         if int((~own).sum()) + int((own & in_base).sum()) < len(base_core):
-            gone = ~base_core["path"].isin(core["path"]).to_numpy()
+            gone = ~text_isin(base_core["path"], core["path"])
             if gone.any():
                 deleted = base_core[gone]
     df = core.copy()

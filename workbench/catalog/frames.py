@@ -113,6 +113,14 @@ def concat(frames):
     return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
 
 
+def text_isin(values, among):
+    """``values.isin(among)`` for two text Series as a bool array, by Arrow's hash set (pandas
+    3.1 turns an Arrow string array into a Python list first: 0.85 s for 100k paths, not 0.03)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    return pc.is_in(pa.array(values), value_set=pa.array(among)).to_numpy(zero_copy_only=False)
+
+
 def categorical(values):
     """A Categorical (categories sorted, None missing) from a list with few distinct values.
 
