@@ -22,7 +22,7 @@ import workbench
 from workbench import catalog, samples
 from workbench.catalog import exporter as export_mod
 from workbench.cli import main
-from workbench.errors import ConfigError, ExportBusy
+from workbench.errors import ConfigError, ExportBusy, FleetUnreadable
 
 from helpers import copy_sample, make_store
 
@@ -315,6 +315,19 @@ def test_an_unreadable_target_keeps_its_partitions_and_becomes_a_problem(fleet, 
     os.rename(tmp_path / "mail2.away", tmp_path / "mail2")
     r = catalog.export(catalog.read_fleet(path), out)
     assert r.problems.empty and con.execute("select count(*) from problems").fetchone() == (0,)
+
+
+def test_an_export_that_reads_nothing_says_so_and_removes_nothing(fleet, tmp_path):
+    path = copy_fleet(fleet, tmp_path)
+    out = tmp_path / "export"
+    catalog.export(catalog.read_fleet(path), out)
+    before = {f: (out / f).read_bytes() for f in files_under(out) if "target=" in f}
+    with pytest.raises(FleetUnreadable, match=r"\(1\): gone: TargetError"):
+        catalog.export({"gone": str(tmp_path / "nowhere")}, out)
+    assert {f: (out / f).read_bytes() for f in files_under(out) if "target=" in f} == before
+    con = catalog.connect(out)
+    assert con.execute("select target, error from problems").fetchall() == [
+        ("gone", "TargetError")]  # not the "no problems" of the last export
 
 
 def test_targets_gone_from_the_fleet_are_removed_and_nothing_else(fleet, tmp_path):

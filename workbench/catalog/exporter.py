@@ -41,14 +41,14 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, ExportBusy, LockDamaged, LockHeld
+from ..errors import ConfigError, ExportBusy, FleetUnreadable, LockDamaged, LockHeld
 from ..lease import read_lease
 from ..lock import target_lock
 from ..naming import parse_set_name
 from ..progress import Meter
 from ..secrets import mask_url
 from ..sets import READABLE
-from ..targets import LocalTarget, open_target
+from ..targets import LocalTarget, Target, open_target
 from .entries import empty_entries_frame, entries_frame
 from .fleet import READ_ERRORS, Problem, as_fleet, problems_frame
 from .frames import TEXT, UTC_NS, set_time, times_ns
@@ -136,7 +136,8 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
     ExportBusy
         If another export is writing to *out*.
     FleetUnreadable
-        If no target could be read (the export is left as it was).
+        If no target could be read: the partitions are left as they were, the problems table
+        names every target's problem.
     """
     started = time.monotonic()
     cfg = settings(config)
@@ -159,10 +160,9 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
         _write_schemas(out)
         result = ExportResult(out=out, targets=[])
         meter = Meter(progress, phase="export")
-        found, rows, read = [], [], set()
+        found, rows = [], []
         previous = _previous_targets(out)
         for s in servers:
-            t = None
             try:
                 t = open_target(s.target, **s.options(storage_options))
                 rows.append(_export_target(out, t, s, result, meter, found))
@@ -172,17 +172,16 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
                 # that a query over targets misses no server
                 rows.append(previous.get(s.name) or _settings_row(s))
             else:
-                read.add(s.name)
                 result.targets.append(s.name)
-        if not read:
-            from ..errors import FleetUnreadable
-            raise FleetUnreadable(found)
-        for name in set(known) - {s.name for s in servers}:
-            result.removed += _remove_target(out, name)
+        if result.targets:  # a fleet of which nothing could be read removes nothing
+            for name in set(known) - {s.name for s in servers}:
+                result.removed += _remove_target(out, name)
         _write_frame(_targets_frame(rows), os.path.join(out, "targets", DATA))
         result.problems = problems_frame(found, [s.name for s in servers])
         _write_frame(result.problems.astype({"target": TEXT, "error": TEXT}),
                      os.path.join(out, "problems", DATA))
+        if not result.targets:
+            raise FleetUnreadable(found)  # the problems table says so too
         _write_marker(out, {s.name: _url(s) for s in servers})
     meter.report(force=True)
     result.seconds = time.monotonic() - started
@@ -190,11 +189,14 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
 
 
 def _url(server):
+    """The target of *server* as the targets table shows it before it is opened."""
     t = server.target
-    return mask_url(str(getattr(t, "url", None) or (os.path.abspath(os.fspath(t))
-                                                     if "://" not in str(t)
-                                                     and not str(t).startswith(("\\\\", "//"))
-                                                     else t)))
+    if isinstance(t, Target):
+        return mask_url(t.url)
+    text = os.fspath(t)
+    if "://" in text or text.startswith(("\\\\", "//")):
+        return mask_url(text)
+    return os.path.abspath(os.path.expanduser(text))
 
 
 def _claim(out):
