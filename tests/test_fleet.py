@@ -224,6 +224,7 @@ def test_an_unreachable_and_a_broken_target_are_problems_and_the_rest_is_read(
     assert list(p.columns) == list(catalog.PROBLEM_COLUMNS)
     assert p["target"].tolist() == ["dead"] and p["error"].tolist() == ["TargetUnreachable"]
     assert f"127.0.0.1 port {closed.split(':')[2].split('/')[0]}" in p["message"][0]
+    assert "within network_timeout (1 s)" in p["message"][0]  # the server's own setting
     assert samba.password not in p["message"][0]
     # The damaged manifest leaves that target nothing a recovery could use.
     with pytest.warns(catalog.TargetSkipped) as caught:
