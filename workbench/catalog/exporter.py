@@ -52,7 +52,7 @@ from ..targets import LocalTarget, Target, open_target
 from .entries import empty_entries_frame, entries_frame
 from .fleet import READ_ERRORS, Problem, as_fleet, problems_frame
 from .frames import TEXT, UTC_NS, set_time, times_ns
-from .manifests import held_sets, load_sets
+from .manifests import forget, held_sets, load_sets
 from .messages import empty_messages_frame, messages_frame
 from .sets import _read_sets, _read_volumes, sets_frame, volumes_frame
 from .settings import settings
@@ -163,6 +163,7 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
         found, rows = [], []
         previous = _previous_targets(out)
         for s in servers:
+            t = None
             try:
                 t = open_target(s.target, **s.options(storage_options))
                 rows.append(_export_target(out, t, s, result, meter, found))
@@ -173,6 +174,9 @@ def export(targets=None, out=None, storage_options=None, config=None, progress=N
                 rows.append(previous.get(s.name) or _settings_row(s))
             else:
                 result.targets.append(s.name)
+            finally:
+                if t is not None:
+                    forget(t)  # the fleet is never held: one target's manifests at a time
         if result.targets:  # a fleet of which nothing could be read removes nothing
             for name in set(known) - {s.name for s in servers}:
                 result.removed += _remove_target(out, name)
