@@ -87,14 +87,26 @@ def frames(target, damaged):
         "forecast_storage(...).history": lambda: catalog.forecast_storage(
             target, capacity=10**9, min_free=0).history,
         "read_verify": lambda: catalog.read_verify(damaged),
+        "problems": lambda: catalog.problems(_with_problem(target)),
+        "recovery_plan(...).summary": lambda: catalog.recovery_plan([target, damaged]).summary,
+        "forecast_storage(...).summary": lambda: catalog.forecast_storage(
+            {"a": target, "b": damaged}, capacity=10**9, min_free=0).summary,
     }
+
+
+def _with_problem(target):
+    """read_sets of a fleet with one target missing: a frame with a problem."""
+    with pytest.warns(catalog.TargetSkipped):
+        return catalog.read_sets({"here": target, "gone": target + ".missing"})
 
 
 CONSTANTS = {"read_sets": "SET_COLUMNS", "read_volumes": "VOLUME_COLUMNS",
              "read_entries": "ENTRY_COLUMNS", "read_messages": "MESSAGE_COLUMNS",
              "find_messages(distinct=True)": "DISTINCT_COLUMNS", "diff_sets": "DIFF_COLUMNS",
              "storage_usage": "USAGE_COLUMNS", "forecast_storage(...).history": "HISTORY_COLUMNS",
-             "read_verify": "VERIFY_COLUMNS"}
+             "read_verify": "VERIFY_COLUMNS", "problems": "PROBLEM_COLUMNS",
+             "recovery_plan(...).summary": "PLAN_SUMMARY_COLUMNS",
+             "forecast_storage(...).summary": "FORECAST_COLUMNS"}
 
 
 def check_dtype(df, column, documented, set_names):

@@ -40,6 +40,7 @@ OPTIONS = {
     ("catalog", "volumes"): TARGET | {"--set", "--format", "--out"},
     ("catalog", "entries"): TARGET | {"--set", "--format", "--out"},
     ("catalog", "messages"): TARGET | {"--set", "--format", "--out"},
+    ("catalog", "export"): {"--target", "--fleet", "--out", "--config", "-q", "--quiet"},
     ("lab",): {"--dir", "--config", "--ip", "--port", "--no-browser"},
     ("report",): set(),
     ("report", "storage"): TARGET | {"--keep", "--min-free", "--out", "--capacity"},

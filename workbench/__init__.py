@@ -15,8 +15,8 @@ APScheduler or smbprotocol. docs/architecture.md describes the layers.
 from .backup import backup
 from .config import Config, Task, load_config
 from .errors import (AuthenticationFailed, BackupsDisabled, BadDestination, ConfigError,
-                     CorruptVolume, CredentialsMissing, DamagedSet, FinishedWithWarnings,
-                     IncompleteSet, LockDamaged, LockHeld, MemberTampered, MemberTooLarge,
+                     CorruptVolume, CredentialsMissing, DamagedSet, ExportBusy,
+                     FinishedWithWarnings, FleetFileError, FleetUnreadable, IncompleteSet, LockDamaged, LockHeld, MemberTampered, MemberTooLarge,
                      NoCompleteBackup, NotEnoughSpace, NotifyFailed, PasswordMissing,
                      PasswordUnusable, RestoreIncomplete, SealedFileDamaged, SelectionError,
                      SetBeingRemoved, SetNotFound, ShareNotFound, StateNotWritable, StoreNotFound,
@@ -52,8 +52,8 @@ def __dir__():
 
 __all__ = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
-    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry",
-    "FinishedWithWarnings", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
+    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry", "ExportBusy",
+    "FinishedWithWarnings", "FleetFileError", "FleetUnreadable", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
     "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",
     "SelectionError", "SetBeingRemoved", "SetNotFound", "ShareNotFound", "StateNotWritable",

@@ -59,6 +59,22 @@ class ConfigError(WorkbenchError):
         return {"key": self.key, "value": value, "reason": self.reason}
 
 
+class FleetFileError(ConfigError):
+    """A fleet file (``fleet.toml``) or a mapping of targets has a bad server table or key; the
+    message names the file, the server and the key."""
+
+    exit_code = 61
+
+    def __init__(self, key, value, reason, server=None, source=None):
+        self.key, self.value, self.reason = key, value, reason
+        self.server, self.source = server, source
+        where = f"fleet file {source}" if source else "fleet"
+        if server is not None:
+            where += f", server {server!r}"
+        what = f"key {key!r}: bad value {value!r}" if key else f"bad value {value!r}"
+        WorkbenchError.__init__(self, f"{where}: {what}: {reason}")
+
+
 class StoreNotFound(WorkbenchError):
     """The server directory does not exist or holds no store."""
 
@@ -88,6 +104,19 @@ class LockHeld(WorkbenchError):
     def details(self):
         return {"owner": {k: self.owner.get(k) for k in ("host", "pid", "started")
                           if k in self.owner}}
+
+
+class ExportBusy(LockHeld):
+    """Another export is writing to the export directory (its lock file names it)."""
+
+    exit_code = 63
+
+    def __init__(self, out, owner):
+        self.owner = owner
+        WorkbenchError.__init__(
+            self, f"another export is writing to {out}: host {owner.get('host')}, pid "
+            f"{owner.get('pid')}, started {owner.get('started')}; wait for it to finish (its "
+            "lock is taken over once that process is gone)")
 
 
 class LockDamaged(LockHeld):
@@ -259,6 +288,19 @@ class TargetStalled(TargetUnreachable):
     """The network target stopped answering: a request got no reply within ``network_timeout``."""
 
     exit_code = 35
+
+
+class FleetUnreadable(TargetError):
+    """No target of a fleet could be read; ``problems`` lists (target, error class, message)."""
+
+    exit_code = 62
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        shown = "; ".join(f"{t}: {e}: {m}" for t, e, m in self.problems[:10])
+        more = f"; and {len(self.problems) - 10} more" if len(self.problems) > 10 else ""
+        super().__init__(f"no target of the fleet could be read ({len(self.problems)}): "
+                         f"{shown}{more}")
 
 
 class BackupsDisabled(WorkbenchError):

@@ -8,8 +8,9 @@ import pandas as pd
 from ..archive import manifest as mf
 from ..lease import read_lease
 from ..sets import COMPLETE, DAMAGED, INCOMPLETE, base_of, entries_of, skipped_entries
+from .fleet import over_targets
 from .frames import (categorical, categorical_from_codes, concat, constant_category,
-                     fixed_category, ints, over_targets, text, times_ns, with_set_dtype)
+                     fixed_category, ints, text, text_isin, times_ns, with_set_dtype)
 from .manifests import Coded, held_sets, load_sets, manifest_of, pick
 from .settings import settings
 
@@ -58,7 +59,7 @@ def read_entries(target=None, set=None, storage_options=None, config=None):
     SetNotFound, IncompleteSet, DamagedSet, NoCompleteBackup
     """
     cfg = settings(config)
-    return over_targets(target, storage_options, lambda t: _read_entries(t, set), cfg)
+    return over_targets(target, storage_options, lambda t, s: _read_entries(t, set), cfg)
 
 
 def _read_entries(target, name, include_deleted=True):
@@ -154,11 +155,11 @@ def entries_frame(target, sets, info):
     else:
         base_core = _core_entries(target, base)
         in_base = np.ones(len(core), dtype=bool)
-        in_base[own] = core["path"][own].isin(base_core["path"]).to_numpy()
+        in_base[own] = text_isin(core["path"][own], base_core["path"])
         change = np.where(own, np.where(in_base, 1, 0), 2)
         deleted = None
         if int((~own).sum()) + int((own & in_base).sum()) < len(base_core):
-            gone = ~base_core["path"].isin(core["path"]).to_numpy()
+            gone = ~text_isin(base_core["path"], core["path"])
             if gone.any():
                 deleted = base_core[gone]
     df = core.copy()
@@ -208,6 +209,15 @@ def _foreign_frame(target, sets, info):
     df["change"] = _changes(change)
     df["skipped"] = _reasons([None] * len(df))
     df.insert(0, "set", constant_category(name, len(df)))
+    return df
+
+
+def empty_entries_frame():
+    """The read_entries frame without rows (its columns and dtypes)."""
+    df = frame_from_columns({c: [] for c in _ENTRY_FRAME_COLUMNS})
+    df["change"] = _changes([])
+    df["skipped"] = _reasons([])
+    df.insert(0, "set", fixed_category([], []))
     return df
 
 

@@ -1,6 +1,6 @@
 """What every frame of the catalog is made of: column builders for 100k-row columns (categories,
-nullable integers, UTC times, text, set names) and the concatenation of frames over several
-targets. docs/catalog.md is the vocabulary they build: every frame's columns, dtypes and meaning.
+nullable integers, UTC times, text, set names) and the concatenation of frames (a fleet's, say:
+catalog.fleet). docs/catalog.md is the vocabulary they build: every frame's columns, dtypes and meaning.
 
 Dtypes: times are ``datetime64[ns, UTC]`` (a set's times to the second, as its name says; a
 file's mtime to the nanosecond); text is :data:`TEXT`, pandas' ``str`` dtype, on pandas 2.3 as
@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from ..naming import KINDS, parse_set_name
-from ..targets import open_target
 from ..times import parse_time
 
 
@@ -95,37 +94,6 @@ def with_set_dtype(df, names=()):
     return df
 
 
-def over_targets(target, storage_options, build, cfg=None):
-    """``build(Target)`` for one target, or the concatenation with a ``target`` column for a list.
-
-    *target* None is the config's target (*cfg*, a Config), as on the command line; the
-    config's SMB settings (credential sources, timeout) are the defaults of *storage_options*.
-    Set-name columns come out with one dtype of all the targets' sets, oldest first.
-    """
-    options = dict(cfg.target_options) if cfg is not None else {}
-    options.update(storage_options or {})
-    if target is None:
-        if cfg is None:
-            raise ValueError("target: none given; name a target or a config")
-        target = cfg.target_or_default
-    if not isinstance(target, (list, tuple)):
-        return build(open_target(target, **options))
-    frames, urls = [], []
-    for t in target:
-        t = open_target(t, **options)
-        frames.append(build(t))
-        urls.append(t.url)
-    if not frames:
-        raise ValueError("target: an empty list; give at least one target")
-    unique = list(dict.fromkeys(urls))  # in the order given
-    codes = np.concatenate([np.full(len(f), unique.index(u), dtype=np.int32)
-                            for f, u in zip(frames, urls)])
-    out = concat(frames)
-    out.insert(0, "target", pd.Categorical.from_codes(
-        codes, dtype=pd.CategoricalDtype(text_index(unique))))
-    return out
-
-
 def concat(frames):
     """The rows of *frames* (of the same columns) in one frame, category columns kept: a set-name
     column gets the set dtype of all their sets, another the union of their categories (pandas
@@ -143,6 +111,14 @@ def concat(frames):
         frames = [f if f[col].dtype == unified else f.assign(**{col: f[col].astype(unified)})
                   for f in frames]
     return pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+
+
+def text_isin(values, among):
+    """``values.isin(among)`` for two text Series as a bool array, by Arrow's hash set (pandas
+    3.1 turns an Arrow string array into a Python list first: 0.85 s for 100k paths, not 0.03)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    return pc.is_in(pa.array(values), value_set=pa.array(among)).to_numpy(zero_copy_only=False)
 
 
 def categorical(values):

@@ -98,6 +98,13 @@ def clear_cache():
         _CACHE.clear()
 
 
+def forget(target):
+    """Forget the manifests of *target* (a reader done with it for good, as an export is)."""
+    with _CACHE_LOCK:
+        for key in [k for k in _CACHE if k[0] == target.url]:
+            del _CACHE[key]
+
+
 class Coded:
     """A text column stored as distinct values and one code per row."""
 

@@ -8,7 +8,8 @@ from ..lease import read_lease
 from ..sets import base_of
 from ..store import MESSAGE_KINDS, MESSAGE_SUFFIX
 from .entries import cached_frame, entries_frame
-from .frames import (UTC_NS, fixed_category, over_targets, text, times_s, with_set_dtype)
+from .fleet import over_targets
+from .frames import UTC_NS, fixed_category, text, times_s, with_set_dtype
 from .manifests import held_sets, load_sets, manifest_of, pick
 from .settings import settings
 
@@ -54,7 +55,7 @@ def read_messages(target=None, set=None, storage_options=None, config=None):
         indexed (before archive mail was, for archive messages), give missing header values.
     """
     cfg = settings(config)
-    return over_targets(target, storage_options, lambda t: _read_messages(t, set), cfg)
+    return over_targets(target, storage_options, lambda t, s: _read_messages(t, set), cfg)
 
 
 def _read_messages(target, name):

@@ -12,7 +12,8 @@ from ..lease import read_lease
 from ..selection import Selection
 from ..sets import base_of, choose_set
 from .entries import entries_frame
-from .frames import SET_KINDS, UTC_NS, fixed_category, over_targets, set_time, timestamp, with_set_dtype
+from .fleet import as_fleet, over_targets, read_each, with_target
+from .frames import SET_KINDS, UTC_NS, fixed_category, set_time, timestamp, with_set_dtype
 from .manifests import held_sets
 from .settings import settings
 
@@ -74,6 +75,51 @@ class RecoveryPlan:
         return int(self.entries["size"][self.entries["skipped"].isna()].sum())
 
 
+#: The columns of a fleet's ``recovery_plan(...).summary``: one row per target.
+PLAN_SUMMARY_COLUMNS = ("target", "set", "chain", "started", "files", "size", "compressed_size")
+
+
+@dataclass
+class FleetRecoveryPlan:
+    """What a recovery at a given time reads on each target of a fleet.
+
+    Attributes
+    ----------
+    at : pandas.Timestamp or None
+        The time asked for (UTC); None means "now".
+    plans : dict
+        ``{target: RecoveryPlan}`` of every target planned, in the fleet's order.
+    summary : pandas.DataFrame
+        One row per target planned: ``target``, ``set`` (the set the recovery uses), ``chain``
+        (its full), ``started`` (the set's time), ``files``, ``size`` (Int64: files and store
+        bytes the recovery writes) and ``compressed_size`` (Int64: bytes it reads).
+    sets : pandas.DataFrame
+        The plans' ``sets`` frames with a ``target`` column in front.
+    entries : pandas.DataFrame
+        The plans' ``entries`` frames with a ``target`` column in front.
+    problems : pandas.DataFrame
+        The targets left out (``target``, ``error``, ``message``; see catalog.problems): no
+        restorable set at ``at``, unreachable, ...
+    """
+
+    at: Optional[pd.Timestamp]
+    plans: dict
+    summary: pd.DataFrame
+    sets: pd.DataFrame
+    entries: pd.DataFrame = field(repr=False)
+    problems: pd.DataFrame = field(repr=False)
+
+    @property
+    def files(self):
+        """Number of files the recoveries write."""
+        return len(self.entries)
+
+    @property
+    def bytes(self):
+        """Bytes the recoveries write."""
+        return int(self.entries["size"].sum())
+
+
 def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
                   storage_options=None, config=None):
     """The full + differential a recovery at time *at* uses, and what it restores.
@@ -86,8 +132,9 @@ def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
 
     Parameters
     ----------
-    target : str, os.PathLike or Target, optional
-        One target (see read_sets; default: the config's target).
+    target : str, os.PathLike, Target, or a fleet, optional
+        A target (see read_sets; default: the config's target), or a fleet (a list, a mapping
+        ``{name: target}`` or a Fleet): one plan per target, see Returns.
     at : datetime, pandas.Timestamp or str, optional
         The time to recover to (a time without a zone is in the config's ``timezone``, else the
         machine's zone, as for ``workbench restore --at``: see workbench.times); default: now.
@@ -103,19 +150,46 @@ def recovery_plan(target=None, at=None, domain=None, user=None, folder=None,
 
     Returns
     -------
-    RecoveryPlan
+    RecoveryPlan, or FleetRecoveryPlan for a fleet
+        For a fleet: the plan of each target (``plans``), a row per target (``summary``), the
+        sets and entries of all (``sets``, ``entries``, with a ``target`` column), and the
+        targets left out (``problems``: one without a restorable set at *at*, say).
 
     Raises
     ------
     NoCompleteBackup
-        If no restorable set was started at or before *at*.
+        If no restorable set was started at or before *at* (for a fleet: on no target).
     """
     cfg = settings(config)
-    if isinstance(target, (list, tuple)):
-        raise ValueError("recovery_plan: one target at a time (a list was given)")
     when = timestamp(at, "at", cfg.timezone)
-    return over_targets(target, storage_options, lambda t: _plan(t, when, domain, user, folder),
-                        cfg)
+
+    def build(t, server):
+        return _plan(t, when, domain, user, folder)
+
+    fleet = as_fleet(target, cfg)
+    if fleet is None:
+        return over_targets(target, storage_options, build, cfg)
+    reading = read_each(fleet, storage_options, build)
+    plans = {name: plan for name, _, plan in reading.results}
+    return FleetRecoveryPlan(
+        at=when, plans=plans,
+        summary=with_target(reading, [_summary(p) for p in plans.values()]),
+        sets=with_target(reading, [p.sets for p in plans.values()]),
+        entries=with_target(reading, [p.entries for p in plans.values()]),
+        problems=reading.problems_frame())
+
+
+def _summary(plan):
+    """A plan as one row of a fleet's summary (without its ``target``)."""
+    dtype = plan.sets["set"].dtype
+    return pd.DataFrame({
+        "set": pd.Categorical([plan.set], dtype=dtype),
+        "chain": pd.Categorical([plan.full], dtype=dtype),
+        "started": plan.sets["started"].iloc[-1:].reset_index(drop=True),  # the set's row: last
+        "files": pd.array([plan.files], dtype="Int64"),
+        "size": pd.array([plan.bytes], dtype="Int64"),
+        "compressed_size": pd.array([int(plan.sets["compressed_size"].sum())], dtype="Int64"),
+    })
 
 
 def _plan(t, when, domain, user, folder):

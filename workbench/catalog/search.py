@@ -9,16 +9,20 @@ its cached messages frame, so later searches compare folded text only.
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
+from ..errors import SelectionError, SetNotFound
 from ..headers import normalize_message_id
 from ..lease import read_lease
-from ..sets import base_of, find_set
+from ..naming import parse_set_name
+from ..sets import base_of, choose_set, find_set
 from .entries import entries_frame
-from .frames import (TEXT, UTC_NS, concat, fixed_category, over_targets, text, timestamp,
-                     with_set_dtype)
+from .fleet import over_targets
+from .frames import (TEXT, UTC_NS, concat, fixed_category, text, timestamp, with_set_dtype)
 from .manifests import held_sets, manifest_of, pick
 from .messages import AREAS, MESSAGE_COLUMNS, empty_messages_frame, messages_frame
 from .recovery import _scope_mask
@@ -102,7 +106,7 @@ def find_messages(target=None, storage_options=None, config=None, distinct=False
     c["area"] = _areas(c.get("area"))
     tests = {key: _matcher(c[key], regex) for key in _TEXT_CRITERIA if c.get(key)}
     return over_targets(target, storage_options,
-                        lambda t: _find_messages(t, c, tests, distinct), cfg)
+                        lambda t, s: _find_messages(t, c, tests, distinct), cfg)
 
 
 def _areas(value):
@@ -279,14 +283,19 @@ def diff_sets(target, a, b, storage_options=None, config=None):
 
     Parameters
     ----------
-    target : str, os.PathLike or Target
-        One target (see read_sets; None: the config's target).
-    a, b : str
-        Set names; *a* is the earlier state, *b* the later one.
+    target : str, os.PathLike, Target, or a fleet
+        A target (see read_sets; None: the config's target), or a fleet (a list, a mapping
+        ``{name: target}`` or a Fleet): each target's sets are compared with each other, and
+        the frames come out as one with a ``target`` column.
+    a, b : str, datetime, None, or a mapping
+        The sets: a set name; a time (a datetime, or a text that is no set name, such as
+        ``"2026-11-20 08:00"``: the set a recovery at that time uses, as recovery_plan says);
+        None for the set a recovery now uses; or for a fleet a mapping ``{target: set or
+        time}`` naming one for each target. *a* is the earlier state, *b* the later one.
     storage_options : dict, optional
         Passed to ``open_target``.
     config : Config or str, optional
-        See read_sets.
+        See read_sets (its ``timezone`` reads times without a zone).
 
     Returns
     -------
@@ -295,22 +304,62 @@ def diff_sets(target, a, b, storage_options=None, config=None):
         added, changed, deleted), ``file_kind``, ``domain``, ``user``, ``folder`` (category),
         ``size_a``, ``size_b`` (Int64: the file's bytes in each), ``mtime_a``, ``mtime_b`` (UTC
         datetimes); the side where the file is absent is missing. Changed means another size,
-        mtime or CRC-32.
+        mtime or CRC-32. For a fleet a ``target`` column comes first, and a target where a set
+        is missing is left out with a warning (catalog.problems).
     """
     cfg = settings(config)
-    if isinstance(target, (list, tuple)):
-        raise ValueError("diff_sets: one target at a time (a list was given)")
-    return over_targets(target, storage_options, lambda t: _diff(t, a, b), cfg)
+    a, b = _which(a, "a", cfg), _which(b, "b", cfg)
+
+    def build(t, server):
+        name = server.name if server.named else None
+        return _diff(t, _for(a, name, t), _for(b, name, t))
+
+    return over_targets(target, storage_options, build, cfg)
+
+
+def _which(value, key, cfg):
+    """*value* of diff_sets' a or b as set names (str), times (Timestamp) or None; a mapping's
+    values likewise."""
+    if isinstance(value, Mapping):
+        return {k: _which(v, key, cfg) for k, v in value.items()}
+    if value is None or isinstance(value, str) and parse_set_name(value) is not None:
+        return value
+    if isinstance(value, str):
+        try:
+            return timestamp(value, key, cfg.timezone)
+        except SelectionError:
+            return value  # neither a set name nor a time: SetNotFound names it
+    if not isinstance(value, (datetime, date)):  # a SetName or SetInfo
+        return str(getattr(value, "name", value))
+    return timestamp(value, key, cfg.timezone)
+
+
+def _for(value, name, t):
+    """The choice for the target *t* (named *name*) from a mapping, or *value* itself."""
+    if not isinstance(value, Mapping):
+        return value
+    for key in (name, t.url):
+        if key is not None and key in value:
+            return value[key]
+    raise SetNotFound(f"diff_sets names no set for target {name or t.url}: the mapping has "
+                      + ", ".join(map(str, value)))
 
 
 _LABELS = ("file_kind", "domain", "user", "folder")
 
 
+def _pick(sets, value):
+    """The SetInfo of a set name, the set a recovery at a time (Timestamp) uses, or now (None)."""
+    if isinstance(value, pd.Timestamp):
+        return choose_set(sets, at=value.to_pydatetime())
+    return pick(sets, value)
+
+
 def _diff(t, a, b):
     with read_lease(t) as lease:
-        sets = held_sets(t, lease, lambda ss: [pick(ss, a), pick(ss, b)])
-        fa = _present(entries_frame(t, sets, pick(sets, a)))
-        fb = _present(entries_frame(t, sets, pick(sets, b)))
+        sets = held_sets(t, lease, lambda ss: [_pick(ss, a), _pick(ss, b)])
+        fa = _present(entries_frame(t, sets, _pick(sets, a)))
+        fb = _present(entries_frame(t, sets, _pick(sets, b)))
     keys = ["path", *_LABELS, "size", "mtime", "crc32"]
     left, right = fa[keys].copy(), fb[keys].copy()
     for c in _LABELS:  # one dtype on both sides: the merged columns stay categories

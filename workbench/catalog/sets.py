@@ -4,8 +4,9 @@ import pandas as pd
 
 from ..archive.reader import read_volume_end
 from ..sets import FOREIGN, base_of, find_set
-from .frames import (ROTATIONS, SET_KINDS, STATUSES, UTC_NS, fixed_category, over_targets,
-                     set_dtype, set_time, text, with_set_dtype)
+from .fleet import over_targets
+from .frames import (ROTATIONS, SET_KINDS, STATUSES, UTC_NS, fixed_category, set_dtype, set_time,
+                     text, with_set_dtype)
 from .manifests import load_sets
 from .settings import rotation_decisions, settings
 
@@ -58,7 +59,7 @@ def read_sets(target=None, keep=None, storage_options=None, config=None, keep_co
     """
     cfg = settings(config)
     return over_targets(target, storage_options,
-                        lambda t: _read_sets(t, cfg, keep, keep_copies), cfg)
+                        lambda t, s: _read_sets(t, s, keep, keep_copies), cfg)
 
 
 def set_status(info, files=None):
@@ -67,9 +68,12 @@ def set_status(info, files=None):
     return info.shown_status
 
 
-def _read_sets(target, cfg, keep, keep_copies):
-    sets, files = load_sets(target)
-    decisions = rotation_decisions(sets, cfg, keep, keep_copies)
+def _read_sets(target, server, keep, keep_copies=None, listing=None):
+    """The read_sets frame of *target* under *server*'s settings (from *listing*, a load_sets
+    result, when the caller has one)."""
+    sets, files = listing or load_sets(target)
+    decisions = rotation_decisions(sets, server.config, keep,
+                                   server.keep_copies if keep_copies is None else keep_copies)
     rows = []
     for s in sets:
         name = str(s.name)
@@ -92,10 +96,11 @@ def _read_sets(target, cfg, keep, keep_copies):
             "rotation_reason": "" if d is None else d.reason,
             "problem": s.problem,
         })
-    return _sets_frame(rows)
+    return sets_frame(rows)
 
 
-def _sets_frame(rows):
+def sets_frame(rows):
+    """The read_sets frame of *rows* (dicts of SET_COLUMNS); no rows: the empty frame."""
     cols = {c: [r[c] for r in rows] for c in SET_COLUMNS}
     names = set_dtype(cols["set"] + cols["base"] + cols["chain"])
     return pd.DataFrame({
@@ -137,11 +142,11 @@ def read_volumes(target=None, sets=None, storage_options=None, config=None):
         when fine).
     """
     cfg = settings(config)
-    return over_targets(target, storage_options, lambda t: _read_volumes(t, sets), cfg)
+    return over_targets(target, storage_options, lambda t, s: _read_volumes(t, sets), cfg)
 
 
-def _read_volumes(target, wanted):
-    all_sets, files = load_sets(target)
+def _read_volumes(target, wanted, listing=None):
+    all_sets, files = listing or load_sets(target)
     if wanted is not None:
         names = [wanted] if isinstance(wanted, str) else [str(w) for w in wanted]
         chosen = [find_set(all_sets, n) for n in names]
@@ -170,6 +175,12 @@ def _read_volumes(target, wanted):
                 if members is None:
                     problem = "not a readable zip"
             rows.append((str(s.name), i, fname, size, members, problem))
+    return volumes_frame(rows, [str(s.name) for s in all_sets])
+
+
+def volumes_frame(rows, names=()):
+    """The read_volumes frame of *rows* (set, volume, file, volume_bytes, members, problem);
+    *names* are the target's sets, the categories of ``set``."""
     cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in VOLUME_COLUMNS]
     df = pd.DataFrame({
         "set": pd.Categorical(cols[0], dtype=set_dtype(cols[0])),
@@ -177,7 +188,7 @@ def _read_volumes(target, wanted):
         "volume_bytes": pd.array(cols[3], dtype="Int64"),
         "members": pd.array(cols[4], dtype="Int64"), "problem": text(cols[5]),
     }, columns=list(VOLUME_COLUMNS))
-    return with_set_dtype(df, [str(s.name) for s in all_sets])
+    return with_set_dtype(df, names)
 
 
 def _zip_member_count(target, fname):

@@ -18,7 +18,7 @@ def settings(config=None):
 
 def rotation_decisions(sets, cfg, keep=None, keep_copies=None):
     """``{set name: rotation.Decision}`` for *sets* under *keep* and *keep_copies* (default: the
-    config's).
+    config's; a fleet file gives them per server).
 
     The one place the catalog asks rotation, so that every rotation column follows the same
     settings the backup's rotation uses.

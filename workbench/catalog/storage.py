@@ -11,8 +11,9 @@ import pandas as pd
 from ..naming import index_name, manifest_name
 from ..sets import base_of
 from ..sizes import parse_size
-from .frames import (ROTATIONS, SET_KINDS, STATUSES, UTC_NS, fixed_category, over_targets,
-                     set_dtype, set_time, timestamp)
+from .fleet import as_fleet, over_targets, read_each, with_target
+from .frames import (ROTATIONS, SET_KINDS, STATUSES, TEXT, UTC_NS, fixed_category, set_dtype,
+                     set_time, timestamp)
 from .manifests import load_sets
 from .sets import set_status
 from .settings import rotation_decisions, settings
@@ -36,14 +37,15 @@ def storage_usage(target=None, keep=None, capacity=None, storage_options=None, c
 
     Parameters
     ----------
-    target : str, os.PathLike, Target or list of them, optional
+    target : str, os.PathLike, Target or a fleet, optional
         See read_sets (default: the config's target).
     keep : int, optional
-        The rotation limit (complete backups kept; default: the config's ``keep``).
+        The rotation limit (complete backups kept; default: the config's ``keep``, or for a
+        fleet each server's).
     capacity : int, optional
         Bytes the backups may use in all (a quota, or the disk meant for them): ``free`` is then
-        what of it the sets leave. Default: the target's filesystem or share, with its real free
-        space (other files on it count as used).
+        what of it the sets leave. Default: a fleet server's ``capacity``, else the target's
+        filesystem or share, with its real free space (other files on it count as used).
     storage_options : dict, optional
         Passed to ``open_target``.
     config : Config or str, optional
@@ -62,7 +64,12 @@ def storage_usage(target=None, keep=None, capacity=None, storage_options=None, c
     """
     cfg = settings(config)
     return over_targets(target, storage_options,
-                        lambda t: usage_frame(t, cfg, keep, capacity), cfg)
+                        lambda t, s: usage_frame(t, s, keep, _capacity(capacity, s)), cfg)
+
+
+def _capacity(capacity, server):
+    """The capacity given, else the server's (a fleet file's), else None (the target's)."""
+    return capacity if capacity is not None else server.capacity
 
 
 def _set_bytes(s, files):
@@ -81,9 +88,11 @@ def space_of(target, capacity, sets_bytes):
     return total, free, max(0, total - free - sets_bytes)
 
 
-def usage_frame(target, cfg, keep, capacity):
-    sets, files = load_sets(target)
-    decisions = rotation_decisions(sets, cfg, keep)
+def usage_frame(target, server, keep, capacity, listing=None):
+    """The storage_usage frame of *target* under *server*'s settings (a fleet.Server), from
+    *listing* (a load_sets result) when the caller has one."""
+    sets, files = listing or load_sets(target)
+    decisions = rotation_decisions(sets, server.config, keep, server.keep_copies)
     sizes = [_set_bytes(s, files) for s in sets]
     capacity, free, _ = space_of(target, capacity, sum(sizes))
     kept = [decisions[str(s.name)].action == "keep" for s in sets]
@@ -170,6 +179,39 @@ class StorageForecast:
         return self.reason is None
 
 
+#: The columns of a fleet's ``forecast_storage(...).summary``: one row per target.
+FORECAST_COLUMNS = ("target", "keep", "chain_bytes", "growth_per_day", "projected_bytes",
+                    "capacity_bytes", "free_bytes", "other_bytes", "min_free_bytes", "full_date",
+                    "largest_keep", "reason")
+
+
+@dataclass
+class FleetForecast:
+    """The storage forecast of each target of a fleet.
+
+    Attributes
+    ----------
+    forecasts : dict
+        ``{target: StorageForecast}`` of every target forecast, in the fleet's order.
+    summary : pandas.DataFrame
+        One row per target: ``target``, ``keep`` (Int64), ``chain_bytes``, ``projected_bytes``,
+        ``capacity_bytes``, ``free_bytes``, ``other_bytes``, ``min_free_bytes`` (Int64: the
+        StorageForecast attributes of those names without ``_bytes``, or with it),
+        ``growth_per_day`` (float64, NaN without a fit), ``full_date`` (UTC datetime, NaT when
+        not within a century or without a fit), ``largest_keep`` (Int64, missing without a fit)
+        and ``reason`` (str: why there is no forecast; missing when there is one).
+    history : pandas.DataFrame
+        The forecasts' ``history`` frames with a ``target`` column in front.
+    problems : pandas.DataFrame
+        The targets left out (``target``, ``error``, ``message``; see catalog.problems).
+    """
+
+    forecasts: dict
+    summary: pd.DataFrame
+    history: pd.DataFrame
+    problems: pd.DataFrame
+
+
 def forecast_storage(target=None, keep=None, capacity=None, min_free=None, now=None,
                      storage_options=None, config=None):
     """Fit the growth of backups on *target* and say when it fills and how many backups fit.
@@ -182,15 +224,17 @@ def forecast_storage(target=None, keep=None, capacity=None, min_free=None, now=N
 
     Parameters
     ----------
-    target : str, os.PathLike or Target, optional
-        One target (see read_sets; default: the config's target).
+    target : str, os.PathLike, Target, or a fleet, optional
+        A target (see read_sets; default: the config's target), or a fleet (a list, a mapping
+        ``{name: target}`` or a Fleet): one forecast per target, see Returns.
     keep : int, optional
-        Rotation limit (default: the config's ``keep``).
+        Rotation limit (default: the config's ``keep``; for a fleet, each server's).
     capacity : int, optional
-        Bytes the backups may use in all (default: the filesystem's size, other files on it
-        counting as used); see storage_usage.
+        Bytes the backups may use in all (default: a fleet server's ``capacity``, else the
+        filesystem's size, other files on it counting as used); see storage_usage.
     min_free : int or str, optional
-        Free space a backup requires (default: the config's ``min_free``); ``"4GiB"`` works.
+        Free space a backup requires (default: the config's ``min_free``, for a fleet each
+        server's); ``"4GiB"`` works.
     now : datetime, optional
         The time the forecast starts from (default: the current time; a time without a zone is
         in the config's ``timezone``).
@@ -201,23 +245,49 @@ def forecast_storage(target=None, keep=None, capacity=None, min_free=None, now=N
 
     Returns
     -------
-    StorageForecast
+    StorageForecast, or FleetForecast for a fleet
+        For a fleet: the forecast of each target (``forecasts``), a row per target
+        (``summary``), the histories of all (``history``, with a ``target`` column) and the
+        targets left out (``problems``).
     """
     cfg = settings(config)
-    keep = cfg.keep if keep is None else int(keep)
-    if keep < 1:
+    if keep is not None and int(keep) < 1:
         raise ValueError(f"keep: {keep!r} must be at least 1")
-    min_free = cfg.min_free if min_free is None else parse_size("min_free", min_free,
-                                                               allow_zero=True)
+    if min_free is not None:
+        min_free = parse_size("min_free", min_free, allow_zero=True)
     when = timestamp(now, "now", cfg.timezone) or pd.Timestamp.now(tz="UTC")
-    if isinstance(target, (list, tuple)):
-        raise ValueError("forecast_storage: one target at a time (a list was given)")
-    return over_targets(target, storage_options,
-                        lambda t: _forecast(t, cfg, keep, capacity, min_free, when), cfg)
+
+    def build(t, server):
+        return _forecast(t, server, server.config.keep if keep is None else int(keep),
+                         _capacity(capacity, server),
+                         server.config.min_free if min_free is None else min_free, when)
+
+    fleet = as_fleet(target, cfg)
+    if fleet is None:
+        return over_targets(target, storage_options, build, cfg)
+    reading = read_each(fleet, storage_options, build)
+    forecasts = {name: f for name, _, f in reading.results}
+    return FleetForecast(
+        forecasts=forecasts,
+        summary=with_target(reading, [_summary(f) for f in forecasts.values()]),
+        history=with_target(reading, [f.history for f in forecasts.values()]),
+        problems=reading.problems_frame())
 
 
-def _forecast(t, cfg, keep, capacity, min_free, when):
-    usage = usage_frame(t, cfg, keep, 0)  # sizes only: the space is asked for once, below
+def _summary(f):
+    """A forecast as one row of a fleet's summary (without its ``target``)."""
+    ints = {"keep": f.keep, "chain_bytes": f.chain_bytes, "projected_bytes": f.projected_bytes,
+            "capacity_bytes": f.capacity, "free_bytes": f.free, "other_bytes": f.other_bytes,
+            "min_free_bytes": f.min_free, "largest_keep": f.largest_keep}
+    row = pd.DataFrame({c: pd.array([v], dtype="Int64") for c, v in ints.items()})
+    row.insert(2, "growth_per_day", pd.Series([f.growth_per_day], dtype="float64"))
+    row.insert(8, "full_date", pd.Series([f.full_date], dtype="object").astype(UTC_NS))
+    row["reason"] = pd.Series([f.reason], dtype=TEXT)
+    return row[list(FORECAST_COLUMNS[1:])]
+
+
+def _forecast(t, server, keep, capacity, min_free, when):
+    usage = usage_frame(t, server, keep, 0)  # sizes only: the space is asked for once, below
     capacity, free, other = space_of(t, capacity, int(usage["set_bytes"].sum()))
     ok = usage[(usage["status"] == "complete") & usage["chain"].notna()]
     fulls = ok[(ok["set"] == ok["chain"]).to_numpy(dtype=bool)]

@@ -2,7 +2,8 @@
 
 import pandas as pd
 
-from .frames import fixed_category, over_targets, text, with_set_dtype
+from .fleet import over_targets
+from .frames import fixed_category, text, with_set_dtype
 from .manifests import load_sets
 from .settings import settings
 
@@ -43,9 +44,9 @@ def read_verify(target=None, set=None, level="catalog", seed=None, progress=None
     from ..verify import verify
     cfg = settings(config)
 
-    def build(t):
+    def build(t, server):
         problems = verify(set, level=level, seed=seed, progress=progress, target=t.url,
-                          config=cfg, **settings_)
+                          config=server.config, **settings_)
         rows = [p.as_dict() for p in problems]
         df = pd.DataFrame({
             "set": [r["set"] for r in rows],
