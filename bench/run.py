@@ -828,7 +828,7 @@ except ImportError:
 else:
     out["fn"] = "catalog.read_sets"
     out["s"], out["walls"] = timed(lambda: catalog.read_sets(target))
-    full = [n for n in catalog.read_sets(target)["name"] if n.startswith("F")][-1]
+    full = [n for n in catalog.read_sets(target)["set"] if n.startswith("F")][-1]
     out["entries_s"], _ = timed(lambda: catalog.read_entries(target, set=full))
 print(json.dumps(out))
 """

@@ -3,17 +3,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-apt_packages="$1"
-missing=""
-for pkg in $apt_packages; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing="$missing $pkg"
-done
-if [ -n "$missing" ]; then
-    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "installing Debian packages:$missing" >&2
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# Missing Debian packages; waits for another package manager's lock (scripts/apt-install.sh).
+bash scripts/apt-install.sh "$1"
 
 extras="$2"
 if [ ! -x .venv/bin/python ]; then

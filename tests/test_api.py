@@ -14,13 +14,13 @@ from helpers import make_store
 
 EXPECTED = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
-    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry",
-    "FinishedWithWarnings", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
+    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry", "ExportBusy",
+    "FinishedWithWarnings", "FleetFileError", "FleetUnreadable", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
     "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",
     "SelectionError", "SetBeingRemoved", "SetNotFound", "ShareNotFound", "StateNotWritable",
     "StoreNotFound", "TargetError", "TargetFull", "TargetStalled", "TargetUnreachable", "Task",
-    "UnsafePath", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
+    "UnsafePath", "UnsupportedSet", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
     "backup", "copy_status", "edit_task", "list_sets", "list_tasks", "load_config",
     "open_target", "plan_restore", "plan_rotation", "remove_task", "restore", "set_enabled",
     "start_copy", "verify",

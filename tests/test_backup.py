@@ -100,14 +100,24 @@ def test_differential_without_full_runs_as_full_and_says_so(store, tmp_path):
     assert "ran as a full" in r.note
 
 
-def test_copy_counts_as_full(store, tmp_path):
+def test_a_copy_is_a_full_for_recovery_but_never_a_differentials_base(store, tmp_path):
+    from workbench import catalog
     target = tmp_path / "bk"
-    run("full", store, target, now=T0)
+    f = run("full", store, target, now=T0)
     c = run("copy", store, target, now=T0 + timedelta(hours=5))
     assert c.kind == "C" and c.set_name == "C20261101T060000Z" and c.stored == c.files
+    # The newest of a copy or a full with its newest differential is what a recovery uses.
+    assert str(workbench.plan_restore(target=str(target)).set.name) == c.set_name
+    assert catalog.recovery_plan(str(target)).set == c.set_name
     samples.mutate(store, seed=5)
     d = run("differential", store, target, now=T0 + timedelta(days=1))
-    assert d.base == c.set_name
+    assert d.base == f.set_name  # the copy stands beside the chain
+    rp = catalog.recovery_plan(str(target))
+    assert (rp.set, rp.full, rp.chain) == (d.set_name, f.set_name, [f.set_name, d.set_name])
+    c2 = run("copy", store, target, now=T0 + timedelta(days=2))
+    assert str(workbench.plan_restore(target=str(target)).set.name) == c2.set_name
+    at = (T0 + timedelta(days=1, hours=1)).isoformat()
+    assert str(workbench.plan_restore(target=str(target), at=at).set.name) == d.set_name
 
 
 def test_names_are_utc_and_never_collide(store, tmp_path):

@@ -24,7 +24,7 @@ import pytest
 import workbench
 from workbench.archive import manifest as mf
 from workbench.archive import reader
-from workbench.errors import IncompleteSet, RestoreIncomplete, VerifyFailed
+from workbench.errors import IncompleteSet, MemberTooLarge, RestoreIncomplete, VerifyFailed
 from workbench.naming import manifest_name, parse_volume_name
 
 from helpers import make_store, store_snapshot
@@ -246,12 +246,14 @@ def test_verify_of_a_kerio_set_with_bombs_is_bounded(kerio_bomb):
 
 
 def test_a_refusal_names_the_member_its_sizes_and_the_key_to_raise(kerio_bomb, tmp_path):
-    # The declared-size limit, when lower than the bomb, is the key named.
-    with pytest.raises(RestoreIncomplete) as info:
+    # The declared-size limit, when lower than the bomb, is the key named. The one file asked
+    # for fails with its own error (and exit code), not as one of many.
+    with pytest.raises(MemberTooLarge) as info:
         workbench.restore(str(tmp_path / "a"), target=kerio_bomb["target"], paths=[HONEST],
                           max_member_size="512MiB")
-    (path, reason), = info.value.failures
+    (path, reason), = info.value.result.failures
     assert path == HONEST and str(GiB) in reason and "raise max_member_size" in reason
+    assert str(info.value) == reason and info.value.exit_code == 26
     problems = workbench.verify(target=kerio_bomb["target"], level="catalog")
     assert [(p.path, "max_ratio" in p.problem) for p in problems] == [(HONEST, True)]
 

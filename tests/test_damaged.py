@@ -117,3 +117,89 @@ def test_rotation_deletes_an_orphan_differential_only_when_nothing_of_its_full_i
     plan = {d.set: d.action for d in plan_rotation([_info(diff, COMPLETE, full),
                                                     _info(newer, COMPLETE)], 1)}
     assert plan == {diff: "delete", newer: "keep"}
+
+
+# --- a status from facts: every volume the manifest names, at its recorded size -------------------
+
+def _one_volume_gone(bk, name, index=1):
+    victim = bk / f"{name}.{index}.zip"
+    victim.unlink()
+    return victim.name
+
+
+def test_a_set_missing_a_volume_is_damaged_and_names_it(chain, capsys):
+    store, bk, full, diff, snaps = chain
+    gone = _one_volume_gone(bk, full, 2)
+    [f, d] = list_sets(workbench.open_target(str(bk)))
+    assert (f.status, f.problem) == (DAMAGED, f"volume {gone} is missing")
+    assert main(["sets", "--target", str(bk), "--json"]) == 0
+    records = {x["name"]: x for x in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert (records[full]["status"], records[full]["problem"]) == (DAMAGED,
+                                                                   f"volume {gone} is missing")
+    assert main(["sets", "--target", str(bk)]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith(full)]
+    assert line.split()[1] == DAMAGED and line.endswith(f"volume {gone} is missing")
+    from workbench import catalog
+    row = catalog.read_sets(str(bk)).set_index("set").loc[full]
+    assert (row["status"], row["problem"]) == (DAMAGED, f"volume {gone} is missing")
+
+
+def test_a_volume_of_another_size_makes_the_set_damaged(chain):
+    store, bk, full, diff, snaps = chain
+    vol = bk / f"{full}.1.zip"
+    size = vol.stat().st_size
+    with open(vol, "ab") as f:
+        f.write(b"x")
+    f = list_sets(workbench.open_target(str(bk)))[0]
+    assert (f.status, f.problem) == (
+        DAMAGED, f"volume {vol.name} is {size + 1} bytes, the manifest says {size}")
+
+
+def test_restore_and_recovery_plan_fall_back_past_a_damaged_set_and_say_so(chain, tmp_path,
+                                                                            capsys):
+    store, bk, full, diff, snaps = chain
+    f2 = workbench.backup("full", store=store, target=str(bk), now=T0 + timedelta(days=2),
+                          **SETTINGS).set_name
+    gone = _one_volume_gone(bk, f2)
+    why = f"damaged (volume {gone} is missing)"
+    # The default choice, --at and the catalog's recovery plan all use the differential.
+    plan = workbench.plan_restore(target=str(bk))
+    assert (str(plan.set.name), plan.passed_over) == (diff, [(f2, why)])
+    assert f"not used: {f2}, {why}; the newest usable backup is restored instead" in plan.render()
+    at = (T0 + timedelta(days=3)).isoformat()
+    assert str(workbench.plan_restore(target=str(bk), at=at).set.name) == diff
+    r = workbench.restore(str(tmp_path / "out"), target=str(bk))
+    assert (r.set_name, r.passed_over) == (diff, [(f2, why)])
+    assert snapshot(tmp_path / "out") == snaps[diff]
+    from workbench import catalog
+    rp = catalog.recovery_plan(str(bk), at=at)
+    assert (rp.set, rp.full, rp.passed_over) == (diff, full, [(f2, why)])
+    # The command line says so too.
+    assert main(["restore", "--target", str(bk), "--to", str(tmp_path / "cli")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {f2} not used: {why}; {diff}, the newest usable backup, is used instead" in err
+    # Named, the damaged set restores what its volumes still hold.
+    with pytest.raises(workbench.errors.RestoreIncomplete) as info:
+        workbench.restore(str(tmp_path / "named"), f2, target=str(bk))
+    assert info.value.failures and all(f"volume 1 of set {f2} is missing" == reason
+                                       for _, reason in info.value.failures)
+
+
+def test_a_differential_of_a_damaged_full_is_not_chosen_by_itself(chain, tmp_path):
+    store, bk, full, diff, snaps = chain
+    _one_volume_gone(bk, full)
+    with pytest.raises(workbench.errors.NoCompleteBackup) as info:
+        workbench.plan_restore(target=str(bk))
+    assert f"{diff} is a differential of {full}, which is damaged (volume" in str(info.value)
+
+
+def test_rotation_keeps_a_damaged_set_and_does_not_count_it(chain):
+    store, bk, full, diff, snaps = chain
+    f2 = workbench.backup("full", store=store, target=str(bk), now=T0 + timedelta(days=2),
+                          **SETTINGS).set_name
+    _one_volume_gone(bk, f2)
+    f3 = workbench.backup("full", store=store, target=str(bk), now=T0 + timedelta(days=3),
+                          keep=2, **SETTINGS)
+    assert f3.removed == []  # f2 is not one of the 2 complete backups, and is not deleted
+    sets = {str(s.name): s.status for s in list_sets(workbench.open_target(str(bk)))}
+    assert sets == {full: COMPLETE, diff: COMPLETE, f2: DAMAGED, f3.set_name: COMPLETE}

@@ -15,6 +15,7 @@ from workbench.cli import main
 from workbench.config import load_config, parse_size, validate
 from workbench.errors import ConfigError, LockHeld, NotEnoughSpace
 from workbench.naming import LOCK_NAME
+from workbench.sizes import human_size
 
 from helpers import make_store
 
@@ -83,7 +84,8 @@ def test_free_space_guard_refuses_before_writing(store, tmp_path):
     with pytest.raises(NotEnoughSpace) as e:
         workbench.backup("full", store=store, target=str(bk), min_free="1000TiB")
     assert e.value.required == 1000 * 1024**4 and 0 < e.value.free < e.value.required
-    assert f"{e.value.free} bytes free, {e.value.required} bytes required" in str(e.value)
+    # people read sizes; --json has the bytes (test_exit_codes)
+    assert f"{human_size(e.value.free)} free, 1000.0 TiB required" in str(e.value)
     assert not bk.exists()
     assert main(["backup", "full", "--store", store, "--target", str(bk), "--min-free",
                  "1000TiB", "-q"]) == NotEnoughSpace.exit_code

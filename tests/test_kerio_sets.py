@@ -156,3 +156,56 @@ def test_rotation_deletes_whole_kerio_sets_under_the_same_keep_rule(kerio, tmp_p
         (FULL, "older than the 2 newest complete backups")]
     assert sorted(str(s.name) for s in list_sets(open_target(str(target)))) == sorted(
         [first.set_name, second.set_name])
+
+
+# --- spanned archives (Info-ZIP `zip -s`): never taken for a set of standalone volumes -----------
+
+def _spanned(kerio, target):
+    """The store zipped by Info-ZIP into a spanned archive of 300 KB parts: X.z01, X.z02 ...,
+    and X.zip, the last part, which holds the central directory."""
+    target.mkdir()
+    subprocess.run(["zip", "-q", "-r", "-s", "300k", str(target / f"{FULL}.zip"), "store"],
+                   cwd=kerio["store"], check=True)
+    parts = sorted(p.name for p in target.iterdir())
+    assert len(parts) > 2 and f"{FULL}.z01" in parts
+    return {p.name: p.read_bytes() for p in target.iterdir()}
+
+
+def test_a_spanned_archive_is_unsupported_with_the_reason(kerio, tmp_path, capsys):
+    from workbench.errors import NoCompleteBackup, UnsupportedSet
+    from workbench.sets import UNSUPPORTED
+    target = tmp_path / "bk"
+    kept = _spanned(kerio, target)
+    [s] = list_sets(open_target(str(target)))
+    assert s.status == UNSUPPORTED and s.shown_status == UNSUPPORTED
+    assert f"{FULL}.z01" in s.problem and "cannot read" in s.problem and "zip -s 0" in s.problem
+    assert main(["sets", "--target", str(target), "--json"]) == 0
+    [record] = [__import__("json").loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert (record["status"], record["problem"]) == (UNSUPPORTED, s.problem)
+    from workbench import catalog
+    assert catalog.read_sets(str(target))["status"].tolist() == [UNSUPPORTED]
+    # Never restored: by default it is not a backup to choose, by name it is refused, clearly.
+    with pytest.raises(NoCompleteBackup, match=f"{FULL} is unsupported"):
+        workbench.restore(str(tmp_path / "out"), target=str(target))
+    with pytest.raises(UnsupportedSet, match="spanned"):
+        workbench.restore(str(tmp_path / "out"), FULL, target=str(target))
+    assert main(["restore", FULL, "--target", str(target), "--to", str(tmp_path / "o")]) == \
+        UnsupportedSet.exit_code == 24
+    assert "spanned" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
+    # verify says so; rotation and cleanup leave every part alone, even with keep=1.
+    [p] = workbench.verify(target=str(target), level="catalog")
+    assert p.set == FULL and p.problem.startswith("unsupported set: a spanned")
+    r = workbench.backup("full", store=kerio["store"], target=str(target), min_free=0, keep=1)
+    assert r.removed == [] and {k: v for k, v in _files(target).items() if k in kept} == kept
+
+
+def test_the_last_part_of_a_spanned_archive_alone_is_unsupported_too(kerio, tmp_path):
+    from workbench.sets import UNSUPPORTED
+    target = tmp_path / "bk"
+    _spanned(kerio, target)
+    for p in target.iterdir():
+        if p.suffix != ".zip":
+            p.unlink()  # the parts are lost: X.zip still says it is the last disk of several
+    [s] = list_sets(open_target(str(target)), load=False)
+    assert s.status == UNSUPPORTED and "is disk" in s.problem

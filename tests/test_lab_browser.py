@@ -3,7 +3,8 @@
 JupyterLab runs on 127.0.0.1 with a temporary config and data directory, on copies of the
 notebooks (so autosave never touches the repository). Each notebook is run with Run All, the main
 button of each form is pressed, and the expected result must appear: the next run times and a
-finished copy, the recovery explanation, the plan table and a checked restore, the storage chart.
+finished copy, the recovery explanation, the plan table and a checked restore, the storage chart,
+the fleet table recoloured by its threshold and the DuckDB query results.
 No cell may show a traceback. Screenshots are kept in tests/artifacts/ (gitignored).
 """
 
@@ -202,11 +203,39 @@ def test_storage_notebook(page, lab):
     _wait_idle(page)
     dash = _cell_with(page, ".workbench-summary")
     expect(dash.locator("img").first).to_be_visible()
-    expect(summary).to_contain_text("keep = 2")
+    expect(summary).to_contain_text("keep = 3")
     # the keep slider redraws: one step right with the keyboard
     dash.locator(".noUi-handle, .ui-slider-handle").first.focus()
     page.keyboard.press("ArrowRight")
-    expect(summary).to_contain_text("keep = 3", timeout=WAIT)
+    expect(summary).to_contain_text("keep = 4", timeout=WAIT)
     expect(dash.locator("img").first).to_be_visible()
     _shot(page, dash.locator("img").first, "lab-03-storage.png")
+    _no_errors(page)
+
+
+def test_fleet_notebook(page, lab):
+    _open_and_run(page, lab, "04-fleet.ipynb")
+    table = page.locator(".workbench-fleet")
+    expect(table).to_be_visible(timeout=WAIT)
+    _wait_idle(page)
+    summary = page.locator(".workbench-summary")
+    # mail2's newest backup is 80 hours old, mail3's share is gone: both red
+    expect(summary).to_contain_text("2 without a good backup for 26 hours: mail2, mail3")
+    expect(table.locator("tr.workbench-stale")).to_have_count(2)
+    expect(table.locator("tr.workbench-problem")).to_contain_text("does not exist")
+    dash = _cell_with(page, ".workbench-fleet")
+    expect(dash.locator("img").first).to_be_visible()
+    _shot(page, table, "lab-04-fleet.png")
+    # the threshold slider recolours the table: at its end (two weeks) only mail3 is red
+    dash.locator(".noUi-handle, .ui-slider-handle").first.focus()
+    page.keyboard.press("End")
+    expect(summary).to_contain_text("1 without a good backup for 336 hours: mail3",
+                                    timeout=WAIT)
+    expect(table.locator("tr.workbench-stale")).to_have_count(1)
+    # the DuckDB cells: the export's tables, queried
+    expect(page.get_by_text("32 sets written")).to_be_visible()
+    frames = page.locator(".jp-OutputArea-output table.dataframe")
+    expect(frames).to_have_count(2)
+    expect(frames.nth(1)).to_contain_text("rita.jelinek")
+    _shot(page, frames.nth(1), "lab-04-duckdb.png")
     _no_errors(page)

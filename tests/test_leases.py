@@ -236,7 +236,7 @@ def test_read_sets_does_not_fail_when_a_set_vanishes_under_it(two_fulls, monkeyp
         m.setattr(type(t), "list", lambda self: dict(listing))
         catalog.clear_cache()
         df = catalog.read_sets(t)
-    assert df["name"].tolist() == [oldest] and df["status"].tolist() == ["complete"]
+    assert df["set"].tolist() == [oldest] and df["status"].tolist() == ["complete"]
     # Verify of every set leaves out one being removed (a rotation under way).
     gone = owner_record()
     gone["pid"] = 2 ** 22 + 1

@@ -192,8 +192,11 @@ def test_simultaneous_differentials_never_lose_a_reported_set(tmp_path):
             assert p.returncode in (0, LockHeld.exit_code), err
             if p.returncode == 0:
                 reported.append(json.loads(out)["set"])
-            else:
-                assert "another backup is running" in err and "Traceback" not in err
+            else:  # refused with --json: one JSON object on stdout, nothing on stderr
+                refusal = json.loads(out)
+                assert (refusal["error"], refusal["code"]) == ("LockHeld", LockHeld.exit_code)
+                assert "another backup is running" in refusal["message"], out
+                assert "Traceback" not in err
         sets = {str(s.name): s for s in list_sets(LocalTarget(bk))}
         assert [n for n in reported if n not in sets or sets[n].status != COMPLETE] == []
         assert not os.path.exists(bk / LOCK_NAME)

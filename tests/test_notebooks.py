@@ -57,7 +57,7 @@ def test_report_storage_writes_standalone_html(demo, tmp_path, capsys, monkeypat
     page = out.read_text()
     assert page.count('src="data:image/png;base64,') == 1  # the chart, embedded
     assert "Backup storage and capacity" in page            # the Markdown
-    assert "8 sets take" in page and "keep = 3" in page      # the summary, for these parameters
+    assert "15 sets take" in page and "keep = 3" in page     # the summary, for these parameters
     assert "minimum free 1.0 MiB" in page and "Capacity 12.0 MiB" in page
     assert "Largest folders" in page
     assert "StorageDashboard(" not in page and "from workbench" not in page  # code hidden

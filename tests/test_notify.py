@@ -19,6 +19,7 @@ from workbench.errors import (BackupsDisabled, ConfigError, LockHeld, NotEnoughS
                               StoreNotFound)
 from workbench.lock import target_lock
 from workbench.service.runner import run_backup
+from workbench.sizes import human_size
 from workbench.targets import open_target
 
 from smtp import Inbox, free_port
@@ -105,7 +106,8 @@ def test_success_plain_with_figures_and_rotation(tmp_path, store, plain_smtp):
     assert "Skipped oversize files: 0" in text
     # keep = 1: the second full's rotation removed the first, and the e-mail says so
     assert second.removed and second.removed[0]["set"] == first.set_name
-    assert f"Removed by rotation: 1\n  {first.set_name}: " in text
+    assert f"Removed: 1 (replaced differentials, rotation, leftovers of interrupted runs)\n" \
+           f"  {first.set_name}: " in text
     free = open_target(str(tmp_path / "bk")).disk_usage()[1]
     reported = int(text.split("Free space left on the target: ")[1].split()[0])
     assert abs(reported - free) < 64 * 1024 * 1024
@@ -161,7 +163,7 @@ def test_refused_runs_are_reported(tmp_path, store, plain_smtp):
     assert subjects[0].startswith("[workbench] REFUSED: full backup on ")
     assert "not enough free space" in subjects[0]
     text = body(msgs[0][1])
-    assert f"{e.value.free} bytes free, {e.value.required} bytes required" in text
+    assert f"{human_size(e.value.free)} free, {human_size(e.value.required)} required" in text
     assert subjects[1].startswith("[workbench] REFUSED: differential backup on ")
     assert f"pid {os.getpid()}" in body(msgs[1][1])
     assert subjects[2].startswith("[workbench] REFUSED: full backup on ")

@@ -275,3 +275,43 @@ def test_an_unexpected_error_is_one_line_unless_verbose(tmp_path, monkeypatch, c
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert err.rstrip().endswith("workbench: unexpected error: RuntimeError: something nobody "
                                  "foresaw")
+
+
+# --- every removal is reported ------------------------------------------------------------------------
+
+def test_every_set_a_run_removes_is_named_with_its_reason_everywhere(tmp_path, smtp):
+    from datetime import datetime, timedelta, timezone
+    inbox, port = smtp
+    t0 = datetime(2026, 11, 1, 1, tzinfo=timezone.utc)
+    store = make_store(tmp_path / "server", messages=60, seed=4)
+    bk = tmp_path / "bk"
+    kw = dict(store=store, target=str(bk), min_free=0, volume_size="128KiB")
+    f1 = workbench.backup("full", now=t0, **kw).set_name
+    d1 = workbench.backup("differential", now=t0 + timedelta(days=1), **kw).set_name
+    samples.mutate(store, seed=1)
+    d2 = workbench.backup("differential", now=t0 + timedelta(days=2), **kw)
+    assert d2.removed == [{"set": d1, "reason": f"replaced by {d2.set_name}"}]
+    # A run interrupted after its first volumes: no manifest, no index, the last volume lost.
+    f2 = workbench.backup("full", now=t0 + timedelta(days=3), **kw)
+    for name in (manifest_name(f2.set_name), index_name(f2.set_name), f2.volumes[-1]):
+        os.remove(bk / name)
+    config = write_config(tmp_path, store, bk, keep=1,
+                          notify={"to": ["admin@example.com"], "smtp_host": "127.0.0.1",
+                                  "smtp_port": port})
+    p = no_traceback(wb("backup", "full", "--config", config, "--json"))
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    removed = [(d["set"], d["reason"]) for d in out["removed"]]
+    assert removed == [(f2.set_name, "left by an interrupted run (incomplete)"),
+                       (d2.set_name, f"its full {f1} is rotated out"),
+                       (f1, "older than the 1 newest complete backups")]
+    assert sorted(out["removed"][0]["files"]) == sorted(f2.volumes[:-1])
+    st = json.loads(wb("status", "--config", config, "--json").stdout)
+    assert [(d["set"], d["reason"]) for d in st["result"]["removed"]] == removed
+    text = wb("status", "--config", config).stdout
+    assert all(f"removed {n} ({why})" in text for n, why in removed)
+    deadline = time.monotonic() + 10
+    while not inbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    body = inbox.messages[0][1].get_body().get_content()
+    assert "Removed: 3 (" in body and all(f"  {n}: {why}" in body for n, why in removed)

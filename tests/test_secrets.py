@@ -96,7 +96,10 @@ def test_url_password_in_the_config_file_is_refused_and_never_shown(tmp_path, sm
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
     r = _workbench("-v", "backup", "full", "--json", "--config", str(config), env=env)
     assert r.returncode == ConfigError.exit_code == 10, r.stderr
-    assert "config key 'target': bad value 'smb://wbtest:***@127.0.0.1:" in r.stderr
+    # --json: the refusal is one JSON object on stdout
+    error = json.loads(r.stdout)
+    assert (error["error"], error["code"]) == ("ConfigError", 10)
+    assert "config key 'target': bad value 'smb://wbtest:***@127.0.0.1:" in error["message"]
     for text in [r.stdout, r.stderr] + _texts(inbox, log_file, state / "status.json"):
         assert SECRET not in text
 

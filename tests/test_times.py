@@ -94,3 +94,6 @@ def test_the_config_timezone_wins_over_the_machines(two_sets, machine_zone):
     tokyo = Config(target=target, timezone="Asia/Tokyo")
     assert str(workbench.plan_restore(None, at="2026-11-02 09:30", config=tokyo).set.name) == full
     assert str(workbench.plan_restore(None, at="2026-11-02 09:30", target=target).set.name) == diff
+    # The catalog reads the config the same way.
+    assert catalog.recovery_plan(at="2026-11-02 09:30", config=tokyo).set == full
+    assert catalog.recovery_plan(target, at="2026-11-02 09:30").set == diff

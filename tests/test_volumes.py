@@ -103,7 +103,9 @@ def test_oversize_skip_names_the_file_everywhere(tmp_path, caplog):
     store, big = _store_with_big_file(tmp_path, 300 * 1024)
     r = workbench.backup("full", store=store, target=str(tmp_path / "bk"), volume_size=LIMIT,
                          min_free=0)
-    assert r.skipped == [{"path": big, "size": 300 * 1024, "reason": "oversize"}]
+    st = os.stat(os.path.join(store, big))
+    assert r.skipped == [{"path": big, "size": 300 * 1024, "reason": "oversize",
+                          "mtime_ns": st.st_mtime_ns, "mode": st.st_mode & 0o7777}]
     assert big in caplog.text
     [s] = workbench.list_sets(workbench.open_target(str(tmp_path / "bk")))
     assert s.manifest["skipped"] == r.skipped

@@ -1,21 +1,25 @@
 """The notebook forms driven without a kernel: set values, press buttons, read the outputs and
 check what the library did (config file, sets on the target, files restored, mail received).
 
-One demo workspace (sample store, two weeks of nightly backups) is built per module and cloned
+One demo workspace (sample store, three weeks of nightly backups) is built per module and cloned
 per test, so each test starts from the same state.
 """
 
 import base64
 import html
 import os
+import re
 import shutil
 import socket
 import zlib
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 
-from workbench import catalog
+import workbench
+from workbench import catalog, samples
 from workbench.config import load_config
 from workbench.service.scheduler import next_run_times
 from workbench.sets import list_sets
@@ -23,10 +27,12 @@ from workbench.targets import open_target
 from workbench.config import Task
 from workbench.service.tasks import list_tasks
 from workbench.widgets import (NotifyForm, RestoreWizard, ScheduleForm, StartNowButton,
-                               StorageDashboard, Workspace, demo_target, show, workspace)
+                               StorageDashboard, Workspace, demo_target, sample_dir, show,
+                               workspace)
 
-SETS = ["F20261108T010000Z"] + [f"D202611{d:02d}T010000Z" for d in range(9, 15)] + \
-    ["F20261115T010000Z"]
+SETS = (["F20261108T010000Z"] + [f"D202611{d:02d}T010000Z" for d in range(9, 15)]
+        + ["F20261115T010000Z"] + [f"D202611{d:02d}T010000Z" for d in range(16, 22)]
+        + ["F20261122T010000Z"])
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +69,8 @@ def png_of(out):
 
 # --- workspace ----------------------------------------------------------------------------------
 
-def test_demo_has_two_weeks_of_rotated_backups(demo):
-    assert demo.demo and demo.keep == 2 and demo.min_free == 0
+def test_demo_has_three_weeks_of_rotated_backups(demo):
+    assert demo.demo and demo.keep == 3 and demo.min_free == 0
     assert [str(s.name) for s in list_sets(open_target(demo.target))] == SETS
     assert [t.kind for t in list_tasks(demo.config)] == ["full", "differential"]
     assert demo.restore_dir == os.path.join(demo.root, "restored")
@@ -166,6 +172,27 @@ def test_start_now_makes_a_copy(ws):
     assert button.button.disabled is False
 
 
+def test_start_now_removes_no_full_and_names_every_removal(ws):
+    before = [str(s.name) for s in list_sets(open_target(ws.target))]
+    edit_config(ws, 'min_free = "0"', 'min_free = "0"\nkeep_copies = 1')
+    button = StartNowButton(ws.config)
+    button.button.click()
+    first = button.wait(60).result
+    # keep = 2 in the demo: a copy counted as a complete backup used to rotate a chain away
+    assert first.removed == []
+    assert [str(s.name) for s in list_sets(open_target(ws.target))] == before + [first.set_name]
+    button.button.click()
+    second = button.wait(60).result
+    reason = "older than the 1 newest copies (keep_copies)"
+    assert second.removed == [{"set": first.set_name, "reason": reason}]
+    assert f"removed {first.set_name}: {reason}" in text(button.messages)
+    # the schedule form shows the last run, and what it removed
+    form = ScheduleForm(ws.config)
+    shown = text(form.runs)
+    assert f"Last backup: finished: {second.set_name} (copy)" in shown
+    assert f"removed {first.set_name} ({reason})" in shown
+
+
 def test_start_now_shows_why_it_failed(ws):
     edit_config(ws, 'min_free = "0"', 'min_free = "1000TB"')
     button = StartNowButton(ws.config)
@@ -212,19 +239,20 @@ def test_notify_form_refuses_bad_address_and_reports_unreachable_server(ws):
 def test_storage_dashboard_draws_and_redraws_for_keep(demo):
     dash = StorageDashboard(demo.target, keep=demo.keep, capacity=demo.capacity,
                             min_free=demo.min_free)
-    usage = catalog.storage_usage(demo.target, keep=2, capacity=demo.capacity)
+    usage = catalog.storage_usage(demo.target, keep=3, capacity=demo.capacity)
     assert list(dash.usage["set"]) == SETS == list(usage["set"])
-    assert list(dash.usage["bytes"]) == list(usage["bytes"])
-    assert dash.forecast.keep == 2 and dash.forecast.capacity == 12 * 1024**2
+    assert list(dash.usage["set_bytes"]) == list(usage["set_bytes"])
+    assert dash.forecast.keep == 3 and dash.forecast.capacity == 12 * 1024**2
+    assert dash.forecast.confident  # three fulls a week apart
     summary = text(dash.summary)
-    assert "8 sets take" in summary and "keep = 2" in summary
+    assert "15 sets take" in summary and "keep = 3" in summary
     assert f"largest keep that fits today: {dash.forecast.largest_keep}" in summary
     first = png_of(dash.chart)
     assert len(first) == 1 and first[0].startswith(b"\x89PNG")
 
-    dash.keep.value = 1  # the slider: the F20261108 chain no longer fits
+    dash.keep.value = 1  # the slider: only the F20261122 chain fits
     assert dash.forecast.keep == 1 and "keep = 1" in text(dash.summary)
-    assert list(dash.usage["rotation"].astype(str)) == ["delete-next"] * 7 + ["keep"]
+    assert list(dash.usage["rotation"].astype(str)) == ["delete-next"] * 14 + ["keep"]
     second = png_of(dash.chart)
     assert len(second) == 1 and second[0] != first[0]
 
@@ -235,12 +263,115 @@ def test_storage_dashboard_largest_users_and_report(demo):
     e = catalog.read_entries(demo.target)
     e = e[e["user"].notna()]
     expected = e.groupby(["domain", "user"], observed=True)["size"].sum().nlargest(3)
-    assert [(d, u, b) for d, u, b in zip(users["domain"], users["user"], users["bytes"])] == [
+    assert [(d, u, b) for d, u, b in zip(users["domain"], users["user"], users["size"])] == [
         (d, u, b) for (d, u), b in expected.items()]
-    assert len(folders) == 3 and folders["bytes"].is_monotonic_decreasing
+    assert len(folders) == 3 and folders["size"].is_monotonic_decreasing
     assert "Largest users" in text(dash.largest)
     page = dash.report_html()
     assert 'src="data:image/png;base64,' in page and "Largest folders" in page
+
+
+@pytest.fixture(scope="module")
+def minutes(tmp_path_factory):
+    """Sets minutes apart (a first morning of backups): F, D, F, D, F seven minutes apart."""
+    root = tmp_path_factory.mktemp("minutes")
+    store = str(root / "server")
+    shutil.copytree(sample_dir(), store)
+    t0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    for i, kind in enumerate(["full", "differential", "full", "differential", "full"]):
+        samples.mutate(store, seed=i)
+        workbench.backup(kind, store=store, target=str(root / "bk"), min_free=0, keep=20,
+                         now=t0 + timedelta(minutes=7 * i))
+    return str(root / "bk")
+
+
+def drawn(fig):
+    """*fig* drawn (as the PNG is), so that its tick labels are set."""
+    show.png(fig)
+    return fig
+
+
+def tick_labels(ax):
+    return [t.get_text() for t in ax.get_xticklabels()]
+
+
+def bar_days(ax):
+    return [p.get_width() for p in ax.patches]
+
+
+def test_storage_chart_of_sets_minutes_apart_shows_times_and_no_forecast(minutes):
+    # The sets span 28 minutes: ticks used to read "12-01" each, bars were 0.6 day wide (far
+    # wider than the chart), and two fulls minutes apart made a growth a day and a date.
+    dash = StorageDashboard(minutes, keep=2, capacity="100MiB", min_free=0)
+    f = dash.forecast
+    assert not f.confident and f.full_date is None and f.largest_keep is None
+    summary = text(dash.summary)
+    assert f"No forecast: {f.reason}." in summary
+    assert "3 complete full backups over 28 minutes" in summary
+    assert "a day" not in summary and "largest keep" not in summary
+    fig = drawn(dash.figure())
+    left, right = fig.axes
+    labels = tick_labels(left)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels)
+    assert all(re.fullmatch(r"\d\d:\d\d", x) for x in labels), labels
+    assert "09:10" in labels or "09:15" in labels
+    gaps = [7, 7, 7, 7]  # minutes between the sets
+    nearest = [min(gaps[i - 1] if i else 99, gaps[i] if i < 4 else 99) for i in range(5)]
+    assert bar_days(left) == pytest.approx([0.8 * m / 1440 for m in nearest])
+    assert right.get_title() == "No forecast with keep = 2: too little history"
+    assert any("No forecast: too little history" in t.get_text() for t in right.texts)
+    assert not [ln for ln in right.get_lines() if ln.get_label() == "projection"]
+
+
+def test_storage_chart_of_daily_sets_shows_dates_and_day_wide_bars(demo):
+    dash = StorageDashboard(demo.target, keep=3, capacity=demo.capacity, min_free=0)
+    left, right = drawn(dash.figure()).axes
+    labels = tick_labels(left)
+    assert len(set(labels)) == len(labels) >= 3
+    assert all(re.fullmatch(r"11-\d\d", x) for x in labels), labels
+    assert bar_days(left) == pytest.approx([0.8] * 15)  # a day apart
+    assert [ln for ln in right.get_lines() if ln.get_label() == "projection"]
+
+
+def test_restore_timeline_of_sets_minutes_apart_shows_times(minutes):
+    wiz = RestoreWizard(minutes)
+    labels = tick_labels(drawn(wiz.timeline_figure()).axes[0])
+    assert len(set(labels)) == len(labels) >= 3
+    assert all(re.fullmatch(r"\d\d:\d\d", x) for x in labels), labels
+
+
+def test_restore_wizard_lists_a_message_without_a_date(ws):
+    # A message whose Date header is missing has a NaT date: the list said it with strftime,
+    # which raises for NaT.
+    folder = os.path.join(ws.store, "store", "mail", "example.com", "rita.jelinek", "INBOX",
+                          "#msgs")
+    with open(os.path.join(folder, "000000ff.eml"), "wb") as f:
+        f.write(b"From: Old Client <old@example.com>\r\nTo: rita.jelinek@example.com\r\n"
+                b"Subject: undated note\r\n\r\nNo Date header at all.\r\n")
+    workbench.backup("differential", config=load_config(ws.config),
+                     now=datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc))
+    wiz = RestoreWizard(ws.target, store=ws.store, to=ws.restore_dir)
+    wiz.subject.value = "UNDATED"
+    wiz.search_button.click()
+    assert "1 messages found in D20261123T010000Z" in text(wiz.found)
+    [(label, path)] = wiz.message.options[1:]
+    assert label == ("Old Client <old@example.com> | undated note | no date | "
+                     "store/mail/example.com/rita.jelinek/INBOX/#msgs/000000ff.eml")
+    assert wiz.message.value == path
+
+
+def test_restore_wizard_reads_a_time_in_the_configs_zone(ws):
+    # 09:30 in Tokyo is 00:30 UTC, before the 01:00 UTC run of 11-12: the recovery uses 11-11.
+    edit_config(ws, 'timezone = "UTC"', 'timezone = "Asia/Tokyo"')
+    wiz = RestoreWizard(ws.target, store=ws.store, to=ws.restore_dir, config=ws.config)
+    wiz.at.value = "2026-11-12 09:30"
+    wiz.pair_button.click()
+    assert wiz.recovery.set == "D20261111T010000Z"
+    assert wiz.recovery.at == pd.Timestamp("2026-11-12 00:30", tz="UTC")
+    # A set's time picked from the list says UTC, so it means the same in any zone.
+    wiz.quick.value = "2026-11-12 01:00:00 UTC"
+    wiz.pair_button.click()
+    assert wiz.recovery.set == "D20261112T010000Z"
 
 
 def test_storage_dashboard_reports_bad_target(tmp_path):
@@ -256,10 +387,10 @@ def test_storage_dashboard_reports_bad_target(tmp_path):
 
 def test_restore_wizard_explains_the_pair(ws):
     wiz = RestoreWizard(ws.target, store=ws.store, to=ws.restore_dir)
-    assert png_of(wiz.timeline) and "8 sets on the target" in text(wiz.timeline)
-    assert [v for _, v in wiz.quick.options][:2] == ["", "2026-11-15 01:00:00"]
-    wiz.quick.value = "2026-11-12 01:00:00"
-    assert wiz.at.value == "2026-11-12 01:00:00"
+    assert png_of(wiz.timeline) and "15 sets on the target" in text(wiz.timeline)
+    assert [v for _, v in wiz.quick.options][:2] == ["", "2026-11-22 01:00:00 UTC"]
+    wiz.quick.value = "2026-11-12 01:00:00 UTC"
+    assert wiz.at.value == "2026-11-12 01:00:00 UTC"
     wiz.at.value = "2026-11-12 13:00"
     wiz.pair_button.click()
     rp = wiz.recovery
@@ -323,8 +454,8 @@ def test_restore_wizard_changed_choice_needs_a_new_plan(ws):
 
 
 def test_restore_wizard_one_message_into_live_store(ws):
-    msgs = catalog.read_messages(ws.target, set="F20261115T010000Z")
-    m = msgs[msgs["user"] != "#public"].iloc[0]
+    msgs = catalog.read_messages(ws.target, set="F20261122T010000Z")
+    m = msgs[msgs["area"] == "mail"].iloc[0]
     live = os.path.join(ws.store, *m["path"].split("/"))
     os.remove(live)  # the admin lost it
     wiz = RestoreWizard(ws.target, store=ws.store, to=ws.restore_dir)
@@ -332,7 +463,7 @@ def test_restore_wizard_one_message_into_live_store(ws):
     wiz.message_id.value = m["message_id"]
     wiz.search_button.click()
     assert wiz.message.value == m["path"]
-    assert "1 messages found in F20261115T010000Z" in text(wiz.found)
+    assert "1 messages found in F20261122T010000Z" in text(wiz.found)
     wiz.mode.value = "live"
     wiz.plan_button.click()
     [item] = wiz.plan.items
@@ -351,7 +482,7 @@ def test_restore_wizard_one_message_into_live_store(ws):
 def test_restore_wizard_search_needs_criteria(ws):
     wiz = RestoreWizard(ws.target, store=ws.store, to=ws.restore_dir)
     wiz.search_button.click()
-    assert "Type part of the sender or subject" in text(wiz.found)
+    assert "Type part of the sender, recipient or subject" in text(wiz.found)
     wiz.sender.value = "no-such-sender-anywhere"
     wiz.search_button.click()
     assert "0 messages found" in text(wiz.found)

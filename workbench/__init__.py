@@ -17,12 +17,13 @@ import sys
 import types
 
 from .errors import (AuthenticationFailed, BackupsDisabled, BadDestination, ConfigError,
-                     CorruptVolume, CredentialsMissing, DamagedSet, FinishedWithWarnings,
-                     IncompleteSet, LockDamaged, LockHeld, MemberTampered, MemberTooLarge,
-                     NoCompleteBackup, NotEnoughSpace, NotifyFailed, PasswordMissing,
-                     PasswordUnusable, RestoreIncomplete, SealedFileDamaged, SelectionError,
-                     SetBeingRemoved, SetNotFound, ShareNotFound, StateNotWritable, StoreNotFound,
-                     TargetError, TargetFull, TargetStalled, TargetUnreachable, UnsafePath,
+                     CorruptVolume, CredentialsMissing, DamagedSet, ExportBusy,
+                     FinishedWithWarnings, FleetFileError, FleetUnreadable, IncompleteSet,
+                     LockDamaged, LockHeld, MemberTampered, MemberTooLarge, NoCompleteBackup,
+                     NotEnoughSpace, NotifyFailed, PasswordMissing, PasswordUnusable,
+                     RestoreIncomplete, SealedFileDamaged, SelectionError, SetBeingRemoved,
+                     SetNotFound, ShareNotFound, StateNotWritable, StoreNotFound, TargetError,
+                     TargetFull, TargetStalled, TargetUnreachable, UnsafePath, UnsupportedSet,
                      VerifyFailed, WorkbenchError, WrongPassword)
 
 __version__ = "0.1.0"
@@ -69,13 +70,14 @@ sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
-    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry",
-    "FinishedWithWarnings", "IncompleteSet", "LockDamaged", "LockHeld", "MemberTampered",
-    "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
+    "ConfigError", "CorruptVolume", "CredentialsMissing", "DamagedSet", "Entry", "ExportBusy",
+    "FinishedWithWarnings", "FleetFileError", "FleetUnreadable", "IncompleteSet", "LockDamaged",
+    "LockHeld", "MemberTampered", "MemberTooLarge", "NoCompleteBackup", "NotEnoughSpace", "NotifyFailed", "PasswordMissing",
     "PasswordUnusable", "Progress", "RestoreIncomplete", "RestoreResult", "SealedFileDamaged",
     "SelectionError", "SetBeingRemoved", "SetNotFound", "ShareNotFound", "StateNotWritable",
     "StoreNotFound", "TargetError", "TargetFull", "TargetStalled", "TargetUnreachable", "Task",
-    "UnsafePath", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task", "apply_rotation",
+    "UnsafePath", "UnsupportedSet", "VerifyFailed", "WorkbenchError", "WrongPassword", "add_task",
+    "apply_rotation",
     "backup", "copy_status", "edit_task", "list_sets", "list_tasks", "load_config",
     "open_target", "plan_restore", "plan_rotation", "remove_task", "restore", "set_enabled",
     "start_copy", "verify",

@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
@@ -33,13 +34,14 @@ from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchErr
 from .lock import target_lock
 from .model import BackupResult
 from .progress import Meter
+from .sizes import human_size
 from .naming import (index_name, kind_letter, make_set_name, manifest_name, next_free_name,
                      parse_partial_name, parse_set_name, partial_name, set_name_prefix)
 from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets
 
-from .store import walk_store_runs
+from .store import MESSAGE_KINDS, is_message, walk_store_runs
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
@@ -58,7 +60,7 @@ def check_free_space(target, min_free):
     """NotEnoughSpace unless *target* has at least *min_free* bytes free; return the free bytes."""
     _, free = target.disk_usage()
     if free < min_free:
-        raise NotEnoughSpace(target.url, free, min_free)
+        raise NotEnoughSpace(target.url, free, min_free, human_size)
     return free
 
 
@@ -98,11 +100,11 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
             files = target.list()
             taken = {parse_set_name(p) for p in map(set_name_prefix, files) if p}
             sets = list_sets(target, files=files)
-            if resume_removals(target, sets):
+            resumed = resume_removals(target, sets)
+            if resumed:
                 sets = list_sets(target)
-            for fname in leftover_files(sets):
-                log.warning("removing %s, left by an interrupted run", fname)
-                target.remove(fname)
+            cleaned = [{"set": r["set"], "reason": r["reason"]} for r in resumed if r["removed"]]
+            cleaned += _clean_up(target, sets)
             sets = [s for s in sets if s.usable]
             run = _Run(cfg, target, requested, sets, progress, now, taken)
             outcome = (f"the backup set {run.name} being written stays incomplete; the next run "
@@ -110,7 +112,8 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
             result = run.execute()
             outcome = (f"the backup set {result.set_name} is complete, but what follows it "
                        f"(removing replaced or rotated sets, the lock) may not have finished")
-            result.removed, result.postponed = _after_commit(cfg, target, result)
+            removed, result.postponed = _after_commit(cfg, target, result)
+            result.removed = cleaned + removed
     except TargetUnreachable as e:
         raise type(e)(f"{e}; {outcome}") from None
     except OSError as e:
@@ -123,11 +126,24 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
     return result
 
 
+def _clean_up(target, sets):
+    """Remove the files of interrupted runs of ours (sets.leftover_files: nothing else); return
+    ``[{"set", "reason", "files"}]``, one per set name whose files went."""
+    by_set = {}
+    for fname in leftover_files(sets):
+        log.warning("removing %s, left by an interrupted run", fname)
+        target.remove(fname)
+        by_set.setdefault(set_name_prefix(fname) or fname, []).append(fname)
+    return [{"set": name, "reason": "left by an interrupted run (incomplete)", "files": files}
+            for name, files in by_set.items()]
+
+
 def _after_commit(cfg, target, result):
     """Drop the replaced differential (``latest``) and rotate.
 
     Returns ``(removed, postponed)``: lists of ``{"set", "reason"}``, the sets removed and those
-    whose removal waits for a later run because they are being read.
+    whose removal waits for a later run because they are being read. A copy's run rotates only
+    copies: pressing Start now never removes a full or a differential.
     """
     removed, postponed = [], []
     sets = list_sets(target)
@@ -145,7 +161,8 @@ def _after_commit(cfg, target, result):
                                 reason, why)
                     postponed.append({"set": str(s.name), "reason": f"{reason}, but {why}"})
         sets = list_sets(target)
-    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after):
+    for d in apply_rotation(target, cfg.keep, sets, cfg.lock_stale_after, cfg.keep_copies,
+                            copies_only=result.kind == "C"):
         (removed if d.action == "delete" else postponed).append({"set": d.set,
                                                                  "reason": d.reason})
     return removed, postponed
@@ -159,7 +176,8 @@ class _Run:
         self.started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
         self.kind, self.base, self.note = requested, None, ""
         if requested == "D":
-            fulls = [s for s in sets if s.name.is_full and s.status == COMPLETE]
+            # A copy stands beside the chains: never a differential's base.
+            fulls = [s for s in sets if s.name.kind == "F" and s.status == COMPLETE]
             if fulls:
                 self.base = fulls[-1]
             else:
@@ -189,6 +207,7 @@ class _Run:
                  self.target.url)
         files, self.big = self._look_ahead(walk_store_runs(
             self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
+        self._start_count()
         entries = EntryTable()
         # Big jobs to a target with local files: worker processes write volumes of their own
         # (archive/pack.py), and no compressed byte passes through this process.
@@ -224,6 +243,7 @@ class _Run:
             self._discard(writer)
             raise
         finally:
+            self._stop.set()
             self.index_pool.shutdown()
             self.messages.close()
         finished = datetime.now(timezone.utc)
@@ -343,7 +363,7 @@ class _Run:
             base = _Base(columns)
         planned = self.planned
         for run in runs:
-            message = run.kind in ("message", "public")
+            message = run.kind in MESSAGE_KINDS
             if base is None:
                 files = self._new_files(run)
                 if files is None:
@@ -383,7 +403,10 @@ class _Run:
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
-                    self.skipped.append({"path": path, "size": size, "reason": "oversize"})
+                    # Recorded in the manifest as an entry not stored (sets.skipped_entries), so
+                    # that listings, restores and their checks count it.
+                    self.skipped.append({"path": path, "size": size, "reason": "oversize",
+                                         "mtime_ns": mtimes[i], "mode": modes[i]})
                     continue
                 how = ALONE
             keep.append(i)
@@ -416,7 +439,8 @@ class _Run:
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
-                    self.skipped.append({"path": path, "size": size, "reason": "oversize"})
+                    self.skipped.append({"path": path, "size": size, "reason": "oversize",
+                                         "mtime_ns": mtime_ns, "mode": mode})
                     continue
                 how = ALONE
             rows.append(append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
@@ -529,15 +553,50 @@ class _Run:
             self.unreadable.append({"path": path, "error": error})
         return False
 
+    def _start_count(self):
+        """Count what a full or copy stores, in a thread beside the run, when someone follows
+        the progress: the walk that feeds the compressors ends only near the end of the run, so
+        its counts are no total. A stat walk of the store takes about 0.45 s per 100k files
+        (measured: 0.1 s for 21k files, cache warm). A differential's total (the files changed)
+        is known when its walk ends; until then it reports none."""
+        self.counted, self._stop = None, threading.Event()
+        if self.meter.callback is None or self.kind == "D":
+            return
+        threading.Thread(target=self._count, name="backup-count", daemon=True).start()
+
+    def _count(self):
+        name, limit = str(self.name), self.cfg.volume_size
+        skip = self.cfg.oversize == "skip"
+        files = nbytes = 0
+        try:
+            for run in walk_store_runs(self.cfg.store, exclude=[self.target.local_root or ""]):
+                if self._stop.is_set():
+                    return
+                files += len(run.sizes)
+                nbytes += sum(run.sizes)
+                if skip and run.sizes and max(run.sizes) > limit // 2:
+                    for i, size in enumerate(run.sizes):
+                        if not fits_alone(name, limit, run.path(i), size):
+                            files -= 1  # the rule of _plan: skipped files are not stored
+                            nbytes -= size
+        except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters
+            log.debug("counting the store for the progress total failed: %s", e)
+            return
+        self.counted = (files, nbytes)
+
     def _report(self, files, nbytes, path, force=False):
         m = self.meter
         if m.callback is None:  # called once per file: no work when nobody listens
             return
         m.files, m.bytes = files, nbytes
         m.files_total, m.bytes_total = self.planned
-        if not self.walked:  # still listing: the last similar set's size, if bigger
-            m.files_total = max(m.files_total, self.expected[0] or 0)
-            m.bytes_total = max(m.bytes_total, self.expected[1] or 0)
+        counted = self.counted
+        m.total_known = self.walked or counted is not None
+        if not self.walked and counted is not None:  # the count is done, the walk is not
+            m.files_total = max(m.files_total, counted[0])
+            m.bytes_total = max(m.bytes_total, counted[1])
+        elif not self.walked:  # still listing: no total; the last similar set, as a guess
+            m.files_estimate, m.bytes_estimate = self.expected
         m.report(path, force)
 
     def _header(self, volumes, entries, stored):
@@ -570,8 +629,8 @@ class _Run:
 
 
 def _is_message(kind, path):
-    """True for the entries whose headers are indexed: mail and public-folder ``.eml`` files."""
-    return kind in ("message", "public") and path.endswith(".eml")
+    """True for the entries whose headers are indexed: mail, public-folder and archive messages."""
+    return is_message(kind, path)
 
 
 class _Base:

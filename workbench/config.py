@@ -2,7 +2,8 @@
 
 Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mailserver.cfg`` and
 ``users.cfg``), ``target`` (default ``<store>/store/backup``), ``volume_size`` (default 2GiB), ``keep``
-(complete backups kept, default 7), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
+(complete backups kept: a full with its differentials, default 7), ``keep_copies`` ("Start now"
+copies kept, default 3: copies are not counted by ``keep``), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
 ``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
 target's credentials; the password itself is never a config key, nor part of the ``target`` URL),
@@ -34,7 +35,7 @@ from .errors import ConfigError
 from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .naming import kind_name
 from .secrets import has_url_password, mask_url
-from .sizes import parse_size
+from .sizes import human_size, parse_size
 
 def _choice(*options):
     def check(key, value):
@@ -100,7 +101,8 @@ def _size_at_least(minimum):
     def check(key, value):
         n = parse_size(key, value)
         if n < minimum:
-            raise ConfigError(key, value, f"must be at least {minimum} bytes")
+            raise ConfigError(key, value, f"must be at least {human_size(minimum)} ({minimum} "
+                              "bytes)")
         return n
     return check
 
@@ -397,7 +399,8 @@ class Config:
     store: Optional[str] = None
     target: Optional[str] = None
     volume_size: int = 2 * 1024**3
-    keep: int = 7
+    keep: int = 7                           # complete backups: fulls with their differentials
+    keep_copies: int = 3                    # copies ("Start now"), beside the chains
     min_free: int = 4 * 1024**3
     differentials: str = "latest"
     oversize: str = "skip"
@@ -450,6 +453,7 @@ _CHECKS = {
     "target": _target,
     "volume_size": _size_at_least(64 * 1024),
     "keep": _int_range(1, 100000),
+    "keep_copies": _int_range(1, 100000),
     "min_free": lambda k, v: parse_size(k, v, allow_zero=True),
     "differentials": _choice("latest", "all"),
     "oversize": _choice("skip", "own-volume"),

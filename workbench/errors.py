@@ -1,14 +1,27 @@
 """The exception tree of workbench.
 
 Modelled on borg: one class per failure, the message is the text the user reads and says what to do,
-and each class carries its own exit code for the command line (workbench.cli maps them).
+and each class carries its own exit code for the command line (workbench.cli maps them; the README
+has the table). ``details`` gives the exact values behind a message (bytes, paths, keys) for
+``--json``; the message shows sizes for people (``67.2 GiB free``). This module is below every
+other one, so sizes in messages are written by a formatter the raiser passes (sizes.human_size).
 """
 
 
+def _bytes(n):
+    return f"{n} bytes"
+
+
 class WorkbenchError(Exception):
-    """Base of every error workbench raises on purpose."""
+    """Base of every error workbench raises on purpose; raised as itself for a bad argument (an
+    unknown backup kind, a bad ``--level``), like the command line's usage errors (exit 2)."""
 
     exit_code = 2
+
+    @property
+    def details(self):
+        """The exact values behind the message, for ``--json`` (empty when there are none)."""
+        return {}
 
 
 class FinishedWithWarnings(WorkbenchError):
@@ -25,6 +38,10 @@ class FinishedWithWarnings(WorkbenchError):
                          f"{shown}{more}. The set holds everything else; fix the cause (file "
                          "permissions, say) so that the next backup takes them too")
 
+    @property
+    def details(self):
+        return {"set": self.set_name, "warnings": self.warnings}
+
 
 class ConfigError(WorkbenchError):
     """A configuration key has a bad value (or is unknown)."""
@@ -34,6 +51,28 @@ class ConfigError(WorkbenchError):
     def __init__(self, key, value, reason):
         self.key, self.value, self.reason = key, value, reason
         super().__init__(f"config key {key!r}: bad value {value!r}: {reason}")
+
+    @property
+    def details(self):
+        value = self.value if isinstance(self.value, (str, int, float, bool, type(None))) \
+            else repr(self.value)
+        return {"key": self.key, "value": value, "reason": self.reason}
+
+
+class FleetFileError(ConfigError):
+    """A fleet file (``fleet.toml``) or a mapping of targets has a bad server table or key; the
+    message names the file, the server and the key."""
+
+    exit_code = 61
+
+    def __init__(self, key, value, reason, server=None, source=None):
+        self.key, self.value, self.reason = key, value, reason
+        self.server, self.source = server, source
+        where = f"fleet file {source}" if source else "fleet"
+        if server is not None:
+            where += f", server {server!r}"
+        what = f"key {key!r}: bad value {value!r}" if key else f"bad value {value!r}"
+        WorkbenchError.__init__(self, f"{where}: {what}: {reason}")
 
 
 class StoreNotFound(WorkbenchError):
@@ -61,6 +100,24 @@ class LockHeld(WorkbenchError):
             f"process is gone"
         )
 
+    @property
+    def details(self):
+        return {"owner": {k: self.owner.get(k) for k in ("host", "pid", "started")
+                          if k in self.owner}}
+
+
+class ExportBusy(LockHeld):
+    """Another export is writing to the export directory (its lock file names it)."""
+
+    exit_code = 63
+
+    def __init__(self, out, owner):
+        self.owner = owner
+        WorkbenchError.__init__(
+            self, f"another export is writing to {out}: host {owner.get('host')}, pid "
+            f"{owner.get('pid')}, started {owner.get('started')}; wait for it to finish (its "
+            "lock is taken over once that process is gone)")
+
 
 class LockDamaged(LockHeld):
     """The target's lock file cannot be read: it counts as held until it is old enough."""
@@ -77,18 +134,27 @@ class LockDamaged(LockHeld):
             self, f"the lock file {self.file} cannot be used: {reason}. It counts as held by an "
             f"unknown backup: if no backup is running on any host, remove that file{when}")
 
+    @property
+    def details(self):
+        return {"file": self.file}
+
 
 class NotEnoughSpace(WorkbenchError):
-    """The target has less free space than ``min_free``; nothing was written."""
+    """The target has less free space than ``min_free``; nothing was written. *size_text*
+    writes the sizes in the message (sizes.human_size); ``details`` has the bytes."""
 
     exit_code = 14
 
-    def __init__(self, target, free, required):
+    def __init__(self, target, free, required, size_text=_bytes):
         self.free, self.required = free, required
         super().__init__(
-            f"not enough free space on {target}: {free} bytes free, {required} bytes required "
-            f"(min_free); free some space or lower min_free. No backup was started."
+            f"not enough free space on {target}: {size_text(free)} free, {size_text(required)} "
+            f"required (min_free); free some space or lower min_free. No backup was started."
         )
+
+    @property
+    def details(self):
+        return {"free": self.free, "required": self.required}
 
 
 class SetNotFound(WorkbenchError):
@@ -122,6 +188,13 @@ class SetBeingRemoved(WorkbenchError):
     exit_code = 23
 
 
+class UnsupportedSet(WorkbenchError):
+    """The set is in a layout workbench cannot read (a spanned or split zip archive); it is
+    listed, never restored and never removed."""
+
+    exit_code = 24
+
+
 class CorruptVolume(WorkbenchError):
     """A volume is missing, truncated or does not match its manifest."""
 
@@ -145,6 +218,10 @@ class RestoreIncomplete(WorkbenchError):
         more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
         super().__init__(f"{len(failures)} entries could not be restored: {names}{more}")
 
+    @property
+    def details(self):
+        return {"failures": [{"path": p, "reason": r} for p, r in self.failures]}
+
 
 class TargetFull(TargetError):
     """The target's filesystem ran out of space (or quota) while a backup wrote to it."""
@@ -164,15 +241,23 @@ class MemberTooLarge(WorkbenchError):
 
     exit_code = 26
 
-    def __init__(self, path, size, csize, key, limit):
+    def __init__(self, path, size, csize, key, limit, size_text=None):
         self.path, self.size, self.csize, self.key, self.limit = path, size, csize, key, limit
+
+        def shown(n):  # exact bytes too: a bomb's sizes are the evidence
+            return f"{size_text(n)} ({n} bytes)" if size_text else f"{n} bytes"
         ratio = size / max(csize, 1)
-        what = (f"more than max_member_size = {limit} bytes" if key == "max_member_size"
+        what = (f"more than max_member_size = {shown(limit)}" if key == "max_member_size"
                 else f"a ratio of {ratio:.0f}:1, more than max_ratio = {limit}")
         super().__init__(
-            f"member {path!r} declares {size} bytes from {csize} compressed ({what}); refused "
-            f"before inflating it, as a zip bomb would be. If the file is genuine, raise {key} in "
-            f"the config")
+            f"member {path!r} declares {shown(size)} from {shown(csize)} compressed ({what}); "
+            f"refused before inflating it, as a zip bomb would be. If the file is genuine, raise "
+            f"{key} in the config")
+
+    @property
+    def details(self):
+        return {"path": self.path, "size": self.size, "compressed_size": self.csize,
+                "key": self.key, "limit": self.limit}
 
 
 class CredentialsMissing(TargetError):
@@ -205,6 +290,19 @@ class TargetStalled(TargetUnreachable):
     exit_code = 35
 
 
+class FleetUnreadable(TargetError):
+    """No target of a fleet could be read; ``problems`` lists (target, error class, message)."""
+
+    exit_code = 62
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        shown = "; ".join(f"{t}: {e}: {m}" for t, e, m in self.problems[:10])
+        more = f"; and {len(self.problems) - 10} more" if len(self.problems) > 10 else ""
+        super().__init__(f"no target of the fleet could be read ({len(self.problems)}): "
+                         f"{shown}{more}")
+
+
 class BackupsDisabled(WorkbenchError):
     """Backups are turned off (``enabled = false``): a scheduled run was refused."""
 
@@ -226,6 +324,10 @@ class StateNotWritable(WorkbenchError):
         self.path, self.key = path, key
         super().__init__(f"cannot write {path} ({reason}): make it writable for the user running "
                          f"workbench, or set {key} to a place it can write to")
+
+    @property
+    def details(self):
+        return {"path": self.path, "key": self.key}
 
 
 class BadDestination(WorkbenchError):
@@ -255,6 +357,11 @@ class VerifyFailed(WorkbenchError):
         sets = sorted({p.set for p in problems if p.set})
         super().__init__(f"verification found {len(problems)} problems in "
                          f"{', '.join(sets) or 'the target'}; see the list above")
+
+    @property
+    def details(self):
+        return {"problems": len(self.problems),
+                "sets": sorted({p.set for p in self.problems if p.set})}
 
 
 class WrongPassword(WorkbenchError):

@@ -1,5 +1,5 @@
 """Plain data shared by the layers: store entries and the results of backups and restores
-(progress events live in workbench.progress)."""
+(progress events live in workbench.progress), and the words for files a backup skipped."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +14,8 @@ class Entry:
     member's local header); for an unchanged file of a differential it names the base full.
     ``mode`` holds the file's permission bits in the store (``st_mode & 0o7777``), 0 where they
     are unknown (manifests written before they were recorded, zips not made on Unix).
+    ``skipped`` is the reason (a SKIP_REASONS key) of a file the backup recorded but did not
+    store: it has ``stored_in`` "" and is in no volume (see workbench.sets.skipped_entries).
     """
 
     path: str
@@ -30,6 +32,26 @@ class Entry:
     csize: int = 0
     method: int = 8
     mode: int = 0
+    skipped: str = ""
+
+
+# Why a backup records a file without storing it: the reason as manifests and results hold it,
+# and the words people read. The one home of both.
+SKIP_REASONS = {"oversize": "larger than the volume size"}
+
+
+def skip_text(reason):
+    """``skipped at backup, larger than the volume size`` for a reason such as ``oversize``."""
+    return f"skipped at backup, {SKIP_REASONS.get(reason, reason)}"
+
+
+def not_in_backup_text(reasons):
+    """One line for files a backup skipped, from their reasons: ``1 file is not in the backup:
+    skipped at backup, larger than the volume size``."""
+    reasons = list(reasons)
+    n = len(reasons)
+    why = "; ".join(dict.fromkeys(map(skip_text, reasons)))
+    return f"{n} file{'s are' if n != 1 else ' is'} not in the backup: {why}"
 
 
 @dataclass
@@ -48,7 +70,7 @@ class BackupResult:
     bytes_in: int = 0       # bytes of the stored files
     bytes_out: int = 0      # bytes of all volumes written
     volumes: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)      # [{"path", "size", "reason"}]
+    skipped: list = field(default_factory=list)      # [{"path", "size", "reason", ...}]
     unreadable: list = field(default_factory=list)   # [{"path", "error"}]
     removed: list = field(default_factory=list)      # sets removed after the commit, with reasons
     postponed: list = field(default_factory=list)    # [{"set", "reason"}]: removals put off
@@ -75,3 +97,5 @@ class RestoreResult:
     duration: float = 0.0
     placed: list = field(default_factory=list)       # [(member path, path written)] when renamed
     marked: list = field(default_factory=list)       # folder index files set aside for a rebuild
+    passed_over: list = field(default_factory=list)  # [(set, why)]: newer sets not used
+    not_in_backup: list = field(default_factory=list)  # Entry of selected files skipped at backup

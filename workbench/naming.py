@@ -40,6 +40,9 @@ def kind_name(kind):
 _SET_RE = re.compile(r"([FDC])(\d{8}T\d{6})Z")
 _VOLUME_RE = re.compile(r"([FDC]\d{8}T\d{6}Z)(?:\.([1-9]\d*))?\.zip")
 _SET_PREFIX_RE = re.compile(r"[FDC]\d{8}T\d{6}Z")
+# Parts of a spanned or split archive: Info-ZIP's ``X.z01``, ``X.z02`` ... (beside the last part,
+# ``X.zip``) and 7-Zip's ``X.zip.001``, ``X.zip.002`` ...
+_SPLIT_PART_RE = re.compile(r"([FDC]\d{8}T\d{6}Z)\.(?:z(\d{2,})|zip\.(\d{3,}))")
 _TOKEN = r"[0-9a-f]{8,64}"
 _PARTIAL_RE = re.compile(rf"(.+)\.wb-({_TOKEN})\.partial")
 _MARKER_RE = re.compile(rf"([FDC]\d{{8}}T\d{{6}}Z)\.wb-({_TOKEN})\.(removing|deleting)")
@@ -57,7 +60,8 @@ class SetName:
 
     @property
     def is_full(self):
-        """True for F and C: a copy counts as a full."""
+        """True for F and C: a copy is a full for recovery (it needs no other set), though it
+        stands beside the chains (never a differential's base, see rotation)."""
         return self.kind in ("F", "C")
 
 
@@ -107,6 +111,15 @@ def parse_volume_name(filename):
     if not m:
         return None
     return m.group(1), int(m.group(2) or 0)
+
+
+def parse_split_part(filename):
+    """``(set name text, part number)`` for a part of a spanned or split archive (Info-ZIP's
+    ``X.z01``, 7-Zip's ``X.zip.001``), or None. Such archives are no sets of standalone volumes."""
+    m = _SPLIT_PART_RE.fullmatch(filename)
+    if not m:
+        return None
+    return m.group(1), int(m.group(2) or m.group(3))
 
 
 def manifest_name(set_name):

@@ -5,10 +5,17 @@ what is being done and how far along it is. :class:`Throttle` lets an event thro
 per interval (the last one always passes, forced); :class:`Meter` counts the files and bytes of a
 job and reports them through a throttle. A Meter without a callback does nothing, so callers need
 no ``if progress:``. A leaf module: it imports nothing from workbench.
+
+A total is a claim: ``total_known`` is False while the job is still finding its work (a backup
+listing the store), and the totals are then only what was found so far; ``files_estimate`` and
+``bytes_estimate`` may carry a guess (the previous set's size), always labelled as one. The ETA
+is computed here, by the Meter, once for every consumer (the terminal bar, ``workbench status``,
+the notebook forms), and only from a known total.
 """
 
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 # Reports to a callback (a progress bar, a notebook widget) at most this often.
 DEFAULT_INTERVAL = 0.1
@@ -18,12 +25,28 @@ DEFAULT_INTERVAL = 0.1
 class Progress:
     """A progress event: what is being done and how far along it is."""
 
-    phase: str  # "scan", "backup", "restore", "verify"
+    phase: str  # "backup", "restore", "verify"
     files_done: int
     files_total: int
     bytes_done: int
     bytes_total: int
     path: str = ""
+    total_known: bool = True       # False: the totals are only what was found so far
+    eta_seconds: Optional[float] = None  # seconds left, from the rate so far; None unless known
+    files_estimate: Optional[int] = None  # while the total is not known: a guess, if any
+    bytes_estimate: Optional[int] = None
+
+
+# The ETA needs this much of the job behind it before a rate means anything.
+_ETA_AFTER = 0.5
+
+
+def eta(done, total, elapsed):
+    """Seconds left for *total* when *done* took *elapsed* seconds (None if nothing is done yet,
+    or too little time has passed for a rate). The one rule of the ETA."""
+    if done <= 0 or elapsed < _ETA_AFTER or total < done:
+        return None
+    return round((total - done) * elapsed / done, 1)
 
 
 class Throttle:
@@ -49,15 +72,21 @@ class Meter:
     every *interval* seconds); without a callback every call is a no-op.
 
     ``files`` and ``bytes`` may be set directly (a pipeline that counts them itself), or grown
-    with :meth:`add`; the totals may change while the job runs (a walk that is still listing).
+    with :meth:`add`; the totals may change while the job runs: a job still finding its work
+    sets ``total_known`` False (and may give ``files_estimate``/``bytes_estimate``), and True
+    once the totals are the whole job. The ETA is worked out from the time since the Meter was
+    made, only while the total is known.
     """
 
     def __init__(self, callback=None, phase="", files_total=0, bytes_total=0,
-                 interval=DEFAULT_INTERVAL):
+                 interval=DEFAULT_INTERVAL, total_known=True):
         self.callback, self.phase = callback, phase
         self.files_total, self.bytes_total = files_total, bytes_total
+        self.total_known = total_known
+        self.files_estimate = self.bytes_estimate = None
         self.files = self.bytes = 0
         self._throttle = Throttle(interval)
+        self._started = time.monotonic()
 
     def add(self, files=1, nbytes=0, path=""):
         """Count *files* more files of *nbytes* bytes done, the last one *path*."""
@@ -68,8 +97,19 @@ class Meter:
     def report(self, path="", force=False):
         """Send the counts now if the throttle allows (always when *force*)."""
         if self.callback is not None and self._throttle.ready(force):
-            self.callback(Progress(self.phase, self.files, self.files_total, self.bytes,
-                                   self.bytes_total, path))
+            self.callback(self.event(path))
+
+    def event(self, path=""):
+        """The Progress event of the counts now."""
+        left = None
+        if self.total_known:
+            elapsed = time.monotonic() - self._started
+            left = (eta(self.bytes, self.bytes_total, elapsed) if self.bytes_total
+                    else eta(self.files, self.files_total, elapsed))
+        known = self.total_known
+        return Progress(self.phase, self.files, self.files_total, self.bytes, self.bytes_total,
+                        path, known, left, None if known else self.files_estimate,
+                        None if known else self.bytes_estimate)
 
 
-__all__ = ["Progress", "Throttle", "Meter", "DEFAULT_INTERVAL"]
+__all__ = ["Progress", "Throttle", "Meter", "DEFAULT_INTERVAL", "eta"]

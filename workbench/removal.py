@@ -58,28 +58,35 @@ def remove_unread(target, info, reason, stale_after=DEFAULT_STALE_AFTER):
         drop_token(record["token"])
 
 
+FINISHED_REASON = "its removal was decided by a run that stopped part-way; finished now"
+
+
 def resume_removals(target, sets):
-    """Deal with the removal markers of runs that stopped part-way; True if any was found.
+    """Deal with the removal markers of runs that stopped part-way.
 
     Only a run that holds the target's lock may call this (no other remover is running then): a
     decided removal (``.deleting``) is finished, an undecided one (``.removing``) is called off,
-    its set kept for rotation to decide again.
+    its set kept for rotation to decide again. Returns ``[{"set", "reason", "removed"}]`` for
+    every set that had a marker (empty, so false, when none had): ``removed`` is True for the
+    sets whose removal was finished.
     """
-    found = False
+    handled = []
     for s in sets:
         stages = {parse_removal_marker(m)[2] for m in s.markers}
         if not stages:
             continue
-        found = True
         if DELETING in stages:
             log.warning("finishing the removal of %s, begun by a run that stopped", s.name)
             for fname in s.files:
                 target.remove(fname)
+            handled.append({"set": str(s.name), "reason": FINISHED_REASON, "removed": True})
         else:
             log.warning("%s: calling off a removal begun by a run that stopped", s.name)
+            handled.append({"set": str(s.name), "reason": "a removal begun by a run that "
+                            "stopped was called off; the set is kept", "removed": False})
         for m in s.markers:
             target.remove(m)
-    return found
+    return handled
 
 
 __all__ = ["remove_unread", "resume_removals"]

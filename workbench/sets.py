@@ -2,25 +2,34 @@
 
 Statuses:
 
-- ``complete``: our manifest file is present and its header reads (``list_sets`` without
-  ``load`` takes a present manifest file for complete, unread);
+- ``complete``: our manifest file is present, its header reads, and every volume it names is
+  on the target with the size it records (a listing's sizes: nothing else is read). ``list_sets``
+  without ``load`` takes a present manifest file for complete, unread; ``judge`` reads its header
+  and checks its volumes when a reader needs the claim (choose_set does);
 - ``incomplete``: an interrupted run of ours, proven: no manifest file, every volume carries our
   marker for this set and volume number, none is missing, and the last one holds no manifest
   copy (the manifest is published last, the copy is the last member of the last volume). Only
   such sets, and our temporary files, are ever removed by cleanup (``leftover_files``);
-- ``damaged``: committed, but something is wrong: the manifest file is unreadable or missing
-  while the volumes are ours (with the copy in the last volume, the set stays restorable when
-  named), or the volumes are not what an interrupted run leaves. Kept and reported, never removed
-  on its own;
+- ``damaged``: committed, but something is wrong: a volume the manifest names is missing or has
+  another size, the manifest file is unreadable or missing while the volumes are ours (with the
+  copy in the last volume, the set stays restorable when named), or the volumes are not what an
+  interrupted run leaves. Kept and reported, never removed on its own, never chosen by itself;
 - ``foreign``: volumes without our marker, written by Kerio Connect itself: read from the zips'
-  central directories (a differential's full is the newest full or copy before it). Cleanup never
-  removes them; ``problem`` says when one is not whole (a volume missing or unreadable).
+  central directories (a differential's full is the newest full before it). Cleanup never
+  removes them; ``problem`` says when one is not whole (a volume missing or unreadable), and such
+  a set is shown as damaged (``SetInfo.shown_status``);
+- ``unsupported``: a layout workbench cannot read, such as a spanned or split archive (Info-ZIP's
+  ``zip -s``: ``X.z01``, ``X.z02``, ``X.zip``; 7-Zip's ``X.zip.001``): ``problem`` says why.
+  Never complete, never restored (UnsupportedSet), never removed.
+
+Every file on the target whose name starts with a set's name belongs to that set: its volumes,
+manifest and index, our temporary files and removal markers, the parts of a split archive, and
+strays (any other name, a ``F....zip.partial`` of another tool, say: listed, never deleted, never
+a sign of an interrupted run).
 
 Ours is proven per file: a volume is ours only if its own zip comment names the set and its
 number; the index only if it is an SQLite file of ours naming the set; a temporary file only if
-its name says so (``<name>.wb-<token>.partial``). Any other file that starts with a set name (a
-``F....zip.partial`` of another tool, say) is a stray: listed, never deleted, never a sign of an
-interrupted run.
+its name says so (``<name>.wb-<token>.partial``).
 """
 
 import os
@@ -33,13 +42,17 @@ from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
 from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, read_volume_end
 from .archive.writer import read_marker
-from .errors import (DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError, SetNotFound,
-                     TargetError)
+from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError,
+                     SetNotFound, UnsupportedSet)
+from .model import Entry
+from .store import classify, unsafe_member_path
 from .times import as_utc
 from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
-                     parse_removal_marker, parse_set_name, parse_volume_name, set_name_prefix)
+                     parse_removal_marker, parse_set_name, parse_split_part, parse_volume_name,
+                     set_name_prefix, volume_name)
 
 COMPLETE, INCOMPLETE, DAMAGED, FOREIGN = "complete", "incomplete", "damaged", "foreign"
+UNSUPPORTED = "unsupported"
 # The statuses of sets whose data is there to be read (a differential's full may be damaged:
 # the differential needs the full's volumes, not its manifest).
 READABLE = (COMPLETE, DAMAGED, FOREIGN)
@@ -71,7 +84,8 @@ class SetInfo:
 
     ``header`` is the manifest's header (kind, base, times, volumes, stats) of a set of ours;
     ``manifest`` is the whole manifest, entries included, read on first use and kept. ``copy``
-    names the volume whose manifest copy stands in for a damaged or missing manifest file.
+    names the volume whose manifest copy stands in for a damaged or missing manifest file;
+    ``has_manifest`` says the manifest file is there and, as far as it was read, readable.
     """
 
     name: object
@@ -82,7 +96,9 @@ class SetInfo:
     strays: list = field(default_factory=list)     # other files of this set name: never ours
     ours: list = field(default_factory=list)       # files cleanup may remove (incomplete sets)
     markers: list = field(default_factory=list)    # removal markers (see removal.py)
+    parts: list = field(default_factory=list)      # parts of a split archive (X.z01, X.zip.001)
     copy: Optional[str] = None
+    has_manifest: bool = False
     problem: str = ""
     target: object = field(default=None, repr=False, compare=False)
     _doc: Optional[dict] = field(default=None, repr=False, compare=False)
@@ -91,7 +107,7 @@ class SetInfo:
     def manifest(self):
         """The whole manifest (None for foreign and incomplete sets, and before it is loaded)."""
         if self._doc is None:
-            if self.header is None and self.copy is None:
+            if self.header is None and self.copy is None and not self.has_manifest:
                 return None
             self.manifest = read_manifest_of(self.target, self)
         return self._doc
@@ -111,8 +127,16 @@ class SetInfo:
 
     @property
     def usable(self):
-        """Complete or foreign: a set a recovery may choose by itself."""
-        return self.status in (COMPLETE, FOREIGN)
+        """Complete, or foreign and whole: a set a recovery may choose by itself."""
+        return self.status == COMPLETE or (self.status == FOREIGN and not self.problem)
+
+    @property
+    def shown_status(self):
+        """What the set is said to be (``workbench sets``, the catalog): complete, incomplete,
+        damaged or unsupported; a foreign set that is not whole is damaged."""
+        if self.status == FOREIGN:
+            return DAMAGED if self.problem else COMPLETE
+        return self.status
 
     @property
     def files(self):
@@ -149,12 +173,14 @@ def list_sets(target, load=True, files=None):
             info.markers.append(fname)
         elif vol is not None:
             info.volumes[vol[1]] = (fname, size)
+        elif parse_split_part(fname) is not None:
+            info.parts.append(fname)
         elif fname not in (manifest_name(text), index_name(text)):
             info.strays.append(fname)
     out = []
     for text, info in sets.items():
         has_index = index_name(text) in files
-        if not (info.volumes or info.leftovers or info.markers or has_index
+        if not (info.volumes or info.leftovers or info.markers or info.parts or has_index
                 or manifest_name(text) in files):
             continue  # only files of other tools: not a set
         if manifest_name(text) in files and _read_header(target, info, load):
@@ -169,8 +195,9 @@ def list_sets(target, load=True, files=None):
 
 
 def _read_header(target, info, load):
-    """Set *info* complete (or damaged) from its manifest file; False if the file vanished."""
-    info.status = COMPLETE
+    """Set *info* complete (or damaged) from its manifest file and its volumes; False if the file
+    vanished."""
+    info.status, info.has_manifest = COMPLETE, True
     if not load:
         return True
     name = str(info.name)
@@ -178,15 +205,50 @@ def _read_header(target, info, load):
         with target.open_read(manifest_name(name)) as f:
             info.header = mf.decode_header(f)
     except FileNotFoundError:
+        info.has_manifest = False
         return False  # removed since the listing: judged from the other files
     except MANIFEST_ERRORS as e:
         set_damaged(target, info, f"manifest file unreadable ({e})", load)
+        return True
+    check_volumes(info)
     return True
 
 
+def check_volumes(info):
+    """Mark a set of ours damaged unless every volume its manifest header names is on the target
+    with the size the header records (the listing's sizes: nothing is read). A header read from
+    the copy in the last volume lacks that last volume, which holds it."""
+    if info.header is None:
+        return
+    present = {fname: size for fname, size in info.volumes.values()}
+    wrong = []
+    for v in info.header.get("volumes") or ():
+        size = present.get(v.get("name"))
+        if size is None:
+            wrong.append(f"volume {v.get('name')} is missing")
+        elif v.get("bytes") is not None and size != v["bytes"]:
+            wrong.append(f"volume {v['name']} is {size} bytes, the manifest says {v['bytes']}")
+    if not wrong:
+        return
+    info.status = DAMAGED
+    info.problem = "; ".join([info.problem] * bool(info.problem) + wrong)
+
+
+def judge(info):
+    """Read the manifest header of a set taken for complete unread (``list_sets`` without
+    ``load``) and check its volumes, so that its status is a fact; a no-op for other sets."""
+    if info.status != COMPLETE or info.header is not None or info.target is None:
+        return info
+    if not _read_header(info.target, info, True):
+        info.status = DAMAGED
+        info.problem = "its manifest file is gone since the target was listed (being removed?)"
+    return info
+
+
 def set_damaged(target, info, problem, load=False):
-    """Mark *info* damaged for *problem*; the copy in its last volume stands in when there."""
-    info.status, info.problem = DAMAGED, problem
+    """Mark *info* damaged for *problem* with its manifest file (unreadable or missing); the copy
+    in its last volume stands in when there."""
+    info.status, info.problem, info.has_manifest = DAMAGED, problem, False
     info.copy = find_copy(target, info)
     if info.copy is None:
         info.problem += "; no manifest copy in its last volume either: it cannot be restored"
@@ -202,13 +264,13 @@ def set_damaged(target, info, problem, load=False):
 
 
 def _tail(target, fname):
-    """``(marker, last member)`` of a volume file, or None if it is not a readable zip."""
+    """``(marker, last member, disk)`` of a volume file, or None if it is not a readable zip."""
     try:
         with target.open_read(fname) as f:
             end = read_volume_end(f)
     except (OSError, ValueError):
         return None
-    return read_marker(end.comment), end.last_member
+    return read_marker(end.comment), end.last_member, end.disk
 
 
 def _ours(tail, name, index):
@@ -227,9 +289,27 @@ def find_copy(target, info):
     return None
 
 
+def _unsupported(info, tail=None):
+    """Mark *info* a spanned or split archive: its parts cannot be read as standalone volumes."""
+    name = str(info.name)
+    files = sorted(info.parts) + [f for f, _ in sorted(info.volumes.values())]
+    info.status = UNSUPPORTED
+    if tail is not None and tail[2]:
+        what = (f"a spanned (split) zip archive: {volume_name(name, 0)} is disk {tail[2] + 1} of "
+                f"a multi-part archive")
+    else:
+        what = "a spanned (split) zip archive"
+    info.problem = (f"{what} ({', '.join(files)}), which workbench cannot read; join the parts "
+                    f"into one zip elsewhere (Info-ZIP: zip -s 0 {volume_name(name, 0)} --out "
+                    f"DIR/{volume_name(name, 0)}) and put it here in their place")
+
+
 def _judge_without_manifest(target, info, has_index, load):
     """The status of a set without a manifest file, from its volumes and index."""
     name = str(info.name)
+    if info.parts and not info.volumes:
+        _unsupported(info)
+        return
     if not info.volumes:
         if has_index and _index_is_ours(target, name):
             info.status = DAMAGED
@@ -243,6 +323,9 @@ def _judge_without_manifest(target, info, has_index, load):
     missing = [i for i in range(last + 1) if i not in info.volumes]
     first = min(info.volumes)
     tails = {first: _tail(target, info.volumes[first][0])}
+    if info.parts or (tails[first] is not None and tails[first][2]):
+        _unsupported(info, tails[first])
+        return
     if not _ours(tails[first], name, first):
         info.status = FOREIGN
         for i in sorted(info.volumes) if load else ():
@@ -319,7 +402,7 @@ def read_manifest_of(target, info):
     """The whole manifest of a set of ours: from its file, else from the copy in its last volume
     (a set whose file turns out unreadable becomes damaged, and says so)."""
     name = str(info.name)
-    if info.status == COMPLETE:
+    if info.has_manifest:
         try:
             return mf.decode(target.read_bytes(manifest_name(name)))
         except MANIFEST_ERRORS as e:
@@ -374,7 +457,7 @@ def find_set(sets, name):
 
 
 def base_of(sets, info):
-    """The full (F or C) that *info* depends on, or None if it is gone."""
+    """The full that *info* depends on (itself for a full or copy), or None if it is gone."""
     if info.name.is_full:
         return info
     if info.header is not None:
@@ -383,21 +466,31 @@ def base_of(sets, info):
         except SetNotFound:
             return None
         return base if base.status in READABLE else None
-    # Kerio's differential: the newest usable full or copy before it.
-    fulls = [s for s in sets if s.name.is_full and s.usable and s.name.time <= info.name.time]
+    # Kerio's differential: the newest full before it (a copy is outside the chains; whether
+    # that full is whole is for the caller to judge: see unusable).
+    fulls = [s for s in sets if s.name.kind == "F" and s.status in READABLE
+             and s.name.time <= info.name.time]
     return fulls[-1] if fulls else None
+
+
+def unsupported_set(info):
+    """The UnsupportedSet error for an unsupported set (its problem says why)."""
+    return UnsupportedSet(f"set {info.name} cannot be read: it is {info.problem}")
 
 
 def entries_of(target, sets, info, on_error=None):
     """Every entry of the store as *info* recorded it, each with the set and volume holding it.
 
-    For a foreign set, a volume whose central directory cannot be read raises TargetError, or,
-    given *on_error*, is reported as ``on_error(set name, volume file, message)`` and left out (so
-    a restore can still take what the other volumes hold).
+    For a foreign set, a volume whose central directory cannot be read (or a gap in the
+    volumes' numbering) raises CorruptVolume, or, given *on_error*, is reported as
+    ``on_error(set name, volume file, message)`` and left out (so a restore can still take what
+    the other volumes hold). A path a set lists twice is returned twice (see ``refusal``).
     """
     if info.status == INCOMPLETE:
         raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and cannot be "
                             "used; the next backup removes it")
+    if info.status == UNSUPPORTED:
+        raise unsupported_set(info)
     if info.status == DAMAGED and info.manifest is None:
         raise DamagedSet(f"set {info.name} is damaged ({info.problem}) and cannot be read")
     if info.manifest is not None:
@@ -406,15 +499,16 @@ def entries_of(target, sets, info, on_error=None):
 
 
 def _foreign_entries(target, sets, info, on_error=None):
-    own = {}
+    own, twice = {}, []
     last = max(info.volumes, default=-1)
     for index in range(last + 1):
         if index not in info.volumes:
             # A gap in the numbering: a lost volume of a set that Kerio wrote.
             message = f"volume {index} is missing (later volumes are present)"
             if on_error is None:
-                raise TargetError(f"set {info.name}: {message}")
-            on_error(str(info.name), f"{info.name}.{index}.zip", message)
+                raise CorruptVolume(f"set {info.name}: {message}; `workbench verify` names what "
+                                    "it held")
+            on_error(str(info.name), volume_name(str(info.name), index), message)
             continue
         fname = info.volumes[index][0]
         try:
@@ -422,18 +516,65 @@ def _foreign_entries(target, sets, info, on_error=None):
                 entries, _ = list_zip(f, str(info.name), index)
         except (_BadZipFile(), OSError, ValueError, EOFError) as e:
             if on_error is None:
-                raise TargetError(f"cannot read volume {fname}: {e}") from None
+                raise CorruptVolume(f"cannot read the directory of volume {fname}: {e}") from None
             on_error(str(info.name), fname, f"cannot read the volume's directory: {e}")
             continue
         for e in entries:
-            own[e.path] = e
+            if e.path in own:
+                twice.append(e)  # the same name twice in one set: which is meant is not known
+            else:
+                own[e.path] = e
     if info.name.kind == "D":
         base = base_of(sets, info)
         if base is not None:
             inherited = {e.path: e for e in _foreign_entries(target, sets, base, on_error)}
             inherited.update(own)
             own = inherited
-    return list(own.values())
+    return list(own.values()) + twice
+
+
+def skipped_entries(info):
+    """The files *info* recorded without storing them (too large for a volume, say), as Entry
+    objects with ``stored_in`` "" and ``skipped`` set to the reason: the manifest header's
+    ``skipped`` list (every manifest has one; ``mtime_ns`` and ``mode`` are 0 in those made
+    before they were recorded). A differential records its own (it checks such files again), so
+    only *info*'s are returned; a set without a manifest (Kerio's) has none."""
+    out = []
+    for s in (info.header or {}).get("skipped") or ():
+        path = s.get("path")
+        if not isinstance(path, str):
+            continue
+        out.append(Entry(path, *classify(path), int(s.get("size") or 0),
+                         int(s.get("mtime_ns") or 0), 0, "", 0, 0, 0, 0,
+                         int(s.get("mode") or 0), str(s.get("reason") or "oversize")))
+    return out
+
+
+def refusal(entry):
+    """Why a restore refuses to write *entry*, or None: an unsafe path (store.unsafe_member_path)
+    or a symbolic link. The one rule that restore applies and verify reports."""
+    reason = unsafe_member_path(entry.path)
+    if reason is not None:
+        return f"{reason}; refused"
+    if entry.kind == "link":
+        return f"member {entry.path!r} is a symbolic link; refused (links are never restored)"
+    return None
+
+
+def listed_twice(entries):
+    """The paths *entries* list more than once (a hostile or damaged set): a restore refuses
+    them, since which copy is meant cannot be told, and verify names them."""
+    seen, twice = set(), set()
+    for e in entries:
+        if e.path in seen:
+            twice.add(e.path)
+        seen.add(e.path)
+    return twice
+
+
+def twice_reason(path):
+    return (f"member {path!r} is listed more than once in the set; refused (which copy is meant "
+            "cannot be told)")
 
 
 def leftover_files(sets):
@@ -458,20 +599,40 @@ def remove_set(target, info):
         target.remove(fname)
 
 
-__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "choose_set",
-           "entries_of", "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
-           "find_copy", "protect_bases", "set_damaged", "COMPLETE", "INCOMPLETE", "DAMAGED", "FOREIGN",
-           "READABLE", "LOCK_NAME"]
+__all__ = ["SetInfo", "list_sets", "find_set", "base_of", "choose_set", "unusable", "judge",
+           "check_volumes", "entries_of", "skipped_entries", "refusal", "listed_twice", "twice_reason",
+           "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
+           "find_copy", "protect_bases", "set_damaged", "unsupported_set", "COMPLETE",
+           "INCOMPLETE", "DAMAGED", "FOREIGN", "UNSUPPORTED", "READABLE", "LOCK_NAME"]
 
 
-def choose_set(sets, at=None):
+def unusable(sets, s):
+    """Why a recovery may not choose *s* by itself, or None: it is not complete (incomplete,
+    damaged, unsupported, a Kerio set that is not whole), it is being removed, or its full is
+    gone or not whole. Reads the manifest headers it needs (``judge``)."""
+    judge(s)
+    if not s.usable:
+        return f"{s.shown_status}" + (f" ({s.problem})" if s.problem else "")
+    if s.markers:
+        return "being removed by a backup"
+    base = base_of(sets, s)
+    if base is None:
+        return "a differential whose full backup is gone"
+    if base is not s and not judge(base).usable:
+        return (f"a differential of {base.name}, which is {base.shown_status}"
+                + (f" ({base.problem})" if base.problem else ""))
+    return None
+
+
+def choose_set(sets, at=None, passed_over=None):
     """The set a recovery at time *at* uses: the newest restorable set started at or before *at*.
 
-    Restorable means complete (or foreign, as Kerio wrote it) with its full present: an
-    incomplete or damaged set is never chosen (a damaged one is restored only when named), nor a
-    differential whose full is gone, nor a set being removed. For a differential the recovery
-    reads its full too (``base_of``); with ``differentials = "all"`` each kept differential is a
-    time that can be chosen.
+    Restorable means complete (or foreign, as Kerio wrote it, and whole) with its full present
+    and whole: an incomplete, damaged or unsupported set is never chosen (a damaged one is
+    restored only when named), nor a differential whose full is gone or damaged, nor a set being
+    removed. A copy is a full for recovery: the newest of a copy or a full with its newest
+    differential is chosen. For a differential the recovery reads its full too (``base_of``);
+    with ``differentials = "all"`` each kept differential is a time that can be chosen.
 
     Parameters
     ----------
@@ -480,6 +641,9 @@ def choose_set(sets, at=None):
     at : datetime, optional
         The time to recover to (naive: in the machine's zone, see workbench.times); default:
         the newest restorable set.
+    passed_over : list, optional
+        Gets ``(set name, why)`` for each newer set not chosen, newest first, so that callers
+        can say what they fell back from.
 
     Returns
     -------
@@ -492,11 +656,18 @@ def choose_set(sets, at=None):
     """
     if at is not None:
         at = as_utc(at)
+    skipped = []
     for s in sorted(sets, key=lambda s: s.name, reverse=True):
         if at is not None and s.name.time > at:
             continue
-        if s.usable and not s.markers and base_of(sets, s) is not None:
+        why = unusable(sets, s)
+        if why is None:
+            if passed_over is not None:
+                passed_over.extend(skipped)
             return s
+        skipped.append((str(s.name), why))
     when = f" at or before {at.isoformat()}" if at is not None else ""
-    raise NoCompleteBackup(f"the target holds no complete backup{when} to restore from; "
-                           "`workbench sets` lists the sets and their status")
+    not_used = "".join(f"; {n} is {why}" for n, why in skipped[:5])
+    raise NoCompleteBackup(f"the target holds no complete backup{when} to restore from{not_used}"
+                           "; `workbench sets` lists the sets and their status (a damaged set "
+                           "can be restored by name, as far as it can be read)")

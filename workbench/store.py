@@ -38,6 +38,17 @@ class StoreFile:
     mode: int = 0  # permission bits (st_mode & 0o7777)
 
 
+#: Kinds of the files that each hold one message (``<8 hex>.eml``): mailbox, public-folder and
+#: archive mail. Their headers are kept in the manifest, and the catalog lists them as messages.
+MESSAGE_KINDS = ("message", "public", "archive")
+MESSAGE_SUFFIX = ".eml"
+
+
+def is_message(kind, path):
+    """True for a message file: of a :data:`MESSAGE_KINDS` kind, named ``*.eml``."""
+    return kind in MESSAGE_KINDS and path.endswith(MESSAGE_SUFFIX)
+
+
 def classify(path):
     """Return ``(kind, domain, user, folder)`` for a server-relative path.
 
@@ -75,6 +86,22 @@ def classify(path):
     if area.startswith("spam") or area == "bayes":
         return "spam", None, None, None
     return "other", None, None, None
+
+
+def unsafe_member_path(path):
+    """Why a member path must never be written, or None for a safe one: the one rule of what a
+    restore writes and a verify accepts. Safe is relative, ``/``-separated, without ``..``,
+    ``.`` or empty parts, backslashes, a drive letter or a NUL.
+
+    >>> unsafe_member_path("store/mail/a/b/#msgs/00000001.eml") is None, unsafe_member_path("/x")
+    (True, "member '/x' has an absolute or non-portable path")
+    """
+    if (not path or path.startswith(("/", "\\")) or "\\" in path or "\0" in path
+            or (len(path) > 1 and path[1] == ":")):
+        return f"member {path!r} has an absolute or non-portable path"
+    if any(p in ("", ".", "..") for p in path.split("/")):
+        return f"member {path!r} contains '..' or empty parts"
+    return None
 
 
 def _same_dir(a, b):

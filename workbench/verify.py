@@ -2,8 +2,10 @@
 
 Three levels: ``catalog`` (each set complete, its manifest consistent, every volume present with the
 size the manifest records, every entry inside a volume that exists, a differential's full present;
-for Kerio's own sets, every volume's central directory readable; no member declaring a size past
-``max_member_size`` or ``max_ratio``), ``data`` (the catalog checks, then every member read,
+for Kerio's own sets, every volume's central directory readable and no gap in their numbering; no
+member declaring a size past ``max_member_size`` or ``max_ratio``; no member that a restore
+refuses: an absolute path, ``..``, a backslash, a drive letter, a NUL, a symbolic link, a name
+listed twice), ``data`` (the catalog checks, then every member read,
 inflated, no further than its declared size, and its CRC-32 and size checked, each volume read once
 in offset order on every core) and ``sample=P`` (the same on a random P % of the members). Each
 problem is one :class:`Problem` naming the set, volume, path and user it affects.
@@ -24,8 +26,9 @@ from .lease import read_lease
 from .naming import volume_name
 from .progress import Meter
 from .archive.reader import read_volume
-from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, base_of, entries_of, find_set,
-                   list_sets, resolve_source)
+from .sets import (DAMAGED, FOREIGN, INCOMPLETE, READABLE, UNSUPPORTED, base_of, entries_of,
+                   find_set, list_sets, listed_twice, refusal, resolve_source, skipped_entries,
+                   twice_reason)
 from .targets import open_target
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def _user(entry):
     return None
 
 
-def verify(set=None, *, level="data", seed=None, config=None, progress=None, **settings):
+def verify(set=None, *, level="data", seed=None, config=None, progress=None, skipped=None,
+           **settings):
     """Check sets on the target; return the problems found (an empty list when all is well).
 
     Parameters
@@ -79,6 +83,10 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
     seed : int, optional
         Seed of the random choice of ``sample=P`` (default: a new choice each time).
     progress : callable(Progress), optional
+    skipped : list, optional
+        Gets ``(set name, Entry)`` for each file of the checked sets that their backup recorded
+        without storing it (``Entry.skipped`` says why, e.g. larger than the volume size): not a
+        problem of the set, but a file no restore can bring back, for the caller to name.
     config, **settings
         As for :func:`workbench.restore` (``target`` names the backup directory).
 
@@ -103,6 +111,8 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, **s
         problems = []
         members = {}  # (set, volume, offset) -> Entry, each member checked once
         for info in chosen:
+            if skipped is not None:
+                skipped.extend((str(info.name), e) for e in skipped_entries(info))
             for entry in _check_catalog(target, sets, info, problems, cfg):
                 members.setdefault((entry.stored_in, entry.volume, entry.offset), entry)
         if kind == "data":
@@ -121,6 +131,10 @@ def _check_catalog(target, sets, info, problems, cfg):
         problems.append(Problem(name, None, None, None, "incomplete set (no valid manifest: an "
                                 "interrupted run); it cannot be restored"
                                 + (f"; {info.problem}" if info.problem else "")))
+        return []
+    if info.status == UNSUPPORTED:
+        problems.append(Problem(name, None, None, None, f"unsupported set: {info.problem}; it "
+                                "cannot be restored"))
         return []
     if info.status == DAMAGED:
         problems.append(Problem(name, None, None, None, f"damaged set: {info.problem}"))
@@ -152,8 +166,20 @@ def _check_catalog(target, sets, info, problems, cfg):
                                         f"says {vol['bytes']}"))
     by_name = {str(s.name): s for s in sets}
     readable = []
+    twice, told = listed_twice(entries), set()
+
+    def where(e):
+        src = by_name.get(e.stored_in)
+        return src.volumes[e.volume][0] if src and e.volume in src.volumes else None
+
     for e in entries:
         src = by_name.get(e.stored_in)
+        refused = refusal(e) or (twice_reason(e.path) if e.path in twice else None)
+        if refused:  # what a restore refuses to write is not a backup of it
+            if (e.path, refused) not in told:
+                told.add((e.path, refused))
+                problems.append(Problem(e.stored_in, where(e), e.path, _user(e), refused))
+            continue
         if src is None or src.status not in READABLE:
             problems.append(Problem(e.stored_in, None, e.path, _user(e),
                                     f"needed by {name} but set {e.stored_in} is gone"))

@@ -1,7 +1,14 @@
 """A set's manifest: its own description, written last to commit the set.
 
 The manifest is a gzip-compressed stream. Its first line is the set's header in JSON (kind, base,
-times, volumes, skipped files, totals), so listing sets reads a few kilobytes. Then come column
+times, volumes, skipped files, totals), so listing sets reads a few kilobytes. The header's
+``skipped`` list is the block of the files the backup recorded without storing them (bigger than
+a volume, with ``oversize = "skip"``): ``{"path", "size", "reason", "mtime_ns", "mode"}`` each
+(``reason`` a key of model.SKIP_REASONS, ``oversize``; ``mtime_ns`` and ``mode`` were added
+later: absent, they read as 0). They are entries of the store at backup time that are in no
+volume: sets.skipped_entries makes Entry objects of them (``stored_in`` "", ``skipped`` the
+reason), which listings, the catalog, restore plans and verify show as not in the backup. A
+differential checks such files again and records its own. Then come column
 blocks, each opened by a JSON line ``{"block": "entries", "columns": 13}`` and made of that many
 columns; a column is a JSON line describing it followed by its raw bytes (version 3):
 

@@ -282,7 +282,11 @@ def _file_batches(todo):
 # compressing, that process lost its turns and the pipeline stalled behind it (a differential's
 # walk took 1.0 s instead of 0.5 s). The mail server keeps its priority too.
 _WORKER_NICE = 10
-_WORKER = (f"import os, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
+#
+# A worker ignores SIGINT: Ctrl-C reaches the whole process group, and the run that started it
+# stops it (closing its stdin, or killing it); a worker whose run is gone ends quietly (serve).
+_WORKER = (f"import os, signal, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
+           "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
            "pkg = types.ModuleType('workbench')\n"
            "pkg.__path__ = [sys.argv[1]]\n"
            "sys.modules['workbench'] = pkg\n"
@@ -662,24 +666,32 @@ class _Worker:
 
 def serve(stdin, stdout, replies_fd=None):
     """The worker's loop: answer each pickled request (see _Worker.handle) in turn. After an
-    error it answers with the error and stops (the backup fails; its files are removed)."""
+    error it answers with the error and stops (the backup fails; its files are removed). It ends
+    without a word when its run closes the pipes or is gone (killed): a half-sent request or a
+    closed answer pipe is no error of the worker's."""
     replies = os.fdopen(replies_fd, "rb") if replies_fd is not None and replies_fd >= 0 else None
     worker = _Worker(stdout, replies)
-    while True:
-        try:
-            request = pickle.load(stdin)
-        except EOFError:
-            return
-        try:
-            result = worker.handle(request)
-        except BaseException as e:
+    try:
+        while True:
             try:
-                pickle.dump(("error", e), stdout, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # an error that does not pickle: its text does
-                pickle.dump(("error", RuntimeError(f"{type(e).__name__}: {e}")), stdout)
-            stdout.flush()
-            if worker.volumes is not None:
-                worker.volumes.abort()
-            return
-        if request[0] != "volumes":
-            worker.answer(result)
+                request = pickle.load(stdin)
+            except (EOFError, pickle.UnpicklingError):
+                return
+            try:
+                result = worker.handle(request)
+            except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+                raise
+            except BaseException as e:
+                try:
+                    pickle.dump(("error", e), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # an error that does not pickle: its text does
+                    pickle.dump(("error", RuntimeError(f"{type(e).__name__}: {e}")), stdout)
+                stdout.flush()
+                if worker.volumes is not None:
+                    worker.volumes.abort()
+                return
+            if request[0] != "volumes":
+                worker.answer(result)
+    except (BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
+        # What is left in the buffer goes nowhere, also when the interpreter flushes at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())

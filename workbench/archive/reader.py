@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import NamedTuple, Optional
 
 from ..errors import CorruptVolume, MemberTooLarge, UnsafePath
+from ..sizes import human_size
 from ..model import Entry
 from ..store import classify
 from . import manifest as mf
@@ -37,9 +38,10 @@ def check_declared(entry, max_member_size, max_ratio):
     sane ratio)."""
     if entry.size > max_member_size:
         raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_member_size",
-                             max_member_size)
+                             max_member_size, human_size)
     if entry.size > WHOLE_LIMIT and entry.size > max_ratio * max(entry.csize, 1):
-        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_ratio", max_ratio)
+        raise MemberTooLarge(entry.path, entry.size, entry.csize, "max_ratio", max_ratio,
+                             human_size)
 
 
 def reads_payload(entry):
@@ -218,12 +220,15 @@ _TAIL = 128 * 1024
 class VolumeEnd(NamedTuple):
     """What a zip's last bytes tell: ``members`` (entries in its central directory, from the
     Zip64 end record where the count needs it; None if that record cannot be found), ``comment``
-    (the zip comment, bytes) and ``last_member`` (the name of the last central directory record,
-    None if it cannot be told from the tail)."""
+    (the zip comment, bytes), ``last_member`` (the name of the last central directory record,
+    None if it cannot be told from the tail) and ``disk`` (the number of the disk this end record
+    is on: 0 for a standalone zip, more for the last part of a spanned or split archive, such as
+    Info-ZIP's ``zip -s``)."""
 
     members: Optional[int]
     comment: bytes
     last_member: Optional[str]
+    disk: int = 0
 
 
 def read_volume_end(f):
@@ -247,7 +252,9 @@ def read_volume_end(f):
         if members == zf.MAX16:  # the real count is in the Zip64 end record
             found = records >= 0 and tail[records:records + 4] == b"PK\x06\x06"
             members = int.from_bytes(tail[records + 32:records + 40], "little") if found else None
-    return VolumeEnd(members, tail[end + zf.EOCD_FMT.size:], zf.last_central_name(tail, records))
+    disk = int.from_bytes(tail[end + 4:end + 6], "little")
+    return VolumeEnd(members, tail[end + zf.EOCD_FMT.size:], zf.last_central_name(tail, records),
+                     disk)
 
 
 # What reading a member out of a volume raises when the volume is damaged or hostile.
@@ -338,13 +345,15 @@ def list_zip(f, set_name, volume):
 
 def _utf8_name(info):
     """The member name as written. Info-ZIP on Linux stores UTF-8 names without the UTF-8 flag,
-    which zipfile then decodes as cp437: undo that when the bytes are valid UTF-8."""
+    which zipfile then decodes as cp437: undo that when the bytes are valid UTF-8. A NUL is kept
+    (zipfile's ``filename`` cuts the name there; restore and verify must see it to refuse it)."""
+    name = info.orig_filename if "\0" in info.orig_filename else info.filename
     if info.flag_bits & 0x800:
-        return info.filename
+        return name
     try:
-        return info.filename.encode("cp437").decode("utf-8")
+        return name.encode("cp437").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        return info.filename
+        return name
 
 
 def _mtime_ns(info):

@@ -19,8 +19,9 @@ import numpy as np
 
 from ..archive import manifest as mf
 from ..naming import manifest_name
-from ..sets import (COMPLETE, DAMAGED, MANIFEST_ERRORS, base_of, choose_set, find_set, list_sets,
-                    open_copy, protect_bases, set_damaged, unreadable_manifest)
+from ..sets import (COMPLETE, DAMAGED, MANIFEST_ERRORS, base_of, check_volumes, choose_set,
+                    find_set, list_sets, open_copy, protect_bases, set_damaged,
+                    unreadable_manifest)
 
 
 class Manifest:
@@ -95,6 +96,13 @@ def clear_cache():
     """Forget every manifest this process has read (the next read parses them again)."""
     with _CACHE_LOCK:
         _CACHE.clear()
+
+
+def forget(target):
+    """Forget the manifests of *target* (a reader done with it for good, as an export is)."""
+    with _CACHE_LOCK:
+        for key in [k for k in _CACHE if k[0] == target.url]:
+            del _CACHE[key]
 
 
 class Coded:
@@ -214,8 +222,9 @@ def load_sets(target, files=None):
     """``(sets, files)``: list_sets without its manifest decoding, manifests from the cache.
 
     Each complete set of ours gets its manifest header (no column blocks) as ``SetInfo.header``,
-    which is all that base_of, rotation and the set table need; a damaged one the header of the
-    manifest copy in its last volume, where that is readable. A set whose manifest vanished
+    which is all that base_of, rotation and the set table need, and is damaged unless its volumes
+    are there at their sizes (sets.check_volumes); a damaged one gets the header of the manifest
+    copy in its last volume, where that is readable. A set whose manifest vanished
     since the listing (removed meanwhile) is left out.
     """
     files = target.list() if files is None else files
@@ -226,6 +235,7 @@ def load_sets(target, files=None):
                 try:
                     s.header = manifest_of(target, str(s.name),
                                          files.get(manifest_name(str(s.name)))).header
+                    check_volumes(s)  # complete only with every volume at its size
                     continue
                 except FileNotFoundError:
                     raise
@@ -234,6 +244,7 @@ def load_sets(target, files=None):
             if s.status == DAMAGED and s.copy is not None:
                 try:
                     s.header = manifest_of(target, str(s.name), files.get(s.copy), s.copy).header
+                    check_volumes(s)
                 except FileNotFoundError:
                     raise
                 except _READ_ERRORS as e:

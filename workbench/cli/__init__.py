@@ -4,13 +4,21 @@ One module per command group: ``backup`` (backup, sets, ls, rotate), ``restore``
 notify, log, schedule, scheduler), ``catalog`` and ``lab`` (lab, report) each add their commands
 to the parser; ``common`` holds what they share. Nothing in workbench imports this package.
 
-Each error class has its own exit code (see errors.py); 1 means an unexpected error (one line,
-the traceback too with ``-v``); 3 a backup that finished with warnings (files it could not read).
+Each error class has its own exit code (see errors.py; the README has the table); 1 means an
+unexpected error (one line, the traceback too with ``-v``); 3 a backup that finished with
+warnings (files it could not read); 130 Ctrl-C, 143 SIGTERM (the run cleans up as for Ctrl-C),
+141 a closed standard output (``workbench ls X | head -1``: quiet, as Unix tools are). ``main``
+tells each error once: one line on stderr, or with ``--json`` one JSON object on stdout
+(``error``, ``code``, ``message``, ``details``).
 """
 
 import argparse
+import json
 import logging
+import os
+import signal
 import sys
+import threading
 import traceback
 
 from ..errors import WorkbenchError
@@ -22,12 +30,31 @@ from . import backup, catalog, lab, restore, service
 # command functions, so that ``workbench`` starts fast.
 GROUPS = (backup, restore, service, catalog, lab)
 
+# The exit codes that no error class carries (the classes' own are in errors.py; the README has
+# the whole table).
+EXIT_UNEXPECTED = 1      # a bug or an unforeseen condition
+EXIT_INTERRUPTED = 130   # Ctrl-C (128 + SIGINT)
+EXIT_TERMINATED = 143    # SIGTERM (128 + SIGTERM)
+EXIT_PIPE = 141          # the output's reader went away (128 + SIGPIPE, as the shell reports it)
+
+
+DESCRIPTION = (
+    "Back up Kerio Connect mail stores (full, differential and Start now copies, as standard zip "
+    "volumes on a local, mounted or SMB directory), restore all or any part of them, check "
+    "them, and look at them as tables. Run 'workbench COMMAND --help' for what a command does "
+    "and its options.")
+EPILOG = (
+    "Exit status: 0 when all went well, 3 when a backup was made but some files could not be "
+    "read, 1 for an unexpected error, and every other failure its own code (the README lists "
+    "them). With --json, a refusal or failure is one JSON object on standard output.")
+
 
 def build_parser(command=None):
     """The ``workbench`` parser; with *command* (a command name), only the group that has it
     (building all of them took most of a one-message restore's time)."""
-    parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser = argparse.ArgumentParser(prog="workbench", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show debug messages, and the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in [g for g in GROUPS if command in g.COMMANDS] or GROUPS:
         group.add_commands(sub)
@@ -40,6 +67,33 @@ def _command(argv):
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+class Terminated(BaseException):
+    """SIGTERM: the run stops as for Ctrl-C (its temporary files and lock are removed)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _hide_outcomes(record):
+    """Keep a run's outcome records (service.runner.OUTCOME) off the console: main prints the
+    outcome itself, once."""
+    return not getattr(record, "workbench_outcome", False)
+
+
+def _tell(args, name, code, message, details=None):
+    """Tell a refusal or failure once: one JSON object on stdout with ``--json``
+    (``error``, ``code``, ``message``, ``details``), else one line on stderr. Returns *code*."""
+    message = mask_url(message)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": name, "code": code, "message": message,
+                          "details": details or {}}, default=str))
+        sys.stdout.flush()
+    else:
+        print(f"workbench: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv)).parse_args(argv)
@@ -47,20 +101,28 @@ def main(argv=None):
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         attach_mask(handler)  # no URL password on the console, whoever logs it
+        handler.addFilter(_hide_outcomes)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows here, not at exit
+    except BrokenPipeError:
+        # `workbench ls X | head -1`: the reader has what it wanted. Stop quietly, as Unix
+        # tools do (the shell reports such a tool as 141 too), and let nothing write there again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
     except WorkbenchError as e:
-        print(f"workbench: error: {mask_url(str(e))}", file=sys.stderr)
-        return e.exit_code
+        return _tell(args, type(e).__name__, e.exit_code, f"error: {e}", e.details)
     except KeyboardInterrupt:
-        print("workbench: interrupted", file=sys.stderr)
-        return 130
+        return _tell(args, "Interrupted", EXIT_INTERRUPTED, "interrupted")
+    except Terminated:
+        return _tell(args, "Terminated", EXIT_TERMINATED, "terminated (SIGTERM)")
     except Exception as e:  # a bug or an unforeseen condition: one line, unless asked for more
-        line = f"workbench: unexpected error: {type(e).__name__}: {mask_url(str(e))}"
         if args.verbose:
             traceback.print_exc()
-            print(line, file=sys.stderr)
-        else:
-            print(f"{line}; run with -v for the details", file=sys.stderr)
-        return 1
-
+        hint = "" if args.verbose else "; run with -v for the details"
+        return _tell(args, "UnexpectedError", EXIT_UNEXPECTED,
+                     f"unexpected error: {type(e).__name__}: {e}{hint}")

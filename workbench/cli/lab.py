@@ -8,7 +8,7 @@ a source checkout's ``notebooks/`` to work on the bundled notebooks themselves.
 
 import os
 
-from .common import config_from_args, engine_options
+from .common import config_from_args, target_options
 
 DEFAULT_DIR = "workbench-notebooks"
 
@@ -18,22 +18,33 @@ COMMANDS = ('lab', 'report')
 
 
 def add_commands(sub):
-    p = sub.add_parser("lab", help="start JupyterLab on the bundled notebooks")
+    p = sub.add_parser("lab", help="start JupyterLab on the bundled notebooks",
+                       description="Start JupyterLab on the bundled notebooks (schedule, restore "
+                       "walkthrough, storage), copied into a directory of your own first; "
+                       "notebooks already there are never overwritten.")
     p.add_argument("--dir", default=DEFAULT_DIR,
                    help=f"working directory for the notebooks (default ./{DEFAULT_DIR}); "
                         "bundled notebooks missing there are copied in, none is overwritten")
-    p.add_argument("--config", help="config file the notebooks use (sets WORKBENCH_CONFIG)")
+    p.add_argument("--config", metavar="FILE",
+                   help="the config file the notebooks use (sets WORKBENCH_CONFIG)")
     p.add_argument("--ip", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--port", type=int, default=8888, help="port to listen on (default 8888)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.add_argument("lab_args", nargs="*", help="more JupyterLab options, after --")
     p.set_defaults(func=cmd_lab)
 
-    p = sub.add_parser("report", help="capacity planning reports (HTML)")
+    p = sub.add_parser("report", help="capacity planning reports (HTML)",
+                       description="Reports for capacity planning, written as HTML.")
     rsub = p.add_subparsers(dest="report", required=True, metavar="REPORT")
-    r = rsub.add_parser("storage", help="storage use against rotation, capacity and free space")
-    engine_options(r)
-    r.add_argument("--out", required=True, help="HTML file to write")
+    r = rsub.add_parser("storage", help="storage use against rotation, capacity and free space",
+                        description="Write an HTML report of what the backups take on the "
+                        "target, what rotation keeps, and how long the space lasts.")
+    target_options(r)
+    r.add_argument("--keep", type=int, metavar="N", help="complete backups rotation keeps "
+                   "(default: the config's keep)")
+    r.add_argument("--min-free", dest="min_free", metavar="SIZE",
+                   help="free space the backups must leave (default: the config's min_free)")
+    r.add_argument("--out", required=True, metavar="FILE", help="the HTML file to write")
     r.add_argument("--capacity", help="bytes the backups may use, e.g. 2TB (default: the "
                                       "target's size)")
     r.set_defaults(func=cmd_report_storage)

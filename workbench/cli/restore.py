@@ -2,7 +2,7 @@
 workbench.verify).
 
 ``restore`` takes kmsrecover's flags. Its ``-s/--store DIR`` is kmsrecover's "write the store to
-DIR", so this command does not take the shared engine option ``--store`` (the server directory that
+DIR", so this command does not take the shared option ``--store`` (the server directory that
 backups read): the live server directory of ``--into-live`` is ``--to DIR`` or the config's
 ``store``.
 """
@@ -10,9 +10,12 @@ backups read): the live server directory of ``--into-live`` is ``--to DIR`` or t
 import json
 import sys
 
+from ..model import not_in_backup_text, skip_text
 from ..restorer import CONFLICTS
+from ..sizes import human_size
 from ..selection import MASKS
-from .common import config_from_args, engine_options, print_entries, progress_bar
+from .common import (config_from_args, config_option, json_option, print_entries, progress_bar,
+                     quiet_option, target_options)
 
 
 # The commands add_commands adds (the command line builds only the group it runs).
@@ -23,10 +26,12 @@ def add_commands(sub):
     """Add ``restore`` and ``verify`` to the ``workbench`` parser."""
     p = sub.add_parser(
         "restore", help="restore a backup, part of it, or single messages",
-        description="Restore from the newest complete backup (or SOURCE, or the state --at a "
-        "time). SOURCE is a set name, a backup directory (its newest complete backup) or a set's "
-        "first volume X.zip (that set with its chain). Nothing is overwritten unless "
-        "--conflict overwrite; nothing is ever deleted.")
+        description="Restore from the newest complete backup (a copy, or a full with its "
+        "newest differential), or SOURCE, or the state --at a time. SOURCE is a set name, a "
+        "backup directory (its newest complete backup) or a set's first volume X.zip (that set "
+        "with its chain). A damaged or incomplete set is never chosen by itself: the restore "
+        "says which it passed over. Nothing is overwritten unless --conflict overwrite; nothing "
+        "is ever deleted.")
     p.add_argument("source", nargs="?", metavar="SOURCE",
                    help="set name, backup directory, or first volume (X.zip)")
     p.add_argument("--to", help="destination directory (gets the server directory layout); with "
@@ -58,21 +63,25 @@ def add_commands(sub):
     p.add_argument("--to-user", help="with --into-live: into this mailbox (user or user@domain)")
     p.add_argument("--to-folder", help="with --into-live: into this (new) folder, e.g. "
                    "'Restored 2026-11-26'")
-    p.add_argument("--config", help="TOML config file (default: $WORKBENCH_CONFIG)")
-    p.add_argument("--target", help="backup directory or smb:// URL (default: <store>/store/backup)")
-    p.add_argument("--json", action="store_true", help="with --list: one JSON object per file")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    config_option(p)
+    p.add_argument("--target", metavar="DIR_OR_URL", help="the backup directory or an smb:// URL "
+                   "(default: the config's target, else <store>/store/backup of its store)")
+    json_option(p, "with --list: one JSON object per file")
+    quiet_option(p)
     p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("verify", help="check that sets can be restored",
-                       description="Check the sets on the target (or SET): 'catalog' checks "
-                       "manifests and volume sizes, 'data' reads every member and checks its "
-                       "CRC-32, 'sample=P' a random P%% of them. Exits non-zero on any problem.")
+                       description="Check that the sets on the target (or SET) can be "
+                       "restored, and name every problem: 'catalog' checks the manifests, the "
+                       "volumes and their sizes, and the member names a restore would refuse; "
+                       "'data' also reads every member and checks its CRC-32; 'sample=P' does so "
+                       "for a random P percent of them. Exit code 51 when anything is wrong.")
     p.add_argument("set", nargs="?", metavar="SET", help="set name, backup directory or X.zip "
                    "(default: every set on the target)")
     p.add_argument("--level", default="data", help="catalog, data (default) or sample=P")
-    engine_options(p)
-    p.add_argument("--json", action="store_true", help="one JSON object per problem")
+    target_options(p)
+    quiet_option(p)
+    json_option(p, "one JSON object per problem")
     p.set_defaults(func=cmd_verify)
 
 
@@ -110,11 +119,28 @@ def cmd_restore(args):
     return 0
 
 
+def _say_passed_over(passed_over, chosen):
+    """Say on stderr which newer sets the default choice did not use, and why."""
+    for name, why in passed_over:
+        print(f"note: {name} not used: {why}; {chosen}, the newest usable backup, is used instead",
+              file=sys.stderr)
+
+
+def _say_not_in_backup(entries):
+    """Name the selected files the backup skipped: no restore can bring them back."""
+    if entries:
+        print(not_in_backup_text(e.skipped for e in entries) + ":")
+        for e in entries:
+            print(f"  {e.path} ({human_size(e.size)})")
+
+
 def _print_result(r):
-    print(f"restored {r.files} files ({r.bytes} bytes) of {r.set_name} from "
+    _say_passed_over(r.passed_over, r.set_name)
+    print(f"restored {r.files} files ({human_size(r.bytes)}) of {r.set_name} from "
           f"{', '.join(r.sets_used)} into {r.destination} in {r.duration:.2f} s"
           + (f"; {len(r.skipped)} existing files skipped" if r.skipped else "")
           + (f"; {len(r.renamed)} written beside existing ones" if r.renamed else ""))
+    _say_not_in_backup(r.not_in_backup)
     for src, dest in r.placed:
         print(f"placed {src} as {dest}")
     for m in r.marked:
@@ -122,8 +148,11 @@ def _print_result(r):
 
 
 def _print_list(plan, as_json):
-    print(f"# set {plan.set.name}: {len(plan.entries)} files, {plan.bytes} bytes", file=sys.stderr)
-    print_entries(plan.entries, as_json)
+    _say_passed_over(plan.passed_over, plan.set.name)
+    print(f"# set {plan.set.name}: {len(plan.entries)} files, {human_size(plan.bytes)}"
+          + (f"; {not_in_backup_text(e.skipped for e in plan.not_in_backup)}"
+             if plan.not_in_backup else ""), file=sys.stderr)
+    print_entries(plan.entries + plan.not_in_backup, as_json)
     for path, reason in plan.refused:
         print(f"unreadable {path}: {reason}", file=sys.stderr)
 
@@ -133,8 +162,10 @@ def cmd_verify(args):
     from ..verify import verify
     cfg = config_from_args(args)
     callback, close = progress_bar(args, "verify")
+    skipped = []
     try:
-        problems = verify(args.set, level=args.level, config=cfg, progress=callback)
+        problems = verify(args.set, level=args.level, config=cfg, progress=callback,
+                          skipped=skipped)
     finally:
         close()
     for p in problems:
@@ -143,7 +174,12 @@ def cmd_verify(args):
         else:
             print(f"{p.set or '-'} {p.volume or '-'} {p.path or '-'} "
                   f"{('(' + p.user + ') ') if p.user else ''}{p.problem}")
+    for name, e in skipped:  # not problems of the sets, but no restore can bring them back
+        print(f"note: {name}: {e.path} ({human_size(e.size)}) is not in the backup: "
+              f"{skip_text(e.skipped)}", file=sys.stderr)
     if problems:
         raise VerifyFailed(problems)
-    print(f"verify --level {args.level}: no problems", file=sys.stderr)
+    print(f"verify --level {args.level}: no problems"
+          + (f" ({not_in_backup_text(e.skipped for _, e in skipped)})" if skipped else ""),
+          file=sys.stderr)
     return 0

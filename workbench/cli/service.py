@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 
-from .common import config_from_args, engine_options
+from .common import config_from_args, config_option, json_option
 
 log = logging.getLogger("workbench.schedule")
 
@@ -25,15 +25,16 @@ def add_commands(sub):
 
 
 def _schedule_commands(sub):
-    p = sub.add_parser("schedule", help="backup tasks: list, add, edit, remove, enable, disable")
+    p = sub.add_parser("schedule", help="backup tasks: list, add, edit, remove, enable, disable",
+                       description="The scheduled backup tasks, kept in the config file's "
+                       "[[schedule]] tables: list them with their next run times, add, edit or "
+                       "remove one, or turn scheduled backups on or off.")
     ssub = p.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
 
-    def config_option(q):
-        q.add_argument("--config", help="TOML config file (default: $WORKBENCH_CONFIG)")
-
-    q = ssub.add_parser("list", help="the tasks and their next run times")
+    q = ssub.add_parser("list", help="the tasks and their next run times",
+                        description="List the backup tasks and when each runs next.")
     config_option(q)
-    q.add_argument("--json", action="store_true", help="one JSON object per task")
+    json_option(q, "one JSON object per task")
     q.set_defaults(func=cmd_schedule_list)
 
     def task_fields(q, required):
@@ -42,31 +43,42 @@ def _schedule_commands(sub):
         q.add_argument("--kind", required=required, help="full or differential")
         q.add_argument("--description", help="what the task is for")
 
-    q = ssub.add_parser("add", help="add a task")
+    q = ssub.add_parser("add", help="add a task", description="Add a backup task: a full or "
+                        "differential backup on some days at a time of day.")
     task_fields(q, True)
     config_option(q)
     q.set_defaults(func=cmd_schedule_add)
 
-    q = ssub.add_parser("edit", help="change a task (numbered as `schedule list` shows)")
-    q.add_argument("number", type=int)
+    q = ssub.add_parser("edit", help="change a task (numbered as 'schedule list' shows)",
+                        description="Change the fields given of a task, numbered as 'workbench "
+                        "schedule list' shows; the others stay.")
+    q.add_argument("number", type=int, help="the task's number")
     task_fields(q, False)
     config_option(q)
     q.set_defaults(func=cmd_schedule_edit)
 
-    q = ssub.add_parser("remove", help="remove a task")
-    q.add_argument("number", type=int)
+    q = ssub.add_parser("remove", help="remove a task", description="Remove a task, numbered "
+                        "as 'workbench schedule list' shows.")
+    q.add_argument("number", type=int, help="the task's number")
     config_option(q)
     q.set_defaults(func=cmd_schedule_remove)
 
     for name, flag in (("enable", True), ("disable", False)):
-        q = ssub.add_parser(name, help=f"{'turn scheduled backups on' if flag else 'turn them off'}"
-                                       " (the enabled key)")
+        what = "on" if flag else "off"
+        q = ssub.add_parser(name, help=f"turn scheduled backups {what} (the enabled key)",
+                            description=f"Turn scheduled backups {what} (the config's enabled "
+                            "key); manual backups and Start now are not affected.")
         config_option(q)
         q.set_defaults(func=cmd_schedule_enabled, enabled=flag)
 
-    p = sub.add_parser("scheduler", help="the scheduler service")
+    p = sub.add_parser("scheduler", help="the scheduler service",
+                       description="The service that runs the scheduled backups (see "
+                       "docs/scheduler.md for systemd).")
     rsub = p.add_subparsers(dest="scheduler_command", required=True, metavar="ACTION")
-    q = rsub.add_parser("run", help="run the scheduler in the foreground (stop with SIGTERM)")
+    q = rsub.add_parser("run", help="run the scheduler in the foreground (stop with SIGTERM)",
+                        description="Run the scheduler in the foreground: each task's backup at "
+                        "its time, with status, log and e-mail. SIGTERM or Ctrl-C stops it after "
+                        "the running backup; a second one stops it at once.")
     config_option(q)
     q.set_defaults(func=cmd_scheduler_run)
 
@@ -148,9 +160,12 @@ def cmd_scheduler_run(args):
 
 
 def _status_commands(sub):
-    p = sub.add_parser("status", help="status of the latest backup (running, finished, failed)")
-    engine_options(p)
-    p.add_argument("--json", action="store_true", help="print the status record as JSON")
+    p = sub.add_parser("status", help="status of the latest backup (running, finished, failed)",
+                       description="Show the latest backup run: running (how far, and the time "
+                       "left once the total is known), finished (what it made and removed), "
+                       "finished with warnings, failed or refused (why).")
+    config_option(p)
+    json_option(p, "print the status record as JSON")
     p.set_defaults(func=cmd_status)
 
 
@@ -166,10 +181,13 @@ def cmd_status(args):
 
 
 def _notify_commands(sub):
-    p = sub.add_parser("notify", help="status e-mail: send a test message")
+    p = sub.add_parser("notify", help="status e-mail: send a test message",
+                       description="The status e-mail sent after each backup run.")
     nsub = p.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
-    t = nsub.add_parser("test", help="send a test message to the [notify] addresses")
-    engine_options(t)
+    t = nsub.add_parser("test", help="send a test message to the [notify] addresses",
+                        description="Send a test message to the addresses of the config's "
+                        "[notify] table, through its SMTP server.")
+    config_option(t)
     t.set_defaults(func=cmd_notify_test)
 
 
@@ -181,11 +199,14 @@ def cmd_notify_test(args):
 
 
 def _log_commands(sub):
-    p = sub.add_parser("log", help="log settings: switch the backup debug messages on or off")
+    p = sub.add_parser("log", help="log settings: switch the backup debug messages on or off",
+                       description="Settings of the backup log file.")
     lsub = p.add_subparsers(dest="log_command", required=True, metavar="ACTION")
-    d = lsub.add_parser("debug", help='"Store Backup" debug messages in the log file: on or off')
+    d = lsub.add_parser("debug", help='"Store Backup" debug messages in the log file: on or off',
+                        description='Switch the "Store Backup" debug messages of the log file '
+                        "on or off, or show the setting.")
     d.add_argument("switch", nargs="?", choices=["on", "off"], help="omit to show the setting")
-    engine_options(d)
+    config_option(d)
     d.set_defaults(func=cmd_log_debug)
 
 

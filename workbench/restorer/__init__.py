@@ -103,6 +103,10 @@ def restore(to=None, set=None, *, at=None, domain=None, user=None, folder=None, 
     RestoreIncomplete
         If some entries failed (missing or corrupt volume, CRC mismatch, unsafe path); every
         other entry has been restored. ``error.result`` holds the RestoreResult.
+    CorruptVolume, UnsafePath, MemberTooLarge
+        If the restore of single files (*paths*, *message_ids*) failed for its one file: its
+        volume is missing or damaged, its name unsafe, or its declared size refused
+        (``error.result`` holds the RestoreResult).
     """
     cfg = validate(settings, config or Config())
     plan = plan_restore(to, set, at=at, domain=domain, user=user, folder=folder, mask=mask,

@@ -16,12 +16,16 @@ from datetime import datetime
 
 from ..archive.reader import check_declared
 from ..config import Config
-from ..errors import (BadDestination, IncompleteSet, MemberTooLarge, NoCompleteBackup,
-                      SelectionError, UnsafePath, WorkbenchError)
+from ..errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarge,
+                      NoCompleteBackup, SelectionError, UnsafePath, WorkbenchError)
 from ..lease import read_lease
-from ..model import Entry
+from ..model import Entry, not_in_backup_text
 from ..selection import Selection
-from ..sets import DAMAGED, INCOMPLETE, base_of, choose_set, entries_of, find_set, list_sets
+from ..sets import (DAMAGED, INCOMPLETE, UNSUPPORTED, base_of, choose_set, entries_of, find_set,
+                    judge, list_sets, listed_twice, refusal, skipped_entries, twice_reason,
+                    unsupported_set)
+from ..sizes import human_size
+from ..store import unsafe_member_path
 from ..times import parse_time
 from .single import single_entries
 from .source import load_manifest, volume_files
@@ -105,6 +109,15 @@ class Plan:
     marks : list of str
         Live folders (absolute paths) whose ``index.fld`` is set aside so that the server rebuilds
         it.
+    passed_over : list of (set name, why)
+        Newer sets the default choice (or ``--at``) did not use, newest first: damaged,
+        incomplete, unsupported, or a differential whose full is gone or damaged.
+    not_in_backup : list of Entry
+        Selected files the backup recorded but did not store (``Entry.skipped`` says why, e.g.
+        larger than the volume size): nothing can restore them, and the plan says so.
+    causes : dict
+        ``path -> error`` of the refused entries, for a restore of single files to fail with the
+        error of its one file (see restore).
     """
 
     set: object
@@ -114,6 +127,9 @@ class Plan:
     items: list = field(default_factory=list)
     refused: list = field(default_factory=list)
     marks: list = field(default_factory=list)
+    passed_over: list = field(default_factory=list)
+    not_in_backup: list = field(default_factory=list)
+    causes: dict = field(default_factory=dict)
     conflict: str = "skip"
     into_live: bool = False
     selection: Selection = None
@@ -146,16 +162,24 @@ class Plan:
         base = "" if s.name.is_full else f" (differential of {s.base or 'the full before it'})"
         lines = [f"restore plan: set {s.name}{base}, taken {s.name.time:%Y-%m-%d %H:%M:%S} UTC"
                  + (f", the newest at or before {self.at:%Y-%m-%d %H:%M:%S} UTC" if self.at else "")]
+        for name, why in self.passed_over:
+            lines.append(f"not used: {name}, {why}; the newest usable backup is restored instead")
         lines.append(f"selection: {self.selection.describe() if self.selection else 'everything'}"
                      + ("; into the live store" if self.into_live else ""))
-        lines.append(f"reads {len(self.entries)} files, {self.bytes} bytes, from sets "
+        lines.append(f"reads {len(self.entries)} files, {human_size(self.bytes)}, from sets "
                      f"{', '.join(self.sets_used) or '-'}:")
         for fname, n, c in self.volume_reads():
-            lines.append(f"  {fname}: {n} members, {c} bytes compressed")
+            lines.append(f"  {fname}: {n} members, {human_size(c)} compressed")
+        if self.not_in_backup:
+            lines.append(not_in_backup_text(e.skipped for e in self.not_in_backup) + ":")
+            for e in self.not_in_backup[:limit]:
+                lines.append(f"  not in backup {e.size:>10}  {e.path}")
+            if limit is not None and len(self.not_in_backup) > limit:
+                lines.append(f"  ... and {len(self.not_in_backup) - limit} more")
         if self.items:
             counts = self.counts()
             written = sum(i.entry.size for i in self.items if i.action != "skip")
-            lines.append(f"writes {written} bytes into {', '.join(self.layout.roots())} "
+            lines.append(f"writes {human_size(written)} into {', '.join(self.layout.roots())} "
                          f"(conflict={self.conflict}): "
                          + ", ".join(f"{counts.get(a, 0)} {a}" for a in
                                      ("create", "overwrite", "rename", "skip")))
@@ -177,21 +201,22 @@ class Plan:
 
 
 def check_member_path(path):
-    """Raise UnsafePath unless *path* is a relative, '/'-separated path without '..'."""
-    if (not path or path.startswith(("/", "\\")) or "\\" in path or "\0" in path
-            or (len(path) > 1 and path[1] == ":")):
-        raise UnsafePath(f"member {path!r} has an absolute or non-portable path; refused")
-    parts = path.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        raise UnsafePath(f"member {path!r} contains '..' or empty parts; refused")
+    """Raise UnsafePath unless *path* is a relative, '/'-separated path without '..' (the rule
+    of workbench.store.unsafe_member_path)."""
+    reason = unsafe_member_path(path)
+    if reason is not None:
+        raise UnsafePath(f"{reason}; refused")
 
 
-def choose(sets, set=None, at=None):
-    """The SetInfo to restore: *set* by name, else the newest complete state at or before *at*."""
+def choose(sets, set=None, at=None, passed_over=None):
+    """The SetInfo to restore: *set* by name, else the newest complete state at or before *at*
+    (the newer sets not used go to *passed_over*, see sets.choose_set)."""
     if set is not None and at is not None:
         raise SelectionError("give a set or --at, not both")
     if set is not None:
-        info = find_set(sets, set)
+        info = judge(find_set(sets, set))
+        if info.status == UNSUPPORTED:
+            raise unsupported_set(info)
         if info.status == INCOMPLETE:
             raise IncompleteSet(f"set {info.name} is incomplete (its run was interrupted) and "
                                 "cannot be used; the next backup removes it")
@@ -202,7 +227,7 @@ def choose(sets, set=None, at=None):
             raise NoCompleteBackup(f"set {info.name} is a differential whose full backup is gone; "
                                    "it cannot be restored")
         return info
-    return choose_set(sets, at=at)
+    return choose_set(sets, at=at, passed_over=passed_over)
 
 
 def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None, store_dir=None,
@@ -248,38 +273,54 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     if into_live and not to:
         raise SelectionError("--into-live needs the live server directory (--to DIR, or 'store' "
                              "in the config)")
+    _check_live_names(to_user, to_folder)
     when = parse_time(at, "--at", cfg.timezone) if at is not None else None
     # Manifests are loaded only for the set restored: a single message never needs one.
-    sets, info = _choose_held(target, lease, set, when)
+    sets, info, passed_over = _choose_held(target, lease, set, when)
     unread = []  # volumes of foreign sets whose directory cannot be read
+    if info.header is None and info.has_manifest:
+        judge(info)  # its header names the files it skipped
+    skipped = skipped_entries(info)
     if selection.single:
-        entries = single_entries(target, sets, info, selection)
+        entries = single_entries(target, sets, info, selection, skipped)
+        wanted = {*selection.paths}
+        not_in_backup = [e for e in skipped if e.path in wanted]
     else:
         load_manifest(target, sets, info)
         entries = [e for e in entries_of(target, sets, info, on_error=lambda s, v, m: unread.append(
             (f"{v} (every member of it)", m))) if selection.matches(e)]
-        if not entries and (selection.scoped or selection.mask):
+        not_in_backup = [e for e in skipped if selection.matches(e)]
+        if not entries and not not_in_backup and (selection.scoped or selection.mask):
             raise SelectionError(f"nothing in set {info.name} matches {selection.describe()}")
     if select is not None:
         entries = [e for e in entries if select(e)]
+        not_in_backup = [e for e in not_in_backup if select(e)]
     if into_live:
         entries = [e for e in entries if "/#msgs/" in e.path and e.path.startswith("store/mail/")]
-        if not entries:
+        not_in_backup = [e for e in not_in_backup if "/#msgs/" in e.path]
+        if not entries and not not_in_backup:
             raise SelectionError("--into-live restores mailbox messages (store/mail/.../#msgs/) "
                                  "only, and the selection holds none")
     volumes = volume_files(sets, entries)
     lease.settle({s for s, _ in volumes})  # the sets whose volumes are read: a full, say
     plan = Plan(info, sorted({s for s, _ in volumes}), entries, volumes, conflict=conflict,
-                into_live=into_live, selection=selection, at=when)
+                into_live=into_live, selection=selection, at=when, passed_over=passed_over,
+                not_in_backup=not_in_backup)
+    for name, why in passed_over:
+        log.warning("set %s not used: %s; restoring %s, the newest usable backup", name, why,
+                    info.name)
     plan.refused.extend(unread)
     for e in entries:
         if volumes[(e.stored_in, e.volume)] is None:
             plan.refused.append((e.path, f"volume {e.volume} of set {e.stored_in} is missing"))
+            plan.causes[e.path] = CorruptVolume(f"{e.path}: volume {e.volume} of set "
+                                                f"{e.stored_in} is missing")
             continue
         try:
             check_declared(e, cfg.max_member_size, cfg.max_ratio)
         except MemberTooLarge as err:
             plan.refused.append((e.path, str(err)))
+            plan.causes[e.path] = err
     layout = Layout(to, store_dir, cfg_dir)
     plan.layout = layout
     if into_live:
@@ -289,30 +330,33 @@ def make_plan(target, set=None, select=None, *, at=None, selection=None, to=None
     return plan
 
 
+def _check_live_names(to_user, to_folder):
+    """UnsafePath if ``--to-user`` or ``--to-folder`` would lead out of the mailbox (``..``, an
+    absolute path, a backslash): they become parts of the paths written into the live store."""
+    user = (to_user or "").split("@", 1)[0]
+    for flag, value, problem in (
+            ("--to-user", to_user, user and (unsafe_member_path(user) or "/" in user)),
+            ("--to-folder", to_folder, to_folder and unsafe_member_path(to_folder.strip("/")))):
+        if problem:
+            raise UnsafePath(f"{flag} {value!r} would put messages outside the mailbox's folders "
+                             "(it holds '..', '/', '\\' or a drive letter); refused, nothing was "
+                             "written")
+
+
 def _choose_held(target, lease, set, when):
-    """``(sets, chosen set)``, listed once *lease* holds the chosen set (before any of its
-    manifest or volumes is read)."""
+    """``(sets, chosen set, newer sets passed over)``, listed once *lease* holds the chosen set
+    (before any of its manifest or volumes is read)."""
     sets = list_sets(target, load=False)
     for _ in range(3):
         info = choose(sets, set, when)
         files = lease.settle([str(info.name)])
         sets = list_sets(target, load=False, files=files)
-        info = choose(sets, set, when)  # the choice may have changed meanwhile
+        passed_over = []
+        info = choose(sets, set, when, passed_over)  # the choice may have changed meanwhile
         if str(info.name) in lease.names:
             break
     lease.settle([str(info.name)])
-    return sets, info
-
-
-def _unsafe(entry):
-    """The reason *entry* must not be restored, or None."""
-    try:
-        check_member_path(entry.path)
-    except UnsafePath as e:
-        return str(e)
-    if entry.kind == "link":
-        return f"member {entry.path!r} is a symbolic link; refused (links are never restored)"
-    return None
+    return sets, info, passed_over
 
 
 class _Listing:
@@ -336,13 +380,21 @@ class _Listing:
 
 
 def _plannable(plan):
-    """The plan's entries that may be written: unsafe ones are refused (and recorded), and
-    the ones already refused (a missing volume) are left out."""
+    """The plan's entries that may be written: unsafe ones and paths listed twice are refused
+    (and recorded: sets.refusal), and the ones already refused (a missing volume) are left
+    out."""
     missing = {p for p, _ in plan.refused}
+    twice = listed_twice(plan.entries)
     for e in plan.entries:
-        reason = _unsafe(e)
+        reason = refusal(e)
+        if reason is None and e.path in twice:
+            if e.path in missing:
+                continue  # refused once already
+            reason = twice_reason(e.path)
+            missing.add(e.path)
         if reason:
             plan.refused.append((e.path, reason))
+            plan.causes[e.path] = UnsafePath(reason)
         elif e.path not in missing:
             yield e
 

@@ -42,9 +42,11 @@ def _index_file(target, info):
     return tmp
 
 
-def single_entries(target, sets, info, selection, progress=None):
+def single_entries(target, sets, info, selection, skipped=()):
     """Entries for ``--path`` / ``--message-id``: from the set's index when it has one (no
-    manifest is loaded), else from all entries; SelectionError naming what is not in the set."""
+    manifest is loaded), else from all entries; SelectionError naming what is not in the set.
+    A path among *skipped* (entries the set recorded without storing them) is not an error:
+    the plan reports it as not in the backup."""
     found, all_entries = [], None
     index = _index_file(target, info) if info.status in (COMPLETE, DAMAGED) else None
 
@@ -69,7 +71,8 @@ def single_entries(target, sets, info, selection, progress=None):
                 hits = {e.path: e for e in lookup(index, selection.paths)}
             except sqlite3.Error as e:
                 index_failed(e)
-        missing = [p for p in selection.paths if p not in hits]
+        recorded = {e.path for e in skipped}  # not stored: no need to look further
+        missing = [p for p in selection.paths if p not in hits and p not in recorded]
         if missing:  # not in the index (or none): the manifest has the last word
             wanted = set(missing)
             hits.update((e.path, e) for e in everything() if e.path in wanted)
@@ -77,12 +80,12 @@ def single_entries(target, sets, info, selection, progress=None):
                 log.warning("index %s of set %s lacks %s, which its manifest lists",
                             index_name(str(info.name)), info.name,
                             ", ".join(sorted(wanted & hits.keys())))
-        missing = [p for p in selection.paths if p not in hits]
+        missing = [p for p in selection.paths if p not in hits and p not in recorded]
         if missing:
             raise SelectionError(f"not in set {info.name}: {', '.join(missing)} (paths are relative "
                                  "to the server directory, e.g. store/mail/<domain>/<user>/INBOX/"
                                  "#msgs/00000001.eml)")
-        found += [hits[p] for p in selection.paths]
+        found += [hits[p] for p in selection.paths if p in hits]
     if selection.message_ids:
         hits = None
         if index is not None:

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from ..archive.compress import checksum
 from ..archive.reader import (READ_ERRORS, copy_member, copy_payload, inflated_at_once,
                               inflates_whole, read_payload, reads_payload, unpack)
-from ..errors import CorruptVolume, RestoreIncomplete, UnsafePath
+from ..errors import CorruptVolume, MemberTooLarge, RestoreIncomplete, UnsafePath
 from ..lease import read_lease
 from ..model import RestoreResult
 from ..modes import set_mode
@@ -63,6 +63,8 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     result = RestoreResult(str(plan.set.name), plan.sets_used, roots[0] if len(roots) == 1
                            else ", ".join(roots))
     result.failures.extend(plan.refused)
+    result.passed_over = list(plan.passed_over)
+    result.not_in_backup = list(plan.not_in_backup)
     writer = _Writer(plan.conflict, result, live=plan.into_live)
     by_volume = defaultdict(list)
     for item in plan.items:
@@ -70,8 +72,11 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     meter = Meter(progress, "restore", len(plan.items), sum(i.entry.size for i in plan.items))
     touched = set()
 
+    causes = dict(plan.causes)
+
     def fail(item, err, fname):
         result.failures.append((item.entry.path, _reason(err, fname)))
+        causes[item.entry.path] = err
 
     # The plan's hundred thousand entries are long-lived: keep the cyclic collector from walking
     # them again and again while the restore allocates payloads.
@@ -96,12 +101,25 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     meter.report(force=True)
     result.duration = time.monotonic() - started
     if result.failures:
-        err = RestoreIncomplete(result.failures)
+        err = _one_file_error(plan, result, causes) or RestoreIncomplete(result.failures)
         err.result = result
         raise err
     log.info("restored %d files (%d bytes) from %s into %s", result.files, result.bytes,
              result.set_name, result.destination)
     return result
+
+
+def _one_file_error(plan, result, causes):
+    """The error of the one file a restore of single files (``--path``, ``--message-id``) asked
+    for, when that file failed: a missing or damaged volume (CorruptVolume), an unsafe name
+    (UnsafePath), a refused size (MemberTooLarge), each with its own exit code; None otherwise
+    (RestoreIncomplete: some entries failed)."""
+    if not (plan.selection and plan.selection.single) or result.files or len(result.failures) != 1:
+        return None
+    cause = causes.get(result.failures[0][0])
+    if isinstance(cause, (CorruptVolume, UnsafePath, MemberTooLarge)):
+        return cause
+    return None
 
 
 def _mark_for_reindex(folder_dir):

@@ -26,6 +26,7 @@ import os
 import socket
 
 from ..errors import NotifyFailed
+from ..model import not_in_backup_text, skip_text
 from ..naming import kind_name
 from ..secrets import mask_url
 from ..sizes import human_size
@@ -101,12 +102,16 @@ def body_text(report):
         ]
         if r.note:
             lines.append(f"Note:        {r.note}")
-        lines.append(f"Skipped oversize files: {len(r.skipped)}")
-        lines += [f"  {s['path']} ({s['size']} bytes): {s.get('reason', '')}" for s in r.skipped]
+        lines.append(f"Skipped oversize files: {len(r.skipped)}"
+                     + (f" ({not_in_backup_text(s.get('reason') for s in r.skipped)})"
+                        if r.skipped else ""))
+        lines += [f"  {s['path']} ({human_size(s['size'])}, {s['size']} bytes): "
+                  f"{skip_text(s.get('reason', 'oversize'))}" for s in r.skipped]
         if r.unreadable:
             lines.append(f"Unreadable files: {len(r.unreadable)}")
             lines += [f"  {u['path']}: {u['error']}" for u in r.unreadable]
-        lines.append(f"Removed by rotation: {len(r.removed)}")
+        lines.append(f"Removed: {len(r.removed)} (replaced differentials, rotation, leftovers "
+                     "of interrupted runs)" if r.removed else "Removed: 0")
         lines += [f"  {d['set']}: {d['reason']}" for d in r.removed]
         if getattr(r, "postponed", None):
             lines.append(f"Removal postponed (being read): {len(r.postponed)}")

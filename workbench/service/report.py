@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..errors import WorkbenchError
 
-NOTEBOOKS = ("01-schedule.ipynb", "02-restore-walkthrough.ipynb", "03-storage.ipynb")
+NOTEBOOKS = ("01-schedule.ipynb", "02-restore-walkthrough.ipynb", "03-storage.ipynb",
+             "04-fleet.ipynb")
 STORAGE_NOTEBOOK = "03-storage.ipynb"
 
 

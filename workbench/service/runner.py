@@ -27,6 +27,11 @@ from .status import (FINISHED, WARNINGS, BackupStatus, StatusRecorder, now_text,
 
 log = logging.getLogger("workbench.backup")
 
+# Log records of a run's outcome (its error, its warnings) carry this: the command line that
+# started the run prints the outcome itself and keeps them off the console, so that each error is
+# shown once; the log file keeps them.
+OUTCOME = {"workbench_outcome": True}
+
 REFUSALS = (NotEnoughSpace, LockHeld, BackupsDisabled)
 _LOCK_RETRY = 5.0          # seconds between two tries when a scheduled run finds the lock held
 _HOOK_TIMEOUT = 6 * 3600   # an after_backup command running longer than this is stopped
@@ -162,7 +167,7 @@ def _debug_progress(user_progress, recorder):
 
     def progress(p):
         recorder.progress(p)
-        if throttle.ready(force=p.files_done == p.files_total):
+        if throttle.ready(force=p.total_known and p.files_done == p.files_total):
             log.debug("progress: %d/%d files, %d/%d bytes, at %s", p.files_done, p.files_total,
                       p.bytes_done, p.bytes_total, p.path or "-")
         if user_progress is not None:
@@ -236,9 +241,9 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
         report.status = "refused" if isinstance(e, REFUSALS) else "failed"
         report.error, report.error_class = mask_url(str(e) or repr(e)), type(e).__name__
         if isinstance(e, WorkbenchError):
-            log.error("backup %s (%s): %s", report.status, kind, e)
+            log.error("backup %s (%s): %s", report.status, kind, e, extra=OUTCOME)
         else:
-            log.exception("backup failed (%s): %s", kind, e)
+            log.exception("backup failed (%s): %s", kind, e, extra=OUTCOME)
         # A target that just failed is not asked again: an unreachable one would cost a second
         # retry cycle, one without credentials a second prompt.
         report.free = (None if isinstance(e, (BackupsDisabled, TargetError))
@@ -258,7 +263,7 @@ def run_backup(kind="full", *, config=None, trigger="manual", progress=None, tas
     report.status = "warning" if report.warnings else "success"
     if report.warnings:
         log.warning("backup %s finished with warnings: %s", result.set_name,
-                    "; ".join(report.warnings))
+                    "; ".join(report.warnings), extra=OUTCOME)
     report.free = _free_space(cfg)
     log.debug("target free space after the run: %s bytes", report.free)
     recorder.end(WARNINGS if report.warnings else FINISHED, result=result,

@@ -5,7 +5,8 @@ The status lives in a small JSON file, ``status.json``, in the state directory (
 all see the same thing. The run updates it when it starts, a few times a second at most while it
 works, and when it ends.
 
-States: ``idle`` (no run recorded), ``running`` (with files and bytes done and an ETA),
+States: ``idle`` (no run recorded), ``running`` (with files and bytes done, and the total and
+an ETA once the total is known: a backup lists the store first),
 ``finished`` (with the result), ``finished with warnings`` (committed, but ``warnings`` names
 files or folders that could not be read, or an after_backup command that failed), ``failed``
 (with the error), ``refused`` (no space, lock held, backups disabled). A ``running`` record whose
@@ -35,6 +36,7 @@ from ..secrets import mask_url
 from ..modes import make_dirs, set_mode
 from ..naming import kind_name
 from ..progress import Throttle
+from ..sizes import human_size
 
 FINISHED, WARNINGS = "finished", "finished with warnings"
 _MIN_INTERVAL = 0.25   # seconds between two progress writes of the status file
@@ -64,11 +66,18 @@ class BackupStatus:
     trigger : {"start-now", "schedule", "manual"} or None
     files_done, files_total, bytes_done, bytes_total : int
         Progress of a running backup (the files and bytes this set stores).
+    total_known : bool
+        False while the backup is still finding its work: the totals are then only what was
+        found so far, and ``files_estimate``/``bytes_estimate`` may hold a guess (the previous
+        set of its kind), never shown as a total.
     eta_seconds : float or None
-        Estimated seconds left, from the rate so far.
+        Estimated seconds left, from the rate so far; None unless the total is known (the
+        engine's Meter computes it, for every consumer alike: workbench.progress).
     result : dict or None
         For ``finished`` (with warnings or not): set, kind, files, stored, bytes_in, bytes_out,
-        volumes, skipped, unreadable, removed.
+        volumes, skipped, unreadable, ``removed`` and ``postponed`` (``{"set", "reason"}`` of
+        every set the run removed: replaced differential, rotation, leftovers of interrupted
+        runs; and of those whose removal waits, being read).
     warnings : list of str
         For ``finished with warnings``: ``"<path>: <why>"`` of each file or folder that could not
         be read, and a failed after_backup command.
@@ -89,6 +98,9 @@ class BackupStatus:
     bytes_done: int = 0
     bytes_total: int = 0
     eta_seconds: Optional[float] = None
+    total_known: bool = True
+    files_estimate: Optional[int] = None
+    bytes_estimate: Optional[int] = None
     result: Optional[dict] = None
     error: Optional[str] = None
     error_class: Optional[str] = None
@@ -100,19 +112,59 @@ class BackupStatus:
         if self.state == "idle":
             return "idle: no backup has run yet"
         if self.state == "running":
-            eta = f", about {self.eta_seconds:.0f} s left" if self.eta_seconds is not None else ""
-            return (f"running: {kind} backup since {self.started}, {self.files_done}/"
-                    f"{self.files_total} files, {self.bytes_done}/{self.bytes_total} bytes{eta}")
+            return f"running: {kind} backup since {self.started}, {progress_line(self)}"
         if self.state in (FINISHED, WARNINGS):
             r = self.result or {}
             text = (f"{self.state}: {r.get('set')} ({kind}) at {self.finished}: {r.get('files')} "
                     f"files, {r.get('bytes_out')} bytes in {len(r.get('volumes') or [])} volumes")
+            text += "".join(f"; {what} {_removal(d)}" for what, key in (
+                ("removed", "removed"), ("removal postponed:", "postponed"))
+                for d in r.get(key) or ())
             if self.warnings:
                 shown = "; ".join(self.warnings[:20])
                 more = f"; and {len(self.warnings) - 20} more" if len(self.warnings) > 20 else ""
                 text += f"; {len(self.warnings)} warnings: {shown}{more}"
             return text
         return f"{self.state}: {kind} backup at {self.finished or self.updated}: {self.error}"
+
+
+def _duration(seconds):
+    if seconds < 100:
+        return f"{seconds:.0f} s"
+    if seconds < 6000:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def progress_line(p):
+    """How far a job is, for people: the one text of the terminal bar, ``workbench status`` and
+    the notebook forms. *p* is a Progress or a BackupStatus (the same fields). A total and an
+    ETA are shown only when the total is known; before, what was done so far, and a guess
+    labelled as one."""
+    done = f"{p.files_done} files, {human_size(p.bytes_done)}"
+    if not p.total_known:
+        guess = ""
+        if p.files_estimate is not None:
+            guess = (f"; the last such backup stored {p.files_estimate} files, "
+                     f"{human_size(p.bytes_estimate)} (an estimate)")
+        return f"{done} so far (total not known yet: the store is being listed{guess})"
+    text = (f"{p.files_done}/{p.files_total} files, {human_size(p.bytes_done)} of "
+            f"{human_size(p.bytes_total)}")
+    if p.eta_seconds is not None:
+        text += f", about {_duration(p.eta_seconds)} left"
+    return text
+
+
+def _removal(d):
+    """``F...Z (why)`` of a removal as the record holds it (a bare name in older records)."""
+    if isinstance(d, dict):
+        return f"{d.get('set')} ({d.get('reason')})"
+    return str(d)
+
+
+def removal_records(items):
+    """``[{"set", "reason"}]`` of a result's ``removed`` or ``postponed`` list."""
+    return [{"set": d["set"], "reason": d["reason"]} for d in items]
 
 
 def now_text():
@@ -178,15 +230,14 @@ class StatusRecorder:
         if self._t0 is None:
             self._t0 = now
             self.active = True  # the engine holds the lock now: this run is the one to show
-        if not self._throttle.ready(force=p.files_done >= p.files_total):
+        if not self._throttle.ready(force=p.total_known and p.files_done >= p.files_total):
             return
         with self._lock:
             s = self.status
             s.files_done, s.files_total = p.files_done, p.files_total
             s.bytes_done, s.bytes_total = p.bytes_done, p.bytes_total
-            elapsed = now - self._t0
-            if p.bytes_done and elapsed > 0:
-                s.eta_seconds = round((p.bytes_total - p.bytes_done) / (p.bytes_done / elapsed), 1)
+            s.total_known, s.eta_seconds = p.total_known, p.eta_seconds
+            s.files_estimate, s.bytes_estimate = p.files_estimate, p.bytes_estimate
             s.updated = now_text()
             write_status(self.cfg, s)
 
@@ -197,7 +248,9 @@ class StatusRecorder:
         s = self.status
         s.state, s.updated, s.finished = state, now_text(), now_text()
         s.eta_seconds = None
+        s.files_estimate = s.bytes_estimate = None
         if result is not None:
+            s.total_known = True
             s.kind = result.kind
             s.files_done = s.files_total
             s.bytes_done = s.bytes_total
@@ -206,8 +259,8 @@ class StatusRecorder:
                         "bytes_out": result.bytes_out, "volumes": list(result.volumes),
                         "skipped": [x["path"] for x in result.skipped],
                         "unreadable": [x["path"] for x in result.unreadable],
-                        "removed": [x["set"] for x in result.removed],
-                        "postponed": [x["set"] for x in getattr(result, "postponed", [])],
+                        "removed": removal_records(result.removed),
+                        "postponed": removal_records(getattr(result, "postponed", [])),
                         "duration": round(result.duration, 3)}
         if error is not None:
             s.error, s.error_class = mask_url(str(error)), type(error).__name__

@@ -14,9 +14,11 @@ import zlib
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..model import SKIP_REASONS, not_in_backup_text, skip_text
 from ..sizes import human_size
 from ..naming import kind_name
 from . import show
+from .charts import time_axis
 
 ALL = "(all)"
 _LANES = {"F": 2, "C": 2, "D": 1}
@@ -31,6 +33,16 @@ def _crc32(path):
     return crc
 
 
+def message_label(row):
+    """How the message list shows a message (a row of find_messages): sender, subject, day and
+    path; a header the message lacks shows as such ("no date" for a Date none can read)."""
+    date = row["date"]
+    day = "no date" if date is None or date != date else f"{date:%Y-%m-%d}"
+    sender = row["from"] if isinstance(row["from"], str) else "(no sender)"
+    subject = row["subject"] if isinstance(row["subject"], str) else "(no subject)"
+    return f"{sender} | {subject} | {day} | {row['path']}"
+
+
 class RestoreWizard(w.VBox):
     """A restore, step by step, with the plan in front of the admin before anything is written.
 
@@ -42,6 +54,9 @@ class RestoreWizard(w.VBox):
         The live server directory (needed for a restore into the live store).
     to : str, optional
         Default destination directory of a restore to a directory.
+    config : Config or str, optional
+        The config (default ``$WORKBENCH_CONFIG``): its ``timezone`` reads the point in time
+        typed without a zone, its SMB settings open the target, its ``keep`` the rotation shown.
 
     Attributes
     ----------
@@ -51,16 +66,18 @@ class RestoreWizard(w.VBox):
         The point in time (empty: the newest backup); ``quick`` fills it from a set's time.
     domain, user, folder, message : Dropdown
         The selection; a message picked wins over domain, user and folder.
-    sender, subject, message_id : Text
-        Search criteria for one message.
+    sender, recipient, subject, message_id : Text
+        Search criteria for one message (case and accents do not count: catalog.find_messages).
     mode : RadioButtons
         ``"directory"`` or ``"live"``.
     sets, recovery, plan, result : DataFrame, RecoveryPlan, Plan, RestoreResult
         What the last steps found.
     """
 
-    def __init__(self, target, store=None, to=None):
+    def __init__(self, target, store=None, to=None, config=None):
+        from ..config import as_config
         self.store = store
+        self.config = as_config(config)
         self.sets = self.recovery = self.plan = self.result = None
         self._messages = {}
         self.target = w.Text(description="Target", value=str(target), layout=w.Layout(width="70%"))
@@ -74,6 +91,7 @@ class RestoreWizard(w.VBox):
         self.user = w.Dropdown(description="User", options=[ALL])
         self.folder = w.Dropdown(description="Folder", options=[ALL])
         self.sender = w.Text(description="Sender", placeholder="part of name or address")
+        self.recipient = w.Text(description="Recipient", placeholder="part of To or Cc")
         self.subject = w.Text(description="Subject", placeholder="part of the subject")
         self.message_id = w.Text(description="Message-ID")
         self.search_button = w.Button(layout=w.Layout(width="max-content"), description="Search messages", icon="search")
@@ -113,7 +131,8 @@ class RestoreWizard(w.VBox):
             self.pair_button, self.pair,
             step(3, "What to restore: all, a domain, a user, a folder, or one message"),
             w.HBox([self.domain, self.user, self.folder]),
-            w.HBox([self.sender, self.subject, self.message_id]), self.search_button, self.found,
+            w.HBox([self.sender, self.recipient, self.subject, self.message_id]),
+            self.search_button, self.found,
             self.message,
             step(4, "Where to, and the plan (nothing is written yet)"), self.mode, self.to,
             self.plan_button, self.plan_out,
@@ -128,18 +147,19 @@ class RestoreWizard(w.VBox):
         from .. import catalog
         show.clear(self.timeline)
         try:
-            self.sets = catalog.read_sets(self.target.value)
+            self.sets = catalog.read_sets(self.target.value, config=self.config)
         except WorkbenchError as e:
             show.error(self.timeline, e)
             return False
         s = self.sets
         ok = s[s["status"] == "complete"]
         self.quick.options = [("newest", "")] + [
-            (f"{r.name} ({kind_name(r.kind)}) "
-             f"{r.started:%Y-%m-%d %H:%M}", f"{r.started:%Y-%m-%d %H:%M:%S}")
-            for r in ok.sort_values("started", ascending=False).itertuples()]
+            # the set's time in UTC, said so: a time without a zone is read in the config's zone
+            (f"{r.set} ({kind_name(r.kind)}) "
+             f"{r.started:%Y-%m-%d %H:%M} UTC", f"{r.started:%Y-%m-%d %H:%M:%S} UTC")
+            for r in ok.sort_values("set", ascending=False).itertuples()]
         show.figure(self.timeline, self.timeline_figure(), alt="sets timeline")
-        cols = [c for c in ("name", "kind", "base", "started", "status", "files", "bytes_out",
+        cols = [c for c in ("set", "kind", "base", "started", "status", "files", "volume_bytes",
                             "rotation") if c in s.columns]
         show.frame(self.timeline, s[cols], title=f"{len(s)} sets on the target")
         return True
@@ -147,15 +167,14 @@ class RestoreWizard(w.VBox):
     def timeline_figure(self, at=None, used=()):
         """The sets as a timeline: fulls above, differentials below, each joined to its full;
         *at* marked with a line and the sets *used* by the recovery ringed."""
-        from matplotlib.dates import DateFormatter
         from matplotlib.figure import Figure
         s = self.sets
         fig = Figure(figsize=(10, 2.6))
         ax = fig.subplots()
         t = s["started"].dt.tz_convert("UTC").dt.tz_localize(None)
-        when = dict(zip(s["name"], t))
-        for name, kind, base, status, x in zip(s["name"], s["kind"].astype(str), s["base"],
-                                               s["status"].astype(str), t):
+        when = dict(zip(s["set"].astype(str), t))
+        for name, kind, base, status, x in zip(s["set"].astype(str), s["kind"].astype(str),
+                                               s["base"], s["status"].astype(str), t):
             y = _LANES.get(kind, 1)
             if kind == "D" and isinstance(base, str) and base in when:
                 ax.plot([when[base], x], [2, 1], color="#bbbbbb", linewidth=0.8, zorder=1)
@@ -176,8 +195,8 @@ class RestoreWizard(w.VBox):
             ax.legend(fontsize=7, loc="upper left")
         ax.set_yticks([1, 2], ["differential", "full / copy"])
         ax.set_ylim(0.5, 2.6)
-        ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
-        ax.set_title("Backup sets (red x: incomplete or damaged, never used)")
+        time_axis(ax.xaxis)
+        ax.set_title("Backup sets (red x: incomplete, damaged or unsupported, never used)")
         fig.tight_layout()
         return fig
 
@@ -192,7 +211,7 @@ class RestoreWizard(w.VBox):
         show.clear(self.pair)
         at = self.at.value.strip() or None
         try:
-            rp = catalog.recovery_plan(self.target.value, at=at)
+            rp = catalog.recovery_plan(self.target.value, at=at, config=self.config)
         except (WorkbenchError, ValueError) as e:
             show.error(self.pair, e)
             return None
@@ -246,14 +265,17 @@ class RestoreWizard(w.VBox):
     # --- step 3: one message -------------------------------------------------------------------
 
     def search(self):
-        """Messages of the chosen set matching sender, subject and Message-ID; fill ``message``."""
+        """Messages of the chosen set matching sender, recipient, subject and Message-ID; fill
+        ``message``."""
         from .. import catalog
         show.clear(self.found)
         criteria = {k: v for k, v in (("sender", self.sender.value.strip()),
+                                      ("recipient", self.recipient.value.strip()),
                                       ("subject", self.subject.value.strip()),
                                       ("message_id", self.message_id.value.strip())) if v}
         if not criteria:
-            show.note(self.found, "Type part of the sender or subject, or the Message-ID.", ok=False)
+            show.note(self.found, "Type part of the sender, recipient or subject, or the "
+                                  "Message-ID.", ok=False)
             return None
         if self.recovery is None and self.explain() is None:
             return None
@@ -262,13 +284,13 @@ class RestoreWizard(w.VBox):
             if v != ALL:
                 criteria[k] = v
         try:
-            found = catalog.find_messages(self.target.value, sets=[self.recovery.set], **criteria)
+            found = catalog.find_messages(self.target.value, sets=[self.recovery.set],
+                                          config=self.config, **criteria)
         except (WorkbenchError, ValueError) as e:
             show.error(self.found, e)
             return None
         self.message.options = [("(no single message)", "")] + [
-            (f"{r['from']} | {r['subject']} | {r['date']:%Y-%m-%d} | {r['path']}", r["path"])
-            for r in found.head(100).to_dict("records")]
+            (message_label(r), r["path"]) for r in found.head(100).to_dict("records")]
         cols = [c for c in ("date", "from", "subject", "message_id", "user", "folder", "path")
                 if c in found.columns]
         show.frame(self.found, found[cols], title=f"{len(found)} messages found in "
@@ -366,6 +388,9 @@ class RestoreWizard(w.VBox):
                                    f"{', '.join(r.sets_used)} into {r.destination} in "
                                    f"{r.duration:.1f} s; {len(r.skipped)} skipped, "
                                    f"{len(r.failures)} failed", ok=not r.failures)
+        if r.not_in_backup:
+            show.note(self.result_out, not_in_backup_text(e.skipped for e in r.not_in_backup)
+                      + ": " + ", ".join(e.path for e in r.not_in_backup), ok=False)
         if r.marked:
             show.text(self.result_out, "index files set aside so that the server rebuilds them:\n"
                       + "\n".join(r.marked))
@@ -401,11 +426,23 @@ class RestoreWizard(w.VBox):
             rows.append({"file": e.path, "written to": path, "check": state})
         bad = [r for r in rows if r["check"] not in ("ok",) and not r["check"].startswith("skip")]
         ok = sum(r["check"] == "ok" for r in rows)
-        show.note(self.result_out, f"check: {ok} of {len(rows)} files match the backup "
-                                   f"(size and CRC-32)" + (f"; {len(bad)} do not" if bad else ""),
-                  ok=not bad)
+        gone = self.plan.not_in_backup  # recorded by the backup, never stored: not restorable
+        if gone:
+            reasons = ", ".join(dict.fromkeys(SKIP_REASONS.get(e.skipped, e.skipped)
+                                              for e in gone))
+            text = (f"check: {ok} of {len(rows) + len(gone)} restored; {len(gone)} skipped at "
+                    f"backup ({reasons}); the restored files match the backup (size and "
+                    "CRC-32)")
+        else:
+            text = f"check: {ok} of {len(rows)} files match the backup (size and CRC-32)"
+        show.note(self.result_out, text + (f"; {len(bad)} do not" if bad else ""),
+                  ok=not bad and not gone)
         if bad:
             show.table(self.result_out, bad, title="Files that do not match")
+        if gone:
+            show.table(self.result_out, [{"file": e.path, "size": e.size,
+                                          "check": f"not in the backup: {skip_text(e.skipped)}"}
+                                         for e in gone], title="Files not in the backup")
         return rows
 
     def _on_check(self, _button=None):

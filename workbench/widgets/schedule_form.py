@@ -108,6 +108,8 @@ class ScheduleForm(w.VBox):
         finally:
             self._loading = False
         show.clear(self.runs)
+        from ..service.status import copy_status
+        show.text(self.runs, f"Last backup: {copy_status(cfg)}")  # what it made and removed
         if not rows:
             show.note(self.runs, "No tasks: the default schedule is installed when the scheduler "
                                  "starts with backups on.")
@@ -225,10 +227,10 @@ class StartNowButton(w.VBox):
 
     def _progress(self, p):
         # called from the copy's thread; widget traits are thread-safe to set
-        if p.bytes_total:
+        from ..service.status import progress_line
+        if p.total_known and p.bytes_total:  # a bar only against a known total
             self.bar.value = 100.0 * p.bytes_done / p.bytes_total
-        self._set_status(f"running: {p.files_done}/{p.files_total} files, "
-                         f"{human_size(p.bytes_done)} of {human_size(p.bytes_total)}")
+        self._set_status(f"running: {progress_line(p)}")
 
     def _on_click(self, _button=None):
         from ..service.runner import start_copy
@@ -260,6 +262,10 @@ class StartNowButton(w.VBox):
                              f"{human_size(r.bytes_out)} in {len(r.volumes)} volume(s), "
                              f"{r.duration:.1f} s")
             show.note(self.messages, f"copy {r.set_name} made")
+            for d in r.removed:  # a copy's run removes only older copies, and says so
+                show.note(self.messages, f"removed {d['set']}: {d['reason']}")
+            for d in r.postponed:
+                show.note(self.messages, f"removal of {d['set']} postponed: {d['reason']}")
         finally:
             self.button.disabled = False
 

@@ -13,10 +13,12 @@ import ipywidgets as w
 from ..errors import WorkbenchError
 from ..sizes import human_size, parse_size
 from . import show
+from .charts import bar_widths, time_axis
 
 _KIND_COLORS = {"F": "#1f5fa8", "C": "#6c4ab6", "D": "#7fb3e6"}
 _LIMIT_COLOR = "#b42318"
 _ROOM_COLOR = "#e08a00"
+_MIB = 1024 * 1024
 
 
 def _size(key, value):
@@ -46,6 +48,9 @@ class StorageDashboard(w.VBox):
         The time the forecast starts from (default: now).
     top : int
         How many of the largest users and folders to list.
+    config : Config or str, optional
+        The config (default ``$WORKBENCH_CONFIG``): its ``keep`` starts the slider, its
+        ``min_free`` and ``timezone`` the forecast, its SMB settings open the target.
 
     Attributes
     ----------
@@ -53,22 +58,25 @@ class StorageDashboard(w.VBox):
     chart : Output
         The figure: storage per set and cumulative (left), the projection (right).
     summary : Output
-        Usage, rotation limit, capacity, forecast date and the largest ``keep`` that fits.
+        Usage, rotation limit, capacity, forecast date and the largest ``keep`` that fits, or
+        why there is no forecast (too little history).
     largest : Output
         The largest users and folders of the newest backup.
     usage, forecast : DataFrame, StorageForecast
         What the last drawing showed.
     """
 
-    def __init__(self, target, keep=None, capacity=None, min_free=None, now=None, top=10):
-        from ..config import Config
+    def __init__(self, target, keep=None, capacity=None, min_free=None, now=None, top=10,
+                 config=None):
+        from ..config import as_config
         self.target = str(target)
+        self.config = as_config(config)
         self.capacity = _size("capacity", capacity)
         self.min_free = _size("min_free", min_free)
         self.now = now
         self.top = top
         self.usage = self.forecast = self.error = None
-        start = Config().keep if keep is None else int(keep)
+        start = self.config.keep if keep is None else int(keep)
         self.keep = w.IntSlider(value=start, min=1, max=max(14, 2 * start), description="keep",
                                 continuous_update=False)
         self.chart = w.Output()
@@ -85,26 +93,33 @@ class StorageDashboard(w.VBox):
         """``(usage, forecast)`` for the slider's ``keep``."""
         from .. import catalog
         keep = self.keep.value
-        usage = catalog.storage_usage(self.target, keep=keep, capacity=self.capacity)
+        usage = catalog.storage_usage(self.target, keep=keep, capacity=self.capacity,
+                                      config=self.config)
         forecast = catalog.forecast_storage(self.target, keep=keep, capacity=self.capacity,
-                                            min_free=self.min_free, now=self.now)
+                                            min_free=self.min_free, now=self.now,
+                                            config=self.config)
         return usage, forecast
 
     def summary_lines(self):
         """The summary as a list of sentences (the report and the widget show the same)."""
         u, f = self.usage, self.forecast
-        used = int(u["bytes"].sum()) if len(u) else 0
-        kept = int(u["kept_cumulative"].iloc[-1]) if len(u) else 0
+        used = int(u["set_bytes"].sum()) if len(u) else 0
+        kept = int(u["kept_cumulative_bytes"].iloc[-1]) if len(u) else 0
         room = f.capacity - f.other_bytes - f.min_free
         lines = [
             f"{len(u)} sets take {human_size(used)} on the target; rotation with keep = {f.keep} "
             f"would leave {human_size(kept)} of them.",
             f"Capacity {human_size(f.capacity)}, free now {human_size(f.free)}, minimum free "
             f"{human_size(f.min_free)}: the backups may use {human_size(max(room, 0))}.",
-            f"One complete backup (a full and its differentials) is about "
-            f"{human_size(f.chain_bytes)} today and grows by {human_size(f.growth_per_day)} a day; "
-            f"keep = {f.keep} of them take about {human_size(f.projected_bytes)}.",
         ]
+        size = (f"One complete backup (a full and its differentials) is about "
+                f"{human_size(f.chain_bytes)} today")
+        take = f"keep = {f.keep} of them take about {human_size(f.projected_bytes)}."
+        if not f.confident:  # no growth, date or largest keep: say why instead
+            lines.append(f"{size}; {take}")
+            lines.append(f"No forecast: {f.reason}.")
+            return lines
+        lines.append(f"{size} and grows by {human_size(f.growth_per_day)} a day; {take}")
         if f.full_date is None:
             lines.append("Forecast: at this growth the backups keep fitting.")
         else:
@@ -116,57 +131,67 @@ class StorageDashboard(w.VBox):
     # --- drawing ------------------------------------------------------------------------------
 
     def figure(self):
-        """The matplotlib Figure of the current numbers."""
-        from matplotlib.dates import DateFormatter
+        """The matplotlib Figure of the current numbers: storage per set (left), the forecast,
+        or what was measured and why there is none (right)."""
         from matplotlib.figure import Figure
-        u, f = self.usage, self.forecast
         fig = Figure(figsize=(11, 4.2))
         ax, bx = fig.subplots(1, 2)
+        f = self.forecast
         limit = f.capacity - f.other_bytes - f.min_free
-        mib = 1024 * 1024
+        self._usage_chart(ax, limit)
+        if f.confident:
+            self._forecast_chart(bx, limit)
+        else:
+            self._no_forecast_chart(bx, limit)
+        for a in (ax, bx):
+            for label in a.get_xticklabels():
+                label.set_rotation(30)
+        fig.tight_layout()
+        return fig
+
+    def _usage_chart(self, ax, limit):
+        """One bar per set (as wide as the spacing of the sets allows), the cumulative bytes."""
+        u, f = self.usage, self.forecast
         if len(u):
             t = _naive(u["started"])
-            sizes = u["bytes"].to_numpy(dtype="float64") / mib
+            sizes = u["set_bytes"].to_numpy(dtype="float64") / _MIB
             colors = [_KIND_COLORS.get(k, "#999999") for k in u["kind"].astype(str)]
             alphas = [1.0 if r == "keep" else 0.35 for r in u["rotation"].astype(str)]
-            width = 0.6
-            for x, h, c, a in zip(t, sizes, colors, alphas):
-                ax.bar(x, h, width=width, color=c, alpha=a)
-            ax.step(t, u["cumulative"].to_numpy(dtype="float64") / mib, where="post",
+            for x, h, wd, c, a in zip(t, sizes, bar_widths(t), colors, alphas):
+                ax.bar(x, h, width=wd, color=c, alpha=a)
+            ax.step(t, u["cumulative_bytes"].to_numpy(dtype="float64") / _MIB, where="post",
                     color="#333333", label="cumulative, all sets")
-            ax.step(t, u["kept_cumulative"].to_numpy(dtype="float64") / mib, where="post",
-                    color="#1a7f37", label=f"cumulative, sets kept with keep={f.keep}")
-        ax.axhline(f.projected_bytes / mib, color=_ROOM_COLOR, linestyle="--",
+            ax.step(t, u["kept_cumulative_bytes"].to_numpy(dtype="float64") / _MIB,
+                    where="post", color="#1a7f37",
+                    label=f"cumulative, sets kept with keep={f.keep}")
+        ax.axhline(f.projected_bytes / _MIB, color=_ROOM_COLOR, linestyle="--",
                    label=f"rotation limit: {f.keep} complete backups")
-        if limit <= 20 * max(f.projected_bytes, int(u["cumulative"].max()) if len(u) else 0):
-            ax.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR,
+        if limit <= 20 * max(f.projected_bytes,
+                             int(u["cumulative_bytes"].max()) if len(u) else 0):
+            ax.axhline(max(limit, 0) / _MIB, color=_LIMIT_COLOR,
                        label="capacity less minimum free")
         ax.set_title("Storage per set (bars) and cumulative")
         ax.set_ylabel("MiB")
-        ax.xaxis.set_major_formatter(DateFormatter("%m-%d"))
+        time_axis(ax.xaxis)
         ax.legend(fontsize=7, loc="upper left")
 
+    def _forecast_chart(self, bx, limit):
+        """keep × the measured complete backups, the fitted projection, the day it is full."""
+        import numpy as np
+        from matplotlib.dates import DateFormatter
+        f = self.forecast
         h = f.history
-        if len(h):
-            ht = _naive(h["started"])
-            bx.plot(ht, f.keep * h["chain_bytes"].to_numpy(dtype="float64") / mib, "o",
-                    color="#1f5fa8", label="keep × complete backup (measured)")
-            import numpy as np
-            start = ht[0]
-            end = np.datetime64(f.full_date.tz_convert("UTC").tz_localize(None)) \
-                if f.full_date is not None else ht[-1] + np.timedelta64(60, "D")
-            end = max(end, ht[-1] + np.timedelta64(7, "D"))
-            span = np.array([start, end], dtype="datetime64[ns]")
-            days_from_last = (span - ht[-1]) / np.timedelta64(1, "D")
-            projected = (f.projected_bytes + f.keep * f.growth_per_day * days_from_last) / mib
-            bx.plot(span, projected, "--", color=_ROOM_COLOR, label="projection")
-        top = max([f.projected_bytes / mib] + ([float(projected[-1])] if len(h) else []))
-        if limit / mib <= 20 * max(top, 1e-9) or f.full_date is not None:
-            bx.axhline(max(limit, 0) / mib, color=_LIMIT_COLOR, label="room for backups")
-        else:  # far above: drawing it would flatten the projection to a line at zero
-            bx.text(0.98, 0.03, f"room for backups: {human_size(limit)} (off the chart)",
-                    transform=bx.transAxes, ha="right", va="bottom", fontsize=8,
-                    color=_LIMIT_COLOR)
+        ht = _naive(h["started"])
+        bx.plot(ht, f.keep * h["chain_bytes"].to_numpy(dtype="float64") / _MIB, "o",
+                color="#1f5fa8", label="keep × complete backup (measured)")
+        end = np.datetime64(f.full_date.tz_convert("UTC").tz_localize(None)) \
+            if f.full_date is not None else ht[-1] + np.timedelta64(60, "D")
+        end = max(end, ht[-1] + np.timedelta64(7, "D"))
+        span = np.array([ht[0], end], dtype="datetime64[ns]")
+        days_from_last = (span - ht[-1]) / np.timedelta64(1, "D")
+        projected = (f.projected_bytes + f.keep * f.growth_per_day * days_from_last) / _MIB
+        bx.plot(span, projected, "--", color=_ROOM_COLOR, label="projection")
+        self._room(bx, limit, max(f.projected_bytes / _MIB, float(projected[-1])))
         if f.full_date is not None:
             bx.axvline(f.full_date.tz_convert("UTC").tz_localize(None), color=_LIMIT_COLOR,
                        linestyle=":", label=f"full on {f.full_date:%Y-%m-%d}")
@@ -174,11 +199,36 @@ class StorageDashboard(w.VBox):
         bx.set_ylabel("MiB")
         bx.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
         bx.legend(fontsize=7, loc="best")
-        for a in (ax, bx):
-            for label in a.get_xticklabels():
-                label.set_rotation(30)
-        fig.tight_layout()
-        return fig
+
+    def _no_forecast_chart(self, bx, limit):
+        """Without a fit: what was measured, the room, and why nothing is projected."""
+        import textwrap
+        f = self.forecast
+        h = f.history
+        top = f.projected_bytes / _MIB
+        if len(h):
+            measured = f.keep * h["chain_bytes"].to_numpy(dtype="float64") / _MIB
+            bx.plot(_naive(h["started"]), measured, "o", color="#1f5fa8",
+                    label="keep × complete backup (measured)")
+            top = max(top, float(measured.max()))
+            time_axis(bx.xaxis)
+        self._room(bx, limit, top)
+        bx.text(0.5, 0.5, "\n".join(textwrap.wrap(f"No forecast: {f.reason}.", 44)),
+                transform=bx.transAxes, ha="center", va="center", fontsize=8, color="#444444",
+                bbox={"facecolor": "white", "edgecolor": "#cccccc"})
+        bx.set_title(f"No forecast with keep = {f.keep}: too little history")
+        bx.set_ylabel("MiB")
+        bx.legend(fontsize=7, loc="upper left")
+
+    def _room(self, bx, limit, top):
+        """The room for backups as a line, or a note when it is so far above *top* (MiB) that
+        drawing it would flatten the rest to a line at zero."""
+        if limit / _MIB <= 20 * max(top, 1e-9) or self.forecast.full_date is not None:
+            bx.axhline(max(limit, 0) / _MIB, color=_LIMIT_COLOR, label="room for backups")
+        else:
+            bx.text(0.98, 0.03, f"room for backups: {human_size(limit)} (off the chart)",
+                    transform=bx.transAxes, ha="right", va="bottom", fontsize=8,
+                    color=_LIMIT_COLOR)
 
     def draw(self):
         """Recompute for the slider's ``keep`` and redraw the chart and the summary."""
@@ -204,17 +254,18 @@ class StorageDashboard(w.VBox):
         return f'<ul class="workbench-summary">{items}</ul>'
 
     def largest_frames(self):
-        """``(users, folders)``: the newest backup's largest users and folders (bytes, files)."""
+        """``(users, folders)``: the newest backup's largest users and folders (``files``,
+        ``size``: their bytes in the store, ``human_size``: the same for people)."""
         from .. import catalog
-        e = catalog.read_entries(self.target)
+        e = catalog.read_entries(self.target, config=self.config)
         mail = e[e["user"].notna()]
-        agg = dict(files=("path", "size"), bytes=("size", "sum"))
+        agg = dict(files=("path", "size"), size=("size", "sum"))
         users = (mail.groupby(["domain", "user"], observed=True).agg(**agg)
-                 .sort_values("bytes", ascending=False).head(self.top).reset_index())
+                 .sort_values("size", ascending=False).head(self.top).reset_index())
         folders = (mail.groupby(["domain", "user", "folder"], observed=True).agg(**agg)
-                   .sort_values("bytes", ascending=False).head(self.top).reset_index())
+                   .sort_values("size", ascending=False).head(self.top).reset_index())
         for df in (users, folders):
-            df["size"] = [human_size(b) for b in df["bytes"]]
+            df["human_size"] = [human_size(b) for b in df["size"]]
         return users, folders
 
     def show_largest(self):
