@@ -8,6 +8,9 @@ import sys
 
 import workbench
 from workbench import errors
+from workbench.archive import manifest as mf
+
+from helpers import make_store
 
 EXPECTED = [
     "AuthenticationFailed", "BackupResult", "BackupsDisabled", "BadDestination", "Config",
@@ -48,18 +51,55 @@ def test_every_name_resolves_and_the_functions_are_functions():
         assert getattr(catalog, name) is not None, name
 
 
-def test_import_workbench_loads_neither_the_service_nor_the_heavy_libraries():
-    code = ("import json, sys, workbench; "
-            "print(json.dumps(sorted(m for m in sys.modules)))")
-    loaded = set(json.loads(subprocess.run([sys.executable, "-c", code], check=True,
-                                           capture_output=True, text=True).stdout))
-    assert "workbench.restorer" in loaded and "workbench.backup" in loaded  # the engine is there
-    heavy = [m for m in loaded if m.split(".")[0] in ("pandas", "ipywidgets", "smbprotocol",
-                                                      "smbclient", "apscheduler", "numpy",
-                                                      "tqdm")]
-    ours = [m for m in loaded if m.startswith(("workbench.service", "workbench.cli", "workbench.notify",
-                                               "workbench.tasks", "workbench.status",
-                                               "workbench.catalog", "workbench.widgets",
-                                               "workbench.targets.smb", "workbench.schedule",
-                                               "workbench.runner"))]
-    assert heavy == [] and ours == []
+def _modules_after(code):
+    out = subprocess.run([sys.executable, "-c", code + "\nimport json, sys\n"
+                          "print(json.dumps(sorted(sys.modules)))"], check=True,
+                         capture_output=True, text=True).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+_HEAVY = ("pandas", "ipywidgets", "smbprotocol", "smbclient", "apscheduler", "numpy", "tqdm")
+_UPPER = ("workbench.service", "workbench.cli", "workbench.notify", "workbench.tasks",
+          "workbench.status", "workbench.catalog", "workbench.widgets", "workbench.targets.smb",
+          "workbench.schedule", "workbench.runner")
+
+
+def test_import_workbench_loads_neither_the_engine_nor_the_service_nor_the_heavy_libraries():
+    # Its names load on first use; only the error classes are there at once.
+    loaded = _modules_after("import workbench")
+    assert sorted(m for m in loaded if m.startswith("workbench.")) == ["workbench.errors"]
+    assert [m for m in loaded if m.split(".")[0] in _HEAVY] == []
+    loaded = _modules_after("import workbench\nworkbench.restore, workbench.backup")
+    assert "workbench.restorer" in loaded and "workbench.backup" in loaded  # the engine
+    assert [m for m in loaded if m.split(".")[0] in _HEAVY or m.startswith(_UPPER)] == []
+
+
+def test_the_functions_stay_functions_when_their_modules_are_imported():
+    code = ("import importlib, workbench\n"
+            "importlib.import_module('workbench.backup'); import workbench.verify\n"
+            "assert workbench.backup.__module__ == 'workbench.backup'\n"
+            "assert workbench.verify.__module__ == 'workbench.verify'\n"
+            "from workbench import backup, verify\n"
+            "assert callable(backup) and callable(verify)\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_one_message_restore_loads_only_what_it_needs(tmp_path):
+    store = make_store(tmp_path / "server", messages=20, seed=4)
+    target = str(tmp_path / "bk")
+    r = workbench.backup("full", store=store, target=target, min_free=0)
+    [info] = workbench.list_sets(workbench.open_target(target))
+    path = next(p for p in mf.decode_column(info.manifest["entries"]["path"]) if p.endswith(".eml"))
+    loaded = _modules_after(
+        "from workbench.cli import main\n"
+        f"assert main(['restore', {r.set_name!r}, '--path', {path!r}, '--to', "
+        f"{str(tmp_path / 'out')!r}, '--target', {target!r}, '-q']) == 0")
+    assert (tmp_path / "out" / path).is_file()
+    unneeded = [m for m in loaded if m in ("workbench.backup", "workbench.verify",
+                                           "workbench.archive.pack", "workbench.archive.table",
+                                           "workbench.archive.messages", "workbench.archive.aes",
+                                           "workbench.archive.sealed", "zipfile", "tempfile",
+                                           "secrets", "socket", "concurrent.futures")
+                or m.startswith(("workbench.service", "workbench.catalog"))
+                or m.split(".")[0] in _HEAVY]
+    assert unneeded == []

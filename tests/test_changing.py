@@ -84,7 +84,7 @@ def test_a_small_file_that_keeps_changing_is_reported(tmp_path, monkeypatch):
     store = make_store(tmp_path / "server", messages=60, seed=3)
     victim = sorted(p for p in store_snapshot(store) if p.endswith(".eml"))[5]
     before = {p: v for p, v in store_snapshot(store).items() if p != victim}
-    _grow_on_read(monkeypatch, pack, os.path.join(store, victim), times=None)
+    _grow_on_read(monkeypatch, os.path.join(store, victim), times=None)
     target = str(tmp_path / "bk")
     workbench.backup("full", store=store, target=target, min_free=0,
                      compression_level=1)  # a first run: processes (the patch does not reach)
@@ -98,11 +98,18 @@ def test_a_small_file_that_keeps_changing_is_reported(tmp_path, monkeypatch):
     assert store_snapshot(out) == before
 
 
-def _grow_on_read(monkeypatch, module, victim, times):
-    """Make reads of *victim* through *module*'s ``open`` append to it before they return
-    (the first *times* reads, or every read if None)."""
-    real_open = open
+def _grow_on_read(monkeypatch, victim, times):
+    """Make the packers' reads of *victim* append to it before they return (the first *times*
+    reads, or every read if None): whole reads (``pack._read`` of a descriptor) and streamed
+    ones (``pack.open``)."""
+    real_open, real_read = open, pack._read
     count = [0]
+
+    def grow():
+        count[0] += 1
+        with real_open(victim, "ab") as g:
+            g.write(b"appended while read\r\n")
+        os.utime(victim, ns=(time.time_ns(), time.time_ns() + 10**9 * count[0]))
 
     class Growing:
         def __init__(self, f):
@@ -120,24 +127,29 @@ def _grow_on_read(monkeypatch, module, victim, times):
         def read(self, *args):
             data = self._f.read(*args)
             if data and (times is None or count[0] < times):
-                count[0] += 1
-                with real_open(victim, "ab") as g:
-                    g.write(b"appended while read\r\n")
-                os.utime(victim, ns=(time.time_ns(), time.time_ns() + 10**9 * count[0]))
+                grow()
             return data
 
-    def patched(path, *args, **kw):
+    def patched_open(path, *args, **kw):
         f = real_open(path, *args, **kw)
         return Growing(f) if os.fspath(path) == victim else f
 
-    monkeypatch.setattr(module, "open", patched, raising=False)
+    def patched_read(fd, n):
+        data = real_read(fd, n)
+        if data and (times is None or count[0] < times) and \
+                os.readlink(f"/proc/self/fd/{fd}") == victim:
+            grow()
+        return data
+
+    monkeypatch.setattr(pack, "open", patched_open, raising=False)
+    monkeypatch.setattr(pack, "_read", patched_read)
     return count
 
 
 def test_pack_file_reads_again_a_file_that_changed_during_the_first_read(tmp_path, monkeypatch):
     path = tmp_path / "m.eml"
     path.write_bytes(b"Subject: x\r\n\r\nbody\r\n" * 100)
-    count = _grow_on_read(monkeypatch, pack, str(path), times=1)
+    count = _grow_on_read(monkeypatch, str(path), times=1)
     packed = pack.pack_file(str(path), 3, True, "m.eml")
     assert count[0] == 1
     data = path.read_bytes()
@@ -149,7 +161,7 @@ def test_pack_file_reads_again_a_file_that_changed_during_the_first_read(tmp_pat
 def test_pack_file_reports_a_file_that_changes_during_both_reads(tmp_path, monkeypatch):
     path = tmp_path / "m.eml"
     path.write_bytes(b"Subject: x\r\n\r\nbody\r\n" * 100)
-    count = _grow_on_read(monkeypatch, pack, str(path), times=None)
+    count = _grow_on_read(monkeypatch, str(path), times=None)
     assert pack.pack_file(str(path), 3, True, "m.eml") == pack.Failed("changed", CHANGED)
     assert count[0] == 2
 
@@ -163,8 +175,7 @@ def test_a_file_changed_only_during_its_first_read_is_stored(tmp_path, monkeypat
     if size < BIG:
         with open(os.path.join(store, victim), "r+b") as f:
             f.truncate(size)
-    module = pack if size < BIG else backup_module
-    count = _grow_on_read(monkeypatch, module, os.path.join(store, victim), times=1)
+    count = _grow_on_read(monkeypatch, os.path.join(store, victim), times=1)
     # a second full is small enough for threads, where the patched read of the packers applies
     r = workbench.backup("full", store=store, target=target, min_free=0)
     assert count[0] == 1
@@ -180,6 +191,8 @@ def test_an_incompressible_file_that_changes_while_it_is_copied_is_read_again(tm
     # Data that deflate cannot shrink is read a second time and stored as it is: a change during
     # that copy must not leave data that does not match the CRC-32 of the first pass.
     store = make_store(tmp_path / "server", messages=20, seed=3)
+    target = str(tmp_path / "bk")
+    workbench.backup("full", store=store, target=target, min_free=0)  # the next one: threads
     rel = "store/mail/big.example/giant/INBOX/search.fld"
     victim = os.path.join(store, rel)
     os.makedirs(os.path.dirname(victim))
@@ -213,12 +226,11 @@ def test_an_incompressible_file_that_changes_while_it_is_copied_is_read_again(tm
                     g.write(b"more")
             return data
 
-    monkeypatch.setattr(backup_module, "open", lambda p, *a, **k: CopyGrows(real_open(p, *a, **k))
+    monkeypatch.setattr(pack, "open", lambda p, *a, **k: CopyGrows(real_open(p, *a, **k))
                         if os.fspath(p) == victim else real_open(p, *a, **k), raising=False)
-    target = str(tmp_path / "bk")
     r = workbench.backup("full", store=store, target=target, min_free=0)
     assert copies == [1] and r.unreadable == []
     _check_volumes(target)
     out = tmp_path / "out"
-    workbench.restore(str(out), target=target)
+    workbench.restore(str(out), r.set_name, target=target)
     assert snapshot(out) == store_snapshot(store)

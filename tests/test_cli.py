@@ -51,3 +51,26 @@ def test_unknown_set_and_empty_target(tmp_path, capsys):
     assert main(["restore", "--to", str(tmp_path / "o"), "--target", str(bk)]) \
         == errors.NoCompleteBackup.exit_code
     assert main(["sets", "--target", str(tmp_path / "missing")]) == errors.TargetError.exit_code
+
+
+def test_each_group_names_the_commands_it_adds():
+    # A command builds only its group's parser: each group's COMMANDS must be what it adds.
+    import argparse
+    from workbench import cli
+    seen = []
+    for group in cli.GROUPS:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        group.add_commands(sub)
+        assert tuple(sub.choices) == group.COMMANDS, group.__name__
+        seen += group.COMMANDS
+    assert len(seen) == len(set(seen))
+    full = cli.build_parser()
+    assert set(full._subparsers._group_actions[0].choices) == set(seen)
+
+
+def test_a_command_parses_the_same_with_its_group_alone():
+    from workbench import cli
+    argv = ["-v", "restore", "F20261101T010000Z", "--path", "store/x", "--to", "/tmp/x"]
+    assert vars(cli.build_parser("restore").parse_args(argv)) == vars(
+        cli.build_parser().parse_args(argv))

@@ -317,6 +317,27 @@ def test_obsolete_whitespace_before_the_colon():
     assert h["date"] == timegm((2008, 11, 22, 14, 4, 59)) and h["message_id"] == "<x@y>"
 
 
+def test_header_names_are_ascii():
+    # RFC 5322 field names are ASCII; a name that only case-folds to one (long s, dotted and
+    # dotless i) is another header, as the email package and mail clients read it.
+    h = parse_headers("\u017fubject: no\r\nMessage-\u0130D: <no@x>\r\nSubject: yes\r\n\r\n"
+                      .encode())
+    assert h["subject"] == "yes" and h["message_id"] is None
+
+
+def test_late_headers_of_a_relayed_message_are_found():
+    # Relayed mail puts 10-100 KB of Received and signature lines before the Message-ID.
+    received = b"".join(b"Received: from relay%d.example.net (relay%d.example.net [192.0.2.1])\r\n"
+                        b"\tby mx.example.org with ESMTPS id %d; Tue, 14 Mar 2023 10:00:00 +0100\r\n"
+                        % (i, i, i) for i in range(900))
+    for size in (8200, 20_000, 112_000):
+        head = received[:received.index(b"Received", size)]
+        h = parse_headers(head + b"To: =?utf-8?b?w6k=?= <e@x>,\r\n =?utf-8?q?caf=C3=A9?= <c@x>\r\n"
+                          b"Message-ID: <late@x>\r\n\r\nMessage-ID: <body@x>\r\n")
+        assert len(head) > size and h["message_id"] == "<late@x>"
+        assert h["to"] == "\u00e9 <e@x>, caf\u00e9 <c@x>"
+
+
 @pytest.mark.parametrize("text", [
     "Mon, 30 Jun 3609 15:33:50 +0600", "Mon, 01 Jan 1601 00:00:00 +0000",
     "Tue, 21 Sep 1677 00:12:43 +0000", "Fri, 11 Apr 2262 23:47:17 +0000",

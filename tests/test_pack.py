@@ -14,9 +14,11 @@ from helpers import make_store, store_snapshot
 def test_processes_and_threads_agree_in_order(tmp_path, monkeypatch):
     store = make_store(tmp_path / "server", messages=150, seed=8)
     paths = sorted(store_snapshot(store))
+    stats = {p: os.stat(os.path.join(store, p)) for p in paths}
     (tmp_path / "server" / paths[3]).unlink()  # vanished between walk and read
-    items = [(p, p, p.endswith(".eml"), 1) for p in paths]
-    items.insert(10, ("streamed", None, False, 0))
+    items = [(p, p, p.endswith(".eml"), stats[p].st_size, stats[p].st_mtime_ns, pack.PACK)
+             for p in paths]
+    items.insert(10, ("streamed", "big", False, 0, 0, pack.STREAM))
     threads = list(pack.pack_files(store, items, 3, total_files=1, total_bytes=1))
     monkeypatch.setattr(pack, "_PROCESS_MIN_FILES", 0)
     procs = list(pack.pack_files(store, items, 3, total_files=1, total_bytes=1))

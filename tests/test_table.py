@@ -51,3 +51,42 @@ def test_coded_columns_match_the_plain_ones():
         assert len(set(values)) == len(values)
     t.drop_unstored()  # no value is left that no row uses
     assert t.coded("stored_in")[0] == ["F1", "F0"] and t.coded("domain")[0] == ["a"]
+
+
+def test_paths_are_kept_as_directory_and_name_bytes():
+    t = EntryTable()
+    rows = [("store/mail/ä/u/Přijaté/#msgs/1.eml", "message", "ä", "u", "Přijaté", 1, 1),
+            ("users.cfg", "config", None, None, None, 2, 2),
+            ("store/mail/ä/u/Přijaté/#msgs/\udce9.eml", "message", "ä", "u", "Přijaté", 3, 3)]
+    for row in rows:
+        t.append(*row)
+    first = t.append_run("store/mail/ä/v/INBOX/#msgs", "message", "ä", "v", "INBOX",
+                         ["a.eml", "ü.eml"], [4, 5], [6, 7], [0o600, 0o640])
+    assert first == 3
+    paths = [r[0] for r in rows] + ["store/mail/ä/v/INBOX/#msgs/a.eml",
+                                    "store/mail/ä/v/INBOX/#msgs/ü.eml"]
+    assert list(t.paths()) == paths and [t.path(i) for i in range(5)] == paths
+    encoded = [p.encode("utf-8", "surrogateescape") for p in paths]
+    assert b"".join(t.path_chunks()) == b"".join(encoded)
+    assert list(t.path_lengths()) == [len(p) for p in encoded]
+    assert t.column("mode")[3:] == array("H", [0o600, 0o640])
+    assert [e.method for e in t.entries()][3:] == [8, 8]
+    t.update(1, stored_in="F")
+    t.update(4, stored_in="F")
+    assert t.drop_unstored() == [paths[0], paths[2], paths[3]]
+    assert list(t.paths()) == [paths[1], paths[4]]
+
+
+def test_a_table_writes_the_manifest_its_entries_write():
+    import io
+    from workbench.archive import manifest as mf
+    t = filled()
+    t.append("store/mail/a/u/Ünïcode/#msgs/3.eml", "message", "a", "u", "Ünïcode", 1, 2)
+    a, b = io.BytesIO(), io.BytesIO()
+    mf.write_body(a, t)
+    mf.write_body(b, list(t.entries()))
+    a.seek(0)
+    b.seek(0)
+    columns = [dict(mf.read_blocks(f))["entries"] for f in (a, b)]
+    assert mf.from_columns(columns[0]) == mf.from_columns(columns[1]) == list(t.entries())
+    assert columns[0]["path"] == columns[1]["path"]  # the same bytes, made without a list

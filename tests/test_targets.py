@@ -208,8 +208,9 @@ def test_reads_follow_rewrites(target):
 def test_local_volume_file_keeps_every_byte_with_writeback_hints(tmp_path, monkeypatch, advice):
     # Every HINT bytes the file asks the kernel to start writing back; a seek back to patch a
     # header (as streamed members do) and a filesystem that refuses the advice change nothing.
+    from workbench import durable
     from workbench.targets import local
-    monkeypatch.setattr(local._SyncedFile, "HINT", 1000)
+    monkeypatch.setattr(durable.SyncedFile, "HINT", 1000)
     calls, real = [], os.posix_fadvise
 
     def advise(*args):

@@ -12,6 +12,7 @@ import pytest
 
 import workbench
 from workbench.archive import manifest as mf
+from workbench.archive import pack
 from workbench.archive import zipformat as zf
 from workbench.archive.reader import read_volume_end
 from workbench.archive.writer import VolumeWriter, read_marker
@@ -25,12 +26,17 @@ def tool(*cmd):
     return subprocess.run(cmd, capture_output=True, text=True)
 
 
-@pytest.fixture(scope="module")
-def small_volumes(tmp_path_factory):
+@pytest.fixture(scope="module", params=["main", "workers"])
+def small_volumes(tmp_path_factory, request):
+    """A set in small volumes, written by the main process (a small job) or by the worker
+    processes, each into volumes of its own (as for a big job)."""
     root = tmp_path_factory.mktemp("vol")
     store = make_store(root / "server", messages=250, seed=5)
-    r = workbench.backup("full", store=store, target=str(root / "bk"), volume_size=LIMIT,
-                         min_free=0)
+    with pytest.MonkeyPatch.context() as mp:
+        if request.param == "workers":
+            mp.setattr(pack, "_PROCESS_MIN_FILES", 0)
+        r = workbench.backup("full", store=store, target=str(root / "bk"), volume_size=LIMIT,
+                             min_free=0)
     return store, root / "bk", r
 
 
@@ -45,13 +51,22 @@ def test_every_volume_is_standalone_and_within_the_limit(small_volumes):
         assert tool("unzip", "-tqq", str(path)).returncode == 0
         t = tool("7z", "t", str(path))
         assert t.returncode == 0 and "Everything is Ok" in t.stdout
+        # libarchive reads every member's data, and lists the names as they are
+        t = subprocess.run(["bsdtar", "-xOf", str(path)], capture_output=True,
+                           env=dict(os.environ, LC_ALL="C.UTF-8"))
+        assert t.returncode == 0 and t.stderr == b""
         with zipfile.ZipFile(path) as z:
             assert z.testzip() is None
             assert read_marker(z.comment) == {"workbench": 1, "set": r.set_name, "volume": i}
             names = set(z.namelist())
         assert not names & seen  # each file in exactly one volume
         seen |= names
+        listed = subprocess.run(["bsdtar", "-tf", str(path)], capture_output=True,
+                                env=dict(os.environ, LC_ALL="C.UTF-8")).stdout.decode().splitlines()
+        assert sorted(listed) == sorted(names)
     assert seen - {f".workbench/{r.set_name}.manifest.json"} == set(store_snapshot(store))
+    with zipfile.ZipFile(bk / r.volumes[-1]) as z:  # the manifest copy ends the last volume
+        assert z.namelist()[-1] == f".workbench/{r.set_name}.manifest.json"
 
 
 def test_info_zip_extracts_the_same_bytes(small_volumes, tmp_path):

@@ -18,7 +18,9 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime, timezone
+from itertools import chain
 
 from .archive import manifest as mf
 from .archive.compress import gzip_writer
@@ -26,10 +28,9 @@ from .archive.index import copy_index, discard_copy, publish_index_from, write_i
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
 from .archive.table import EntryTable
-from .archive.writer import FileChanged, SetWriter
+from .archive.writer import SetWriter, VolumeFiles, fits_alone
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchError
-from .headers import parse_headers
 from .lock import target_lock
 from .model import BackupResult
 from .progress import Meter
@@ -40,18 +41,13 @@ from .removal import remove_unread, resume_removals
 from .rotation import apply_rotation
 from .sets import COMPLETE, leftover_files, list_sets
 
-from .store import is_message, walk_store
+from .store import MESSAGE_KINDS, is_message, walk_store_runs
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
 
 # What a differential takes from its full's manifest for the files that did not change.
-_BASE_COLUMNS = ("path", "size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize",
-                 "method")
-
-# How much of a message too big to read whole is parsed for its headers (and attachment check).
-_HEAD_BYTES = 1024 * 1024
-
+_BASE_COLUMNS = ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize", "method")
 
 def _kind_letter(kind):
     letter = kind_letter(kind)
@@ -204,18 +200,22 @@ class _Run:
         similar = [s for s in sets if s.name.kind == self.kind and s.header]
         stats = similar[-1].header.get("stats", {}) if similar else {}
         self.expected = (stats.get("stored"), stats.get("bytes_in"))
-        # Files the walk will list: it runs in this process beside the compressors.
-        self.listed = stats.get("files")
 
     def execute(self):
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files = walk_store(self.cfg.store, exclude=[self.target.local_root or ""],
-                           on_error=self._walk_error)
+        files, self.big = self._look_ahead(walk_store_runs(
+            self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
         self._start_count()
         entries = EntryTable()
-        writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
+        # Big jobs to a target with local files: worker processes write volumes of their own
+        # (archive/pack.py), and no compressed byte passes through this process.
+        own = self.big and self.target.local_path(name) is not None
+        if own:
+            writer = VolumeFiles(self.target, name, self.token)
+        else:
+            writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
         # SQLite works without the GIL: the index is made in this thread while the rest runs.
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="index")
         self.index_copy = None
@@ -223,12 +223,19 @@ class _Run:
             self.index_copy = self.index_pool.submit(copy_index, self.target, index_name(name),
                                                      index_name(str(self.base.name)), self.token)
         try:
-            # The walk feeds the compressors as it goes: workers start on the first files while
-            # the rest of the store is still being listed.
-            self._store(writer, entries, self._plan(files, entries))
-            self.dropped = entries.drop_unstored()  # files that vanished or failed
-            stored = entries.count(name)  # (files, bytes) whose data this set holds
-            volumes = self._commit(writer, entries, stored, self.messages)
+            from .archive.pack import Storers  # subprocesses, pickle: only when backing up
+            with (Storers(name, self.cfg.volume_size, writer.allocate) if own
+                  else nullcontext()) as storers:
+                # The walk feeds the compressors as it goes: workers start on the first files
+                # while the rest of the store is still being listed.
+                todo = self._plan(files, entries)
+                if storers is not None:
+                    self._store_in_workers(storers, entries, todo)
+                else:
+                    self._store(writer, entries, todo)
+                self.dropped = entries.drop_unstored()  # files that vanished or failed
+                stored = entries.count(name)  # (files, bytes) whose data this set holds
+                volumes = self._commit(writer, entries, stored, self.messages, storers)
         except BaseException:
             writer.abort()
             if self.index_copy is not None and not self.index_copy.cancel():
@@ -252,17 +259,18 @@ class _Run:
                  result.bytes_out, len(volumes), len(self.skipped))
         return result
 
-    def _commit(self, writer, entries, stored, messages):
+    def _commit(self, writer, entries, stored, messages, storers=None):
         """Write the manifest into the last volume, the index, then the manifest file (the commit).
 
         The column lines are written once to a temporary file and streamed from there into both
-        copies, so a 100k-entry manifest never sits in memory as one document.
+        copies, so a 100k-entry manifest never sits in memory as one document. Worker processes
+        that write volumes of their own read that file by its name.
         """
         messages.flush()  # the index and the manifest both read the message spools
         index = self.index_pool.submit(self._write_index, entries, messages)
         try:
-            with tempfile.TemporaryFile() as body:
-                volumes = self._write_manifest(writer, body, entries, stored, messages)
+            with tempfile.NamedTemporaryFile(prefix="workbench-manifest-") as body:
+                volumes = self._write_manifest(writer, body, entries, stored, messages, storers)
                 index.result()  # published before the manifest that commits the set
                 self._publish_manifest(body, volumes, entries, stored)
         except BaseException:
@@ -270,12 +278,20 @@ class _Run:
             raise
         return volumes
 
-    def _write_manifest(self, writer, body, entries, stored, messages):
+    def _write_manifest(self, writer, body, entries, stored, messages, storers=None):
         """Write the manifest's text to *body* and into the last volume; return the volumes."""
         name = str(self.name)
-        body.write(mf.header_line(self._header(writer.volumes, entries, stored)))
+        if storers is None:
+            before = writer.volumes
+        else:  # the workers finish their volumes; the one with the last keeps it open for this
+            before = VolumeFiles.describe(storers.finish_all_but_last(), name)
+        body.write(mf.header_line(self._header(before, entries, stored)))
         mf.write_body(body, entries, messages)
         size = body.tell()
+        if storers is not None:
+            body.flush()
+            return writer.publish(storers.finish_last(mf.member_name(name), body.name, size,
+                                                      time.time_ns(), 6))
         body.seek(0)
         writer.add_stream(mf.member_name(name), body, size, time.time_ns(), 6)
         return writer.finish()
@@ -332,76 +348,167 @@ class _Run:
             log.warning("%s: %s", path, message)
             self.unreadable.append({"path": path, "error": message})
 
-    def _plan(self, files, entries):
-        """Yield ``(row, alone)`` for each file whose data this set must store, appending a row
-        for every file to the EntryTable *entries*; ``self.planned`` counts what was yielded so
-        far and ``self.walked`` is set once the store is listed."""
-        base = {}
+    def _plan(self, runs, entries):
+        """Yield an archive.pack.Files for the files of each store.StoreRun of *runs* whose data
+        this set must store, appending a row for every file to the EntryTable *entries*;
+        ``self.planned`` counts what was yielded so far and ``self.walked`` is set once the
+        store is listed."""
+        from .archive.pack import Files
+        base = None
         if self.base is not None:
-            # Read here rather than through SetInfo.manifest, which would keep it for the run.
+            # Read here rather than through SetInfo.manifest, which would keep it for the run;
+            # its paths wait in a temporary file, read once, in order, by the walk.
             with self.target.open_read(manifest_name(str(self.base.name))) as f:
-                columns = mf.read_manifest(f, stop_after="entries")["entries"]
-            # The walk classifies every file itself: the full's kind and place are not needed.
-            base = {c: mf.decode_column(columns.pop(c)) for c in _BASE_COLUMNS}
-            del columns
-        row_of = {p: i for i, p in enumerate(base.get("path", ()))}
-        seen = bytearray(len(row_of))
-        b_size, b_mtime, b_crc, b_set, b_vol, b_off, b_csize, b_method = (
-            base.get(c) for c in _BASE_COLUMNS[1:])
-        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size, self.token)
-        for f in files:
-            i = row_of.get(f.path)
-            if i is not None:
-                seen[i] = 1
-                if b_size[i] == f.size and b_mtime[i] == f.mtime_ns:
-                    # the mode as the store has it now: a chmod changes neither size nor mtime
-                    entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size,
-                                   f.mtime_ns, b_crc[i], b_set[i], b_vol[i], b_off[i],
-                                   b_csize[i], b_method[i], f.mode)
+                columns = mf.read_manifest(f, stop_after="entries", spool=("path",))["entries"]
+            base = _Base(columns)
+        planned = self.planned
+        for run in runs:
+            message = run.kind in MESSAGE_KINDS
+            if base is None:
+                files = self._new_files(run)
+                if files is None:
                     continue
-            alone = not probe.fits_alone(f.path, f.size)
-            if alone and self.cfg.oversize == "skip":
-                log.warning("%s skipped: %d bytes is more than the volume size %d", f.path, f.size,
-                            self.cfg.volume_size)
-                # Recorded in the manifest as an entry not stored (sets.skipped_entries), so
-                # that listings, restores and their checks count it.
-                self.skipped.append({"path": f.path, "size": f.size, "reason": "oversize",
-                                     "mtime_ns": f.mtime_ns, "mode": f.mode})
-                continue
-            row = entries.append(f.path, f.kind, f.domain, f.user, f.folder, f.size, f.mtime_ns,
-                                 mode=f.mode)
-            self.planned[0] += 1
-            self.planned[1] += f.size
-            yield row, alone
+                names, sizes, mtimes, modes, hows = files
+                first = entries.append_run(run.directory, run.kind, run.domain, run.user,
+                                           run.folder, names, sizes, mtimes, modes)
+                rows = range(first, first + len(names))
+            else:
+                rows, names, sizes, mtimes, hows = self._changed_files(run, base, entries)
+                if not rows:
+                    continue
+            planned[0] += len(rows)
+            planned[1] += sum(sizes)
+            yield Files(rows, run.directory, message, names, sizes, mtimes, hows)
         # Paths of the full that the store no longer holds: deleted from the differential's index.
-        self.base_gone = [p for p, i in row_of.items() if not seen[i]]
+        self.base_gone = base.finish() if base is not None else []
         self.walked = True
 
+    def _new_files(self, run):
+        """``(names, sizes, mtimes, modes, hows)`` of the files of *run* to store (oversize ones
+        skipped, or stored alone); *hows* None when every file is read whole. None if no file
+        is left."""
+        from .archive.pack import ALONE, PACK, STREAM
+        names, sizes, mtimes, modes = run.names, run.sizes, run.mtimes, run.modes
+        limit = self.cfg.volume_size
+        # Below this size a file is neither streamed nor oversize (its name takes < 8 x its
+        # length in the records).
+        plain = min(STREAM_THRESHOLD, limit - 8 * (len(run.directory) + 1 + 255) - 1024)
+        if max(sizes) <= plain:
+            return names, sizes, mtimes, modes, None
+        keep, hows = [], []
+        for i, size in enumerate(sizes):
+            how = PACK if size <= STREAM_THRESHOLD else STREAM
+            path = run.path(i)
+            if not fits_alone(str(self.name), limit, path, size):
+                if self.cfg.oversize == "skip":
+                    log.warning("%s skipped: %d bytes is more than the volume size %d", path,
+                                size, limit)
+                    # Recorded in the manifest as an entry not stored (sets.skipped_entries), so
+                    # that listings, restores and their checks count it.
+                    self.skipped.append({"path": path, "size": size, "reason": "oversize",
+                                         "mtime_ns": mtimes[i], "mode": modes[i]})
+                    continue
+                how = ALONE
+            keep.append(i)
+            hows.append(how)
+        if not keep:
+            return None
+        if len(keep) < len(names):
+            names, sizes, mtimes, modes = ([v[i] for i in keep]
+                                           for v in (names, sizes, mtimes, modes))
+        return names, sizes, mtimes, modes, hows
+
+    def _changed_files(self, run, base, entries):
+        """A differential's part of *run*: each unchanged file (size and mtime as in the full)
+        gets its row with the full's data; ``(rows, names, sizes, mtimes, hows)`` of the others,
+        each with its new row, to store."""
+        from .archive.pack import ALONE, PACK, STREAM
+        rows, names, sizes, mtimes, hows = [], [], [], [], []
+        limit, append = self.cfg.volume_size, entries.append
+        for i, name in enumerate(run.names):
+            path, size, mtime_ns, mode = run.path(i), run.sizes[i], run.mtimes[i], run.modes[i]
+            b = base.find(path)
+            if b is not None and base.size[b] == size and base.mtime_ns[b] == mtime_ns:
+                # the mode as the store has it now: a chmod changes neither size nor mtime
+                append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
+                       base.crc32[b], base.stored_in[b], base.volume[b], base.offset[b],
+                       base.csize[b], base.method[b], mode)
+                continue
+            how = PACK if size <= STREAM_THRESHOLD else STREAM
+            if not fits_alone(str(self.name), limit, path, size):
+                if self.cfg.oversize == "skip":
+                    log.warning("%s skipped: %d bytes is more than the volume size %d", path,
+                                size, limit)
+                    self.skipped.append({"path": path, "size": size, "reason": "oversize",
+                                         "mtime_ns": mtime_ns, "mode": mode})
+                    continue
+                how = ALONE
+            rows.append(append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
+                               mode=mode))
+            names.append(name)
+            sizes.append(size)
+            mtimes.append(mtime_ns)
+            hows.append(how)
+        return rows, names, sizes, mtimes, hows if any(hows) else None
+
+    def _look_ahead(self, runs):
+        """``(runs, big)``: the walk's *runs* (the first ones read ahead), and whether the job
+        is big enough for worker processes (archive.pack.wants_processes): the walk goes on
+        until it has listed that many files or bytes, or the store is listed. A differential
+        stores few files but walks the whole store: in threads, compressing would slow the walk
+        down (every stat gives up the GIL), so what it walks is what counts."""
+        from .archive.pack import wants_processes
+        ahead, count, nbytes = [], 0, 0
+        for run in runs:
+            ahead.append(run)
+            count += len(run.names)
+            nbytes += sum(run.sizes)
+            if wants_processes(count, nbytes):
+                return chain(ahead, runs), True
+        return ahead, False
+
+    def _store_in_workers(self, storers, entries, todo):
+        """Have the worker processes store the files of *todo* (see _plan) in volumes of their
+        own, and fill in their rows of *entries*; rows that could not be stored keep
+        ``stored_in`` ""."""
+        name, path_of = str(self.name), entries.path
+        done_files = done_bytes = 0
+        for rows, stored in storers.store(self.cfg.store, todo, self.cfg.compression_level):
+            failed = stored.failed
+            entries.fill(rows, stored.columns, name, [i for i, _, _ in failed])
+            for i, reason, error in failed:
+                self._failed(path_of(rows[i]), reason, error)
+            if stored.messages is not None:
+                self.messages.add_packed(stored.messages)
+            done_files += len(rows)
+            done_bytes += sum(stored.columns["size"])
+            self._report(done_files, done_bytes, path_of(rows[-1]))
+        self._report(done_files, done_bytes, "", force=True)
+
     def _store(self, writer, entries, todo):
-        """Compress the ``(row, alone)`` items of *todo* on every core, write them in order and
-        fill in their rows of *entries*; rows that could not be stored keep ``stored_in`` ""."""
-        from .archive.pack import Failed, pack_files  # subprocess, pickle: only when backing up
+        """Compress the files of *todo* (see _plan) on every core, write them in order into
+        *writer*'s volumes and fill in their rows of *entries*; rows that could not be stored
+        keep ``stored_in`` ""."""
+        from .archive.pack import ALONE, PACK, Failed, pack_files  # subprocess, pickle
         level = self.cfg.compression_level
         done_files = done_bytes = 0
         name = str(self.name)
+        hows = {}
 
         def items():
-            for row, alone in todo:
-                path, size = entries.path[row], entries.get(row, "size")
-                yield ((row, alone), None if alone or size > STREAM_THRESHOLD else path,
-                       _is_message(entries.get(row, "kind"), path), size)
+            for files in todo:
+                for i, row in enumerate(files.rows):
+                    how = files.hows[i] if files.hows else PACK
+                    if how != PACK:
+                        hows[row] = how
+                    yield (row, files.path(i), files.message and files.names[i].endswith(".eml"),
+                           files.sizes[i], files.mtimes[i], how)
 
-        # Unknown before the walk: a first backup is taken to be big (processes are worth it).
-        # A differential stores few files but walks the whole store: compressing in threads
-        # would slow the walk down (every stat gives up the GIL), so its walk counts too.
-        files_hint, bytes_hint = max(self.expected[0] or 0, self.listed or 0), self.expected[1]
-        if self.expected[0] is None:
-            files_hint = bytes_hint = float("inf")
-        for (row, alone), packed in pack_files(self.cfg.store, items(), level, files_hint,
-                                               bytes_hint):
-            path = entries.path[row]
+        size = (float("inf"),) * 2 if self.big else (0, 0)
+        for row, packed in pack_files(self.cfg.store, items(), level, *size):
+            path = entries.path(row)
             if packed is None:
-                ok = self._stream_one(writer, entries, row, alone, level)
+                ok = self._stream_one(writer, entries, row, hows.pop(row) == ALONE, level)
             elif isinstance(packed, Failed):
                 ok = self._failed(path, packed.reason, packed.error)
             else:
@@ -421,40 +528,21 @@ class _Run:
         self._report(done_files, done_bytes, "", force=True)
 
     def _stream_one(self, writer, entries, row, alone, level):
-        """Stream a large (or own-volume) file into the set; False if it cannot be read.
-
-        A file that changes while it is streamed is cut out of the volume and read once more;
-        if it changes again it is reported, like an unreadable file, and the backup goes on.
-        """
-        name = entries.path[row]
-        for attempt in range(2):
-            try:
-                src = open(os.path.join(self.cfg.store, name), "rb")
-            except FileNotFoundError:
-                return self._failed(name, "vanished", "deleted during the backup")
-            except OSError as e:
-                return self._failed(name, "unreadable", str(e.strerror or e))
-            with src:
-                st = os.fstat(src.fileno())
-                headers = None
-                if _is_message(entries.get(row, "kind"), name):
-                    headers = mf.header_row(parse_headers(src.read(_HEAD_BYTES)))
-                    src.seek(0)
-                try:
-                    volume, offset, csize, crc, method = writer.add_stream(
-                        name, src, st.st_size, st.st_mtime_ns, level, alone,
-                        mode=st.st_mode & 0o7777)
-                except FileChanged as e:
-                    log.info("%s; reading it again" if attempt == 0 else "%s", e)
-                    continue
-            if headers is not None:
-                self.messages.add(name, headers)
-            entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
-                           offset=offset, csize=csize, crc32=crc, method=method,
-                           mode=st.st_mode & 0o7777)
-            return True
-        from .archive.pack import CHANGED  # loaded already: _store packs with it
-        return self._failed(name, "changed", CHANGED)
+        """Stream a large (or own-volume) file into the set; False if it cannot be read (or kept
+        changing while it was streamed: see archive.pack.stream_file)."""
+        from .archive.pack import Failed, stream_file  # loaded already: _store packs with it
+        name = entries.path(row)
+        got = stream_file(writer, os.path.join(self.cfg.store, name), name, level,
+                          _is_message(entries.get(row, "kind"), name), alone)
+        if isinstance(got, Failed):
+            return self._failed(name, got.reason, got.error)
+        st, (volume, offset, csize, crc, method), headers = got
+        if headers is not None:
+            self.messages.add_prepared(headers)
+        entries.update(row, size=st.st_size, mtime_ns=st.st_mtime_ns, volume=volume,
+                       offset=offset, csize=csize, crc32=crc, method=method,
+                       mode=st.st_mode & 0o7777)
+        return True
 
     def _failed(self, path, reason, error):
         if reason == "vanished":
@@ -477,17 +565,20 @@ class _Run:
         threading.Thread(target=self._count, name="backup-count", daemon=True).start()
 
     def _count(self):
-        probe = SetWriter(self.target, str(self.name), self.cfg.volume_size, self.token)
+        name, limit = str(self.name), self.cfg.volume_size
         skip = self.cfg.oversize == "skip"
         files = nbytes = 0
         try:
-            for f in walk_store(self.cfg.store, exclude=[self.target.local_root or ""]):
+            for run in walk_store_runs(self.cfg.store, exclude=[self.target.local_root or ""]):
                 if self._stop.is_set():
                     return
-                if skip and not probe.fits_alone(f.path, f.size):
-                    continue  # the rule of _plan: skipped files are not stored
-                files += 1
-                nbytes += f.size
+                files += len(run.sizes)
+                nbytes += sum(run.sizes)
+                if skip and run.sizes and max(run.sizes) > limit // 2:
+                    for i, size in enumerate(run.sizes):
+                        if not fits_alone(name, limit, run.path(i), size):
+                            files -= 1  # the rule of _plan: skipped files are not stored
+                            nbytes -= size
         except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters
             log.debug("counting the store for the progress total failed: %s", e)
             return
@@ -540,3 +631,60 @@ class _Run:
 def _is_message(kind, path):
     """True for the entries whose headers are indexed: mail, public-folder and archive messages."""
     return is_message(kind, path)
+
+
+class _Base:
+    """A differential's full, entry by entry, matched against the walk without a dictionary of
+    its paths (a million of them took 200 MB): the walk and the full's manifest list the store
+    in the same order (depth first, by name), so one pass over both finds every path.
+
+    ``find`` must be asked in the walk's order. Should the manifest not be in that order (no
+    manifest of ours is), its paths are looked up in a dictionary from there on.
+    """
+
+    def __init__(self, columns):
+        for c in _BASE_COLUMNS:
+            setattr(self, c, mf.decode_column(columns.pop(c)))
+        self._paths = mf.iter_text(columns.pop("path"))
+        self._passed = []  # (path, row) of the full that the walk went past: gone, so far
+        self._by_path = None
+        self._path, self._key, self._row = None, "", -1
+        self._next()
+
+    def _next(self):
+        last = self._key
+        self._path = next(self._paths, None)
+        self._row += 1
+        self._key = None if self._path is None else self._path.replace("/", "\0")
+        if self._key is not None and self._key < last:  # out of order: look paths up instead
+            self._by_path = dict(self._passed)
+            self._by_path[self._path] = self._row
+            for row, path in enumerate(self._paths, self._row + 1):
+                self._by_path[path] = row
+            self._passed, self._path, self._key = [], None, None
+
+    def find(self, path):
+        """The full's row of *path*, or None."""
+        if self._by_path is None:
+            # Depth first by name is the order of the paths' parts: "/" sorts before all.
+            key = path.replace("/", "\0")
+            while self._key is not None and self._key < key:
+                self._passed.append((self._path, self._row))
+                self._next()
+            if self._by_path is None:
+                if self._key == key:
+                    row = self._row
+                    self._next()
+                    return row
+                return None
+        return self._by_path.pop(path, None)
+
+    def finish(self):
+        """The full's paths that the walk did not find (it is done)."""
+        while self._key is not None:
+            self._passed.append((self._path, self._row))
+            self._next()
+        gone = [p for p, _ in self._passed]
+        if self._by_path is not None:
+            gone.extend(self._by_path)
+        return gone

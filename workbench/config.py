@@ -27,7 +27,6 @@ directory: :func:`state_dir`, with :func:`schedule_db_path`, :func:`status_path`
 
 import os
 import re
-import socket
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
@@ -320,7 +319,10 @@ class NotifySettings:
 
     @property
     def from_address(self):
-        return self.sender or f"workbench@{socket.gethostname()}"
+        if self.sender:
+            return self.sender
+        import socket
+        return f"workbench@{socket.gethostname()}"
 
 
 def check_addresses(key, value):

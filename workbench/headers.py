@@ -3,9 +3,13 @@
 ``parse_headers(raw)`` reads only the header block (up to the first blank line) with a small
 line parser instead of the ``email`` package (which builds a whole message object, about 20 times
 slower), decodes RFC 2047 encoded words, turns ``Date`` into UTC epoch seconds and makes a cheap
-attachment check. It reads mail the way mail clients do, twenty years of it:
+attachment check. One regular-expression pass over the raw bytes finds the header lines it keeps
+and the blank line that ends the block; nothing else of the block is decoded (relayed mail
+carries 10-100 KB of ``Received:`` and signature lines that the index never needs). It reads mail
+the way mail clients do, twenty years of it:
 
-- the block is decoded as UTF-8 in one call; only a header whose bytes are not UTF-8 is read
+- header names are ASCII, matched without regard to case; each kept value is decoded as UTF-8;
+  only a header whose bytes are not UTF-8 is read
   again on its own, in the charset its encoded words or the message's ``Content-Type`` declare,
   else in windows-1252 (or windows-1251 / KOI8-R when the bytes are plainly Cyrillic), so one
   stray byte never turns the other headers to mojibake;
@@ -30,30 +34,49 @@ import re
 #: Keys of the dict parse_headers returns (the ``messages`` columns of manifests and indexes).
 FIELDS = ("message_id", "from", "to", "cc", "subject", "date", "date_raw", "has_attachments")
 
-_WANTED = {"message-id": "message_id", "from": "from", "to": "to", "cc": "cc", "subject": "subject",
-           "date": "date", "content-type": "content-type",
-           "content-disposition": "content-disposition"}
-# A header line we keep, with its folded continuation lines (one C-level scan of the block).
-# Whitespace before the colon is the obsolete syntax of RFC 5322 4.5.
-_HEADER_RE = re.compile(
-    r"^(message-id|from|to|cc|subject|date|content-type|content-disposition)[ \t]*:"
-    r"([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M)
-# The payload may hold spaces (broken encoders; every client decodes such words) but never a
-# "?", so a word can never run into the next one. A word without a charset is guessed.
-_ENCODED_WORD_RE = re.compile(r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=")
-_BOUNDARY_RE = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.I)
-_ANGLE_RE = re.compile(rb"<[^<>]*>")
-_MIXED_WORD_RE = re.compile(rb"[\xc0-\xff][A-Za-z]|[A-Za-z][\xc0-\xff]")
-_CHARSET_RE = re.compile(r'charset\s*=\s*"?([^"\s;]+)', re.I)
-_PART_TYPE_RE = re.compile(rb"^content-type[ \t]*:[ \t]*([^\s;]+)", re.I | re.M)
-_PART_DISPOSITION_RE = re.compile(rb"^content-disposition[ \t]*:[ \t]*attachment", re.I | re.M)
-# Bytes that are not UTF-8 come out of the block's decoding as these surrogate escapes.
-_ESCAPE_RE = re.compile("[\udc80-\udcff]")
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-_NOT_BASE64_RE = re.compile(rb"[^A-Za-z0-9+/]+")
-_DATE_RE = re.compile(
-    r"(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?"
-    r"(?:\s*([+-]\d\d:?\d\d|[A-Za-z]{1,5}))?")
+# What a header line we keep is called in the result (the last two only for has_attachments).
+_WANTED = {b"message-id": "message_id", b"from": "from", b"to": "to", b"cc": "cc",
+           b"subject": "subject", b"date": "date", b"content-type": "content-type",
+           b"content-disposition": "content-disposition"}
+# A header line we keep, with its folded continuation lines. Names are ASCII (RFC 5322 3.6.8),
+# matched without regard to case; whitespace before the colon is the obsolete syntax of RFC 5322
+# 4.5. The scan runs over the raw bytes once: each match starts at a line end, and is either a
+# line we keep or the blank line that ends the block, so the rest of the block is never decoded.
+_LINE = (rb"(message-id|from|to|cc|subject|date|content-type|content-disposition)[ \t]*:"
+         rb"([^\n]*(?:\n[ \t][^\n]*)*)")
+# The patterns, compiled on first use (parse_headers, parse_date): compiling them took more time
+# than all the rest of importing this module, which the index and a restore load for
+# normalize_message_id alone.
+_SOURCES = {
+    "_FIRST_LINE_RE": (_LINE, re.I),
+    "_NEXT_LINE_RE": (rb"\n(?:" + _LINE + rb"|\r?\n)", re.I),
+    # The payload may hold spaces (broken encoders; every client decodes such words) but never
+    # a "?", so a word can never run into the next one. A word without a charset is guessed.
+    "_ENCODED_WORD_RE": (r"=\?([^?\s]*)\?([bBqQ])\?([^?]*)\?=",),
+    "_BOUNDARY_RE": (r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.I),
+    "_ANGLE_RE": (rb"<[^<>]*>",),
+    "_MIXED_WORD_RE": (rb"[\xc0-\xff][A-Za-z]|[A-Za-z][\xc0-\xff]",),
+    "_CHARSET_RE": (r'charset\s*=\s*"?([^"\s;]+)', re.I),
+    "_PART_TYPE_RE": (rb"^content-type[ \t]*:[ \t]*([^\s;]+)", re.I | re.M),
+    "_PART_DISPOSITION_RE": (rb"^content-disposition[ \t]*:[ \t]*attachment", re.I | re.M),
+    # Bytes that are not UTF-8 come out of the block's decoding as these surrogate escapes.
+    "_ESCAPE_RE": ("[\udc80-\udcff]",),
+    "_SURROGATE_RE": ("[\ud800-\udfff]",),
+    "_NOT_BASE64_RE": (rb"[^A-Za-z0-9+/]+",),
+    "_CLEAN_BASE64_RE": (r"[A-Za-z0-9+/]*={0,2}",),
+    "_DATE_RE": (r"(\d{1,2})\s+([A-Za-z]{3})[A-Za-z]*\.?\s+(\d{2,4})\s+(\d{1,2}):(\d{1,2})"
+                 r"(?::(\d{1,2}))?(?:\s*([+-]\d\d:?\d\d|[A-Za-z]{1,5}))?",),
+}
+_FIRST_LINE_RE = _NEXT_LINE_RE = _ENCODED_WORD_RE = _BOUNDARY_RE = _ANGLE_RE = None
+_MIXED_WORD_RE = _CHARSET_RE = _PART_TYPE_RE = _PART_DISPOSITION_RE = _ESCAPE_RE = None
+_SURROGATE_RE = _NOT_BASE64_RE = _CLEAN_BASE64_RE = _DATE_RE = None
+
+
+def _compile():
+    """Compile the patterns of _SOURCES into this module's globals (once)."""
+    globals().update({name: re.compile(*args) for name, args in _SOURCES.items()})
+
+
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
                                       "sep", "oct", "nov", "dec"), 1)}
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
@@ -61,7 +84,6 @@ _ZONES = {"ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -300, "edt": -240, "cst": 
           "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420}
 # The whole seconds pandas' datetime64[ns] holds (1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z).
 _MIN_EPOCH, _MAX_EPOCH = -9223372036, 9223372036
-_LINE_STARTS = (10, 13)  # LF, CR
 # Headers longer than this without a blank line are not a message (binary junk): stop reading.
 _MAX_HEADER = 256 * 1024
 # A part's own header block is short; never look further for it.
@@ -169,47 +191,37 @@ def normalize_message_id(message_id):
 
 
 def _parse(raw):
+    if _DATE_RE is None:
+        _compile()
     out = empty_headers()
-    end, body = _header_end(raw)
-    head = raw[:end]
-    try:
-        text = head.decode("utf-8")
-        escaped = False
-    except UnicodeDecodeError:
-        # Bytes that are not UTF-8 become surrogate escapes: each header that holds some is
-        # read again from its own bytes (_redecode), the others stay as they are.
-        text = head.decode("utf-8", "surrogateescape")
-        escaped = True
-    # CRs stay: the values' whitespace is collapsed below, which takes them (and a stray CR
-    # inside a line reads as a space).
-    if "\n" not in text and "\r" in text:  # bare CR line ends (classic Mac OS), as the email
-        text = text.replace("\r", "\n")   # package reads them
-        blank = text.find("\n\n")
-        if blank >= 0:
-            text = text[:blank + 1]
-    found = {}
-    for m in _HEADER_RE.finditer(text):
-        key = _WANTED[m.group(1).lower()]
-        if key not in found:
-            found[key] = m.group(2)
+    if raw[:1] == b"\n" or raw[:2] == b"\r\n":  # a blank first line: no headers, all body
+        out["has_attachments"] = False
+        return out
+    found, end, body = _scan(raw, _MAX_HEADER)
+    if end and b"\n" not in raw[:end] and b"\r" in raw[:end]:
+        # Bare CR line ends (classic Mac OS), as the email package reads them; CRs stay
+        # elsewhere: the values' whitespace is collapsed below, which takes them.
+        found = _scan(raw[:end].replace(b"\r", b"\n"), end)[0]
+    texts = {key: _text(value) for key, value in found.items()}
     charset = None
-    if escaped:
-        ctype = found.get("content-type")
+    if any(escaped for _, escaped in texts.values()):
+        # Bytes that are not UTF-8 became surrogate escapes: each header that holds some is
+        # read again from its own bytes (_redecode), the others stay as they are.
+        ctype = texts.get("content-type", (None,))[0]
         c = _CHARSET_RE.search(ctype) if ctype else None
         charset = c.group(1) if c else None
-    jis = b"\x1b" in head  # 7-bit ISO-2022-JP written raw into headers (old Japanese mail)
     for key in ("from", "to", "cc", "subject"):
-        value = found.get(key)
+        value, escaped = texts.get(key, (None, False))
         if value is not None:
             value = " ".join(value.split())  # unfolded, whitespace collapsed
             if escaped and _ESCAPE_RE.search(value):
                 value = " ".join(_redecode(value, charset).split())
-            if jis and "\x1b" in value:
+            if "\x1b" in value:  # 7-bit ISO-2022-JP written raw into headers (old Japanese mail)
                 value = " ".join(_iso2022(value).split())
             if "=?" in value:
                 value = _decode_words(value)
             out[key] = value or None
-    date = found.get("date")
+    date, escaped = texts.get("date", (None, False))
     if date is not None:
         date = " ".join(date.split())
         if escaped and _ESCAPE_RE.search(date):
@@ -217,25 +229,42 @@ def _parse(raw):
         if date:
             out["date_raw"] = date
             out["date"] = parse_date(date)
-    mid = found.get("message_id")
+    mid, escaped = texts.get("message_id", (None, False))
     if mid is not None:
         if escaped and _ESCAPE_RE.search(mid):
             mid = _redecode(mid, charset, words=False)  # normalize_message_id drops spaces
         out["message_id"] = normalize_message_id(mid)
-    out["has_attachments"] = _has_attachments(found.get("content-type"),
-                                              found.get("content-disposition"), raw, body)
+    out["has_attachments"] = _has_attachments(texts.get("content-type", (None,))[0],
+                                              texts.get("content-disposition", (None,))[0],
+                                              raw, body)
     return out
 
 
-def _header_end(raw):
-    """``(end of the header block, start of the body)``; the body is empty without a blank line."""
-    if raw and raw[0] in _LINE_STARTS and raw.startswith((b"\n", b"\r\n")):
-        return 0, raw.index(b"\n") + 1  # a blank first line: no headers, all body
-    end = _blank_line(raw, 0, _MAX_HEADER)
-    if end < 0:
-        end = min(len(raw), _MAX_HEADER)
-        return end, end
-    return end + 1, end + (3 if raw[end + 1:end + 2] == b"\r" else 2)
+def _scan(raw, limit):
+    """``(found, end, body)``: the first value (bytes) of each header line we keep, by key; the
+    end of the header block (its last newline included) and the start of the body (``end``
+    without a blank line in the first *limit* bytes). One pass over the block."""
+    found = {}
+    m = _FIRST_LINE_RE.match(raw, 0, limit)
+    if m is not None:
+        found[_WANTED[m.group(1).lower()]] = m.group(2)
+    for m in _NEXT_LINE_RE.finditer(raw, m.end() if m is not None else 0, limit):
+        name = m.group(1)
+        if name is None:  # the blank line
+            return found, m.start() + 1, m.end()
+        key = _WANTED[name.lower()]
+        if key not in found:
+            found[key] = m.group(2)
+    end = min(len(raw), limit)
+    return found, end, end
+
+
+def _text(value):
+    """``(text, escaped)`` of a header value's bytes: UTF-8, else with surrogate escapes."""
+    try:
+        return value.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "surrogateescape"), True
 
 
 def _blank_line(raw, start, limit):
@@ -389,26 +418,24 @@ def _iso2022(value):
 def _decode_words(text):
     """Decode RFC 2047 encoded words in *text* (whitespace collapsed) and collapse the result's
     whitespace again; adjacent words of one charset are joined before decoding."""
-    out = []
+    # One C call cuts the text into gap, charset, encoding, payload, gap, ...: a long To or Cc
+    # holds dozens of words, and the per-word Python work is what such a header costs.
+    parts = _ENCODED_WORD_RE.split(text)
+    out = [parts[0]]
     decoded = []
-    pos = 0
     pending, pending_charset = b"", None
-    for m in _ENCODED_WORD_RE.finditer(text):
-        gap = text[pos:m.start()]
-        if pending_charset is not None and gap.strip():
-            decoded.append(_to_text(pending, pending_charset))
-            out.append(decoded[-1])
-            pending, pending_charset = b"", None
-        if pending_charset is None:
-            out.append(gap)  # whitespace between two encoded words is dropped (RFC 2047 6.2)
-        charset = _codec(m.group(1))
-        data = _word_bytes(m.group(2), m.group(3))
+    for i in range(1, len(parts), 4):
+        label, encoding, payload, gap = parts[i], parts[i + 1], parts[i + 2], parts[i + 3]
+        charset = _CODECS.get(label)
+        if charset is None:
+            charset = _codec(label)
+        data = _word_bytes(encoding, payload)
         if data is None:  # undecodable word: keep it as written
             if pending_charset is not None:
                 decoded.append(_to_text(pending, pending_charset))
                 out.append(decoded[-1])
                 pending, pending_charset = b"", None
-            out.append(m.group(0))
+            out.append(f"=?{label}?{encoding}?{payload}?=")
         elif pending_charset is None or charset == pending_charset:
             pending += data
             pending_charset = charset
@@ -416,11 +443,14 @@ def _decode_words(text):
             decoded.append(_to_text(pending, pending_charset))
             out.append(decoded[-1])
             pending, pending_charset = data, charset
-        pos = m.end()
-    if pending_charset is not None:
-        decoded.append(_to_text(pending, pending_charset))
-        out.append(decoded[-1])
-    out.append(text[pos:])
+        if pending_charset is not None and (i + 4 == len(parts) or gap.strip()):
+            # the run of words ends: whitespace between two encoded words is dropped
+            # (RFC 2047 6.2), any other gap is kept
+            decoded.append(_to_text(pending, pending_charset))
+            out.append(decoded[-1])
+            pending, pending_charset = b"", None
+        if pending_charset is None:
+            out.append(gap)
     result = "".join(out)
     # Only decoded text can bring whitespace runs, line breaks, spaces at either end, or lone
     # surrogates (UTF-7 makes them).
@@ -433,6 +463,8 @@ def _decode_words(text):
 def _word_bytes(encoding, payload):
     """The bytes an encoded word's payload stands for; raw 8-bit bytes in it (surrogate
     escapes, or UTF-8 text) are taken as they are."""
+    if encoding in "bB" and len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
+        return binascii.a2b_base64(payload)  # well-formed: no stripping or padding to do
     data = payload.encode("ascii") if payload.isascii() else _unescape(payload)
     try:
         if encoding in "bB":
@@ -465,6 +497,8 @@ def parse_date(value):
     years have 1900 added (RFC 5322 4.3); zone names other than UT, GMT and the US ones count
     as UTC.
     """
+    if _DATE_RE is None:
+        _compile()
     m = _DATE_RE.search(value)
     if m is None:
         return _parse_date_slow(value)

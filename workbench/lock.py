@@ -22,12 +22,9 @@ it judged, and puts it back).
 The same owner records and the same staleness rules serve the readers' leases (lease.py).
 """
 
-import hashlib
 import json
 import logging
 import os
-import secrets
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -44,6 +41,14 @@ _TRIES = 5
 
 _held = set()  # tokens of the locks and leases this process holds right now
 _held_lock = threading.Lock()
+
+
+def hostname():
+    """This machine's name, as socket.gethostname() says it (read without loading socket)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+    return socket.gethostname()
 
 
 def process_alive(pid):
@@ -81,9 +86,9 @@ def process_start(pid):
 def owner_record(**extra):
     """A new owner record (host, pid, process start, start time, token) with *extra* fields."""
     pid = os.getpid()
-    return {"host": socket.gethostname(), "pid": pid, "proc_start": process_start(pid),
+    return {"host": hostname(), "pid": pid, "proc_start": process_start(pid),
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "time": time.time(), "token": secrets.token_hex(16), **extra}
+            "time": time.time(), "token": os.urandom(16).hex(), **extra}
 
 
 def parse_record(raw):
@@ -105,7 +110,7 @@ def owner_gone(record, stale_after, age=None):
     has no usable time.
     """
     pid = record["pid"]
-    if record["host"] == socket.gethostname():
+    if record["host"] == hostname():
         recorded = record.get("proc_start")
         recorded = recorded if isinstance(recorded, str) else None
         boot = _boot_id()
@@ -196,6 +201,7 @@ def _judge(target, raw, owner, stale_after):
 
 def _take_over(target, raw, owner, why):
     """Move the stale lock *raw* aside; True if this run did (and may now publish its own)."""
+    import hashlib  # only for a damaged lock file
     aside = ASIDE_PREFIX + hashlib.sha256(raw).hexdigest()[:32]
     try:
         target.publish(LOCK_NAME, aside)

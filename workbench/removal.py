@@ -17,7 +17,7 @@ one (``resume_removals``).
 
 import json
 import logging
-import secrets
+import os
 
 from .lease import readers_of
 from .lock import DEFAULT_STALE_AFTER, drop_token, hold_token, owner_record, publish_record
@@ -32,7 +32,7 @@ def remove_unread(target, info, reason, stale_after=DEFAULT_STALE_AFTER):
     Returns None when the set was removed, else why the removal is postponed (text).
     """
     name = str(info.name)
-    token = secrets.token_hex(8)
+    token = os.urandom(8).hex()
     marker = removal_marker(name, token, REMOVING)
     record = owner_record(set=name, reason=reason)
     hold_token(record["token"])  # live while this process works on it (lock.owner_gone)

@@ -33,9 +33,6 @@ its name says so (``<name>.wb-<token>.partial``).
 """
 
 import os
-import shutil
-import tempfile
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
@@ -63,9 +60,18 @@ READABLE = (COMPLETE, DAMAGED, FOREIGN)
 
 # What reading a damaged manifest raises: bad JSON or columns, a truncated or corrupt gzip.
 MANIFEST_ERRORS = (ValueError, OSError, EOFError, *INFLATE_ERRORS)
-# And what reading the copy in a volume adds: a bad zip, a missing member, a wrong CRC.
-_COPY_ERRORS = MANIFEST_ERRORS + (zipfile.BadZipFile, KeyError)
 
+
+
+def _BadZipFile():
+    import zipfile  # only for volumes read through zipfile (foreign sets, the manifest copy)
+    return zipfile.BadZipFile
+
+
+def _copy_errors():
+    """What reading the copy in a volume raises besides a damaged manifest: a bad zip, a missing
+    member, a wrong CRC."""
+    return MANIFEST_ERRORS + (_BadZipFile(), KeyError)
 
 def unreadable_manifest(set_name, error):
     """The DamagedSet error for a set whose manifest cannot be read (*error* says why)."""
@@ -252,7 +258,7 @@ def set_damaged(target, info, problem, load=False):
         try:
             with open_copy(target, info.copy, str(info.name)) as f:
                 info.header = mf.decode_header(f)
-        except _COPY_ERRORS as e:
+        except _copy_errors() as e:
             info.problem += f" (that copy is unreadable too: {e})"
             info.copy = None
 
@@ -356,6 +362,8 @@ def _index_is_ours(target, name):
     local = target.local_path(fname)
     if local is not None:
         return index_set_name(local) == name
+    import shutil
+    import tempfile
     fd, tmp = tempfile.mkstemp(suffix=".sqlite")
     try:
         with os.fdopen(fd, "wb") as out, target.open_read(fname) as src:
@@ -407,7 +415,7 @@ def read_manifest_of(target, info):
     try:
         with target.open_read(info.copy) as f:
             return read_manifest_copy(f, name)
-    except _COPY_ERRORS as e:
+    except _copy_errors() as e:
         raise unreadable_manifest(name, f"the copy in {info.copy} is unreadable: {e}") from None
 
 
@@ -506,7 +514,7 @@ def _foreign_entries(target, sets, info, on_error=None):
         try:
             with target.open_read(fname) as f:
                 entries, _ = list_zip(f, str(info.name), index)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        except (_BadZipFile(), OSError, ValueError, EOFError) as e:
             if on_error is None:
                 raise CorruptVolume(f"cannot read the directory of volume {fname}: {e}") from None
             on_error(str(info.name), fname, f"cannot read the volume's directory: {e}")

@@ -20,6 +20,8 @@ _TOP_DIRS = {"license": "license", "sslcert": "certificate", "sslca": "certifica
 _SKIPPED_STORE_DIRS = {"backup", "logs", "tmp"}
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _VOLUME_FILE = re.compile(r"[FDC]\d{8}T\d{6}Z(\.\d+)?\.zip")
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(slots=True)
@@ -109,6 +111,26 @@ def _same_dir(a, b):
         return False
 
 
+@dataclass(slots=True)
+class StoreRun:
+    """Files of one directory that the walk finds one after the other (a directory's files come
+    in several runs when subdirectories sort between them). ``directory`` is relative to the
+    server directory ("" for its own files) and classifies every file of the run alike."""
+
+    directory: str
+    kind: str
+    domain: Optional[str]
+    user: Optional[str]
+    folder: Optional[str]
+    names: list
+    sizes: list
+    mtimes: list
+    modes: list   # permission bits (st_mode & 0o7777)
+
+    def path(self, i):
+        return f"{self.directory}/{self.names[i]}" if self.directory else self.names[i]
+
+
 def walk_store(server_dir, exclude=(), on_error=None):
     """Yield a StoreFile for every regular file of the server directory that a backup takes.
 
@@ -124,6 +146,15 @@ def walk_store(server_dir, exclude=(), on_error=None):
     Files are yielded in a stable order (sorted by name, depth first) so volumes come out the same
     for the same store. Symbolic links are not followed and not backed up (reported through on_error).
     """
+    for run in walk_store_runs(server_dir, exclude, on_error):
+        for i, name in enumerate(run.names):
+            yield StoreFile(run.path(i), run.kind, run.domain, run.user, run.folder,
+                            run.sizes[i], run.mtimes[i], run.modes[i])
+
+
+def walk_store_runs(server_dir, exclude=(), on_error=None):
+    """The walk of walk_store, as StoreRun objects: the same files in the same order, without an
+    object per file (a backup of a million files appends them to its table a run at a time)."""
     if not os.path.isdir(server_dir):
         raise StoreNotFound(f"store directory {server_dir} does not exist; set 'store' to the "
                             "server directory (the one holding store/ and mailserver.cfg)")
@@ -131,68 +162,95 @@ def walk_store(server_dir, exclude=(), on_error=None):
             os.path.join(server_dir, "mailserver.cfg")):
         raise StoreNotFound(f"{server_dir} holds neither store/ nor mailserver.cfg; set 'store' to "
                             "the server directory (Kerio's installation directory)")
-    excluded = [e for e in exclude if e and os.path.isdir(e)]
-    report = on_error or (lambda path, message: None)
+    return _walk_runs(server_dir, [e for e in exclude if e and os.path.isdir(e)],
+                      on_error or (lambda path, message: None))
 
+
+def _walk_runs(server_dir, excluded, report):
     def listing(rel):
-        """The sorted entries of directory *rel*, or None if it is unreadable or holds backups."""
+        """``(descriptor, sorted entries)`` of directory *rel*, or None if it is unreadable or
+        holds backups. Entries are listed by descriptor, so that each one's stat resolves only
+        its own name (not the whole path again)."""
         full = os.path.join(server_dir, rel) if rel else server_dir
         try:
-            with os.scandir(full) as it:
-                items = sorted(it, key=_name)
+            fd = os.open(full, os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
         except OSError as e:
             report(rel, f"cannot read directory: {e.strerror or e}")
             return None
+        try:
+            with os.scandir(fd) as it:
+                items = sorted(it, key=_name)
+        except OSError as e:
+            os.close(fd)
+            report(rel, f"cannot read directory: {e.strerror or e}")
+            return None
         if rel and any(d.name.endswith(".zip") and _VOLUME_FILE.fullmatch(d.name) for d in items):
+            os.close(fd)
             report(rel, "skipped: holds backup volumes")
             return None
-        return items
+        return fd, items
 
     # Depth first with an explicit stack: a recursive generator would pass every file up
     # through each level of ``yield from``, which cost a third of the walk.
-    stack = [("", iter(listing("") or ()), None)]
-    while stack:
-        rel, items, cls = stack[-1]
-        d = next(items, None)
-        if d is None:
-            stack.pop()
-            continue
-        child = f"{rel}/{d.name}" if rel else d.name
-        if not d.name.isascii() and _SURROGATE.search(d.name):
-            # Zip names, the manifest and the index all carry UTF-8: say so rather than crash.
-            report(child, "file name is not valid UTF-8; not backed up")
-            continue
-        try:
-            st = d.stat(follow_symlinks=False)
-        except OSError as e:
-            report(child, f"cannot stat: {e.strerror or e}")
-            continue
-        mode = st.st_mode
-        if stat.S_ISREG(mode):
-            if not rel:
-                if not d.name.endswith(".cfg"):
+    top = listing("")
+    if top is None:
+        return
+    stack = [(top[0], "", iter(top[1]), None)]  # (descriptor, rel, entries, run being gathered)
+    try:
+        while stack:
+            fd, rel, items, run = stack[-1]
+            d = next(items, None)
+            if d is None:
+                stack.pop()
+                os.close(fd)
+                if run is not None and run.names:
+                    yield run
+                continue
+            name = d.name
+            if not name.isascii() and _SURROGATE.search(name):
+                # Zip names, the manifest and the index all carry UTF-8: say so rather than crash.
+                report(f"{rel}/{name}" if rel else name,
+                       "file name is not valid UTF-8; not backed up")
+                continue
+            try:
+                st = d.stat(follow_symlinks=False)
+            except OSError as e:
+                report(f"{rel}/{name}" if rel else name, f"cannot stat: {e.strerror or e}")
+                continue
+            mode = st.st_mode
+            if stat.S_ISREG(mode):
+                if not rel and not name.endswith(".cfg"):
                     continue
-                kind, domain, user, folder = classify(child)
-            else:
-                if cls is None:
+                if run is None:
                     # Every file of a directory classifies alike: work it out once.
-                    cls = classify(f"{rel}/_")
-                    stack[-1] = (rel, items, cls)
-                kind, domain, user, folder = cls
-            yield StoreFile(child, kind, domain, user, folder, st.st_size, st.st_mtime_ns,
-                            mode & 0o7777)
-        elif stat.S_ISDIR(mode):
-            if not rel and d.name not in _TOP_DIRS:
-                continue
-            if rel == "store" and d.name in _SKIPPED_STORE_DIRS:
-                continue
-            if excluded and any(_same_dir(d.path, e) for e in excluded):
-                continue
-            sub = listing(child)
-            if sub is not None:
-                stack.append((child, iter(sub), None))
-        elif stat.S_ISLNK(mode):
-            report(child, "skipped: symbolic link")
+                    run = StoreRun(rel, *(classify(f"{rel}/_") if rel else classify(name)),
+                                   [], [], [], [])
+                    stack[-1] = (fd, rel, items, run)
+                run.names.append(name)
+                run.sizes.append(st.st_size)
+                run.mtimes.append(st.st_mtime_ns)
+                run.modes.append(mode & 0o7777)
+            elif stat.S_ISDIR(mode):
+                if not rel and name not in _TOP_DIRS:
+                    continue
+                if rel == "store" and name in _SKIPPED_STORE_DIRS:
+                    continue
+                child = f"{rel}/{name}" if rel else name
+                if excluded and any(_same_dir(os.path.join(server_dir, child), e)
+                                    for e in excluded):
+                    continue
+                sub = listing(child)
+                if sub is not None:
+                    if run is not None and run.names:  # the files so far come first
+                        yield run
+                        stack[-1] = (fd, rel, items, StoreRun(
+                            rel, run.kind, run.domain, run.user, run.folder, [], [], [], []))
+                    stack.append((sub[0], child, iter(sub[1]), None))
+            elif stat.S_ISLNK(mode):
+                report(f"{rel}/{name}" if rel else name, "skipped: symbolic link")
+    finally:
+        for fd, _, _, _ in stack:
+            os.close(fd)
 
 
 def _name(entry):

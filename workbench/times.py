@@ -9,7 +9,6 @@ A leaf module: it imports only workbench.errors.
 """
 
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 from .errors import SelectionError
 
@@ -21,7 +20,11 @@ def as_utc(when, zone=None):
     """The aware UTC datetime of *when*; a naive one is read in *zone* (an IANA name such as
     ``"Europe/Prague"``, the config's ``timezone``), or without one in the machine's zone."""
     if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(zone)) if zone else when.astimezone()
+        if zone:
+            from zoneinfo import ZoneInfo  # only for a time typed without a zone
+            when = when.replace(tzinfo=ZoneInfo(zone))
+        else:
+            when = when.astimezone()
     return when.astimezone(timezone.utc)
 
 

@@ -3,15 +3,13 @@
 Both release the GIL while they work, so a thread pool compresses on every core.
 """
 
-import gzip
 import io
 import zlib
 
 try:
-    from isal import igzip as _fast_gzip
     from isal import isal_zlib as _fast
 except ImportError:  # the core runs without the optional speed-up
-    _fast = _fast_gzip = None
+    _fast = None
 
 from .zipformat import DEFLATED, STORED
 
@@ -47,8 +45,10 @@ def compressor(level):
 
 def gzip_writer(f):
     """A gzip stream writing into the binary file *f* (for manifests; ISA-L's is 8x faster)."""
-    if _fast_gzip is not None:
-        return _fast_gzip.GzipFile(fileobj=f, mode="wb", compresslevel=3, mtime=0)
+    if _fast is not None:
+        from isal import igzip  # loads gzip: only for manifests
+        return igzip.GzipFile(fileobj=f, mode="wb", compresslevel=3, mtime=0)
+    import gzip
     return gzip.GzipFile(fileobj=f, mode="wb", compresslevel=6, mtime=0)
 
 
@@ -73,7 +73,11 @@ def gunzip(data, limit):
 def gzip_reader(f, limit):
     """A buffered stream of the gzip file *f* (a binary file) inflated; reading past *limit*
     inflated bytes raises ValueError."""
-    return io.BufferedReader(_Capped((_fast_gzip or gzip).GzipFile(fileobj=f), limit))
+    if _fast is not None:
+        from isal import igzip as gzip
+    else:
+        import gzip
+    return io.BufferedReader(_Capped(gzip.GzipFile(fileobj=f), limit))
 
 
 class _Capped(io.RawIOBase):

@@ -42,11 +42,10 @@ MAX_BYTES.
 
 import array
 import base64
-import gzip
 import io
 import json
 import sys
-from itertools import accumulate
+from itertools import accumulate, chain
 from operator import attrgetter, itemgetter
 from typing import NamedTuple, Optional
 
@@ -158,6 +157,14 @@ def _decode_text(value):
     return out
 
 
+def text_column(lengths, chunks):
+    """``(description, byte parts)`` of a text column without missing values, given as the
+    UTF-8 length of each value and an iterable of the values' UTF-8 end to end (the same bytes
+    encode_column gives, without a list of the values)."""
+    kind, packed = lengths_field(lengths)
+    return {"text": sum(lengths), "lengths": [kind, len(packed)]}, chain(chunks, [packed])
+
+
 def encode_column(name, values):
     """``(description, byte parts)`` of one column: packed integers, coded or Arrow-style text,
     or a plain list (no parts)."""
@@ -202,9 +209,29 @@ def _exact(f, n):
     return data
 
 
-def read_column(f):
+def _spooled(f, n):
+    """The next *n* bytes of *f* in a temporary file (a reader that goes through them once)."""
+    if not 0 <= n <= MAX_BYTES:
+        raise ValueError(f"manifest damaged: a column of {n} bytes")
+    import tempfile
+    spool = tempfile.TemporaryFile()
+    left = n
+    while left:
+        chunk = f.read(min(left, 1 << 20))
+        if not chunk:
+            spool.close()
+            raise ValueError("manifest truncated")
+        spool.write(chunk)
+        left -= len(chunk)
+    spool.seek(0)
+    return spool
+
+
+def read_column(f, spool=()):
     """``(name, value)`` of the column starting at the current line of *f*. *value* is a list,
-    or a dict of the version 2 shape with bytes in place of base64 (see decode_column)."""
+    or a dict of the version 2 shape with bytes in place of base64 (see decode_column). The
+    text of a column named in *spool* goes to a temporary file instead of memory (``"spool"``
+    in the dict: read it with iter_text, once)."""
     desc = json.loads(f.readline())
     name = desc.pop("column")
     if "list" in desc:
@@ -212,7 +239,8 @@ def read_column(f):
     if "values" in desc:
         return name, {"values": desc["values"], "codes": _exact(f, desc["codes"])}
     if "text" in desc:
-        value = {"utf8": _exact(f, desc["text"])}
+        value = ({"spool": _spooled(f, desc["text"])} if name in spool else
+                 {"utf8": _exact(f, desc["text"])})
         kind, n = desc["lengths"]
         value["lengths"] = {kind: _exact(f, n)}
         if "valid" in desc:
@@ -222,15 +250,16 @@ def read_column(f):
     return name, {kind: _exact(f, n)}
 
 
-def read_blocks(f, stop_after=None):
+def read_blocks(f, stop_after=None, spool=()):
     """Yield ``(block name, {column: value})`` for each block from the current position of *f*
-    (a version 3 body), stopping after the block named *stop_after*."""
+    (a version 3 body), stopping after the block named *stop_after* (see read_column for
+    *spool*)."""
     while line := f.readline():
         if not line.strip():
             continue
         opening = json.loads(line)
         block = opening["block"]
-        yield block, dict(read_column(f) for _ in range(opening["columns"]))
+        yield block, dict(read_column(f, spool) for _ in range(opening["columns"]))
         if block == stop_after:
             return
 
@@ -239,6 +268,8 @@ def decode_column(value):
     """A column as a sequence (list or array) from its value as read, whatever its version."""
     if isinstance(value, list):
         return value
+    if "spool" in value:
+        return list(iter_text(value))
     if "lengths" in value:
         return _decode_text(value)
     if "values" in value:
@@ -359,6 +390,7 @@ def encode(doc, compress=True):
         if block in doc:
             columns = doc[block]
             _write_block(f, block, {c: list(decode_column(v)) for c, v in columns.items()})
+    import gzip
     return gzip.compress(f.getvalue(), 6, mtime=0) if compress else f.getvalue()
 
 
@@ -385,6 +417,8 @@ def write_body(f, entries, messages=None):
             write_column(f, c, *encode_column(c, list(map(attrgetter(c), entries))))
         elif c in _CODED_COLUMNS:  # a table.EntryTable has them coded already
             write_column(f, c, *coded_column(*entries.coded(c)))
+        elif c == "path":  # and its paths as bytes
+            write_column(f, c, *text_column(entries.path_lengths(), entries.path_chunks()))
         else:
             write_column(f, c, *encode_column(c, entries.column(c)))
     if hasattr(messages, "write_block"):  # a messages.MessageBlock gathered during the backup
@@ -411,11 +445,12 @@ def _check(header):
     return header
 
 
-def read_body(f, doc, stop_after=None):
-    """Add the column blocks after the header line in *f* to *doc* (any version)."""
+def read_body(f, doc, stop_after=None, spool=()):
+    """Add the column blocks after the header line in *f* to *doc* (any version; see
+    read_column for *spool*)."""
     if doc.get("version", 1) >= 3:
         try:
-            doc.update(read_blocks(f, stop_after))
+            doc.update(read_blocks(f, stop_after, spool))
         except (KeyError, TypeError, json.JSONDecodeError) as e:
             raise ValueError(f"manifest damaged: {e!r}") from None
         return doc
@@ -447,18 +482,42 @@ def decode(data):
     return read_body(f, _check(json.loads(f.readline())))
 
 
-def read_manifest(f, stop_after=None):
+def read_manifest(f, stop_after=None, spool=()):
     """The manifest from the open binary file *f*, read a column at a time, up to the block
     *stop_after* if given (``"entries"`` skips inflating the messages).
 
     Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it; past
-    MAX_BYTES inflated it stops with ValueError.
+    MAX_BYTES inflated it stops with ValueError. The text of the columns named in *spool* is
+    kept in temporary files (see read_column): a million paths take 60 MB.
     """
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         f = gzip_reader(f, MAX_BYTES)
-    return read_body(f, _check(json.loads(f.readline())), stop_after)
+    return read_body(f, _check(json.loads(f.readline())), stop_after, spool)
+
+
+def iter_text(value):
+    """The values of a text column as read (any version, spooled or not), one at a time."""
+    if isinstance(value, list) or "lengths" not in value:
+        yield from decode_column(value)
+        return
+    if "spool" not in value:
+        yield from decode_column(value)
+        return
+    (kind, packed), = value["lengths"].items()
+    valid = raw(value["valid"]) if "valid" in value else None
+    src = value["spool"]
+    buf, pos = b"", 0
+    for i, n in enumerate(_unpacked(packed, kind)):
+        if pos + n > len(buf):
+            buf, pos = buf[pos:] + src.read(max(n, 1 << 20)), 0
+        text = buf[pos:pos + n]
+        pos += n
+        if valid is not None and not valid[i >> 3] >> (i & 7) & 1:
+            yield None
+        else:
+            yield text.decode("utf-8", "surrogateescape")
 
 
 # A header nearly always fits in the first 64 KiB (an SMB target serves them from its first read).

@@ -9,7 +9,6 @@ store's many small messages; any other member is inflated in chunks of at most _
 its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read in chunks too.
 """
 
-import zipfile
 import zlib
 from collections import deque
 from contextlib import contextmanager
@@ -187,6 +186,7 @@ def open_manifest_copy(f, set_name):
     the stream before gzip, inflated no further than it declares, its CRC-32 checked when it is
     read to its end (BadZipFile). ValueError if the copy is missing, or declares more than
     ``manifest.MAX_BYTES`` (callers name the set). The one reader of manifest copies."""
+    import zipfile  # the manifest copy and foreign volumes only
     try:
         z = zipfile.ZipFile(f)
         info = z.getinfo(mf.member_name(set_name))
@@ -203,6 +203,7 @@ def open_manifest_copy(f, set_name):
 def read_manifest_copy(f, set_name):
     """The manifest document from the copy inside a set's last volume (the open binary file *f*),
     read to its end (its CRC-32 checked); ValueError if it is missing, damaged or too large."""
+    import zipfile
     try:
         with open_manifest_copy(f, set_name) as member:
             doc = mf.read_manifest(member)
@@ -322,6 +323,7 @@ def _cost(entry):
 
 def list_zip(f, set_name, volume):
     """Entries from a volume's central directory (for sets without a manifest, such as Kerio's)."""
+    import zipfile
     entries = []
     with zipfile.ZipFile(f) as z:
         comment = z.comment

@@ -1,13 +1,14 @@
 """The entries of a set being written, held column-wise.
 
-A backup of a 100k-file store keeps one row per file until the manifest is written. As Entry
-objects a row took about 450 bytes (the object, its path and five large ints); here it takes the
-path plus about 70 bytes of arrays, and the manifest writes the integer columns straight from
-the arrays.
+A backup keeps one row per file until the manifest is written: a million rows for a large
+server. As Entry objects a row took about 450 bytes, and as a Python string its path alone about
+110; here a row takes about 80 bytes of arrays: the path as the code of its directory (every
+file of a ``#msgs`` folder shares one) and its name's UTF-8 bytes, the integer columns as the
+manifest writes them.
 """
 
 from array import array
-from itertools import compress
+from itertools import accumulate, compress, islice
 
 from ..model import Entry
 
@@ -16,6 +17,13 @@ _INTS = {"size": "q", "mtime_ns": "q", "crc32": "I", "volume": "q", "offset": "q
          "method": "q", "mode": "H"}
 # Every file of a directory has the same kind, domain, user and folder: one code for the four.
 _PLACE = ("kind", "domain", "user", "folder")
+# How many rows a chunk of paths holds (path_chunks).
+_CHUNK_ROWS = 8192
+
+
+def _utf8(text):
+    # surrogateescape gives back the original bytes of names that are not UTF-8.
+    return text.encode("utf-8", "surrogateescape")
 
 
 class _Coded:
@@ -56,18 +64,33 @@ class EntryTable:
     stored. ``stored_in`` is "" for a row whose data is not (yet) in any set."""
 
     def __init__(self):
-        self.path = []
+        self._dirs = _Coded()          # a path up to its last "/" ("" for top-level files)
+        self._dir_bytes = []           # the UTF-8 of each directory, with its "/"
+        self._names = bytearray()      # the UTF-8 of each row's last path part, end to end
+        self._ends = array("q")        # where each row's name ends in _names
         self._place = _Coded()
         self._set = _Coded()
         self._ints = {name: array(code) for name, code in _INTS.items()}
 
     def __len__(self):
-        return len(self.path)
+        return len(self._ends)
+
+    def _dir_code(self, directory):
+        code = self._dirs.code_of.get(directory)
+        if code is None:
+            code = self._dirs.code(directory)
+            self._dir_bytes.append(_utf8(directory) + b"/" if directory else b"")
+        return code
 
     def append(self, path, kind, domain, user, folder, size, mtime_ns, crc32=0, stored_in="",
                volume=0, offset=0, csize=0, method=8, mode=0):
         """Add a row; return its number. (Called once per file: kept to plain statements.)"""
         place, st, ints = self._place, self._set, self._ints
+        directory, _, name = path.rpartition("/")
+        code = self._dirs.code_of.get(directory)
+        self._dirs.codes.append(self._dir_code(directory) if code is None else code)
+        self._names += _utf8(name)
+        self._ends.append(len(self._names))
         key = (kind, domain, user, folder)
         code = place.code_of.get(key)
         place.codes.append(place.code(key) if code is None else code)
@@ -81,15 +104,83 @@ class EntryTable:
         ints["csize"].append(csize)
         ints["method"].append(method)
         ints["mode"].append(mode)
-        self.path.append(path)
-        return len(self.path) - 1
+        return len(self._ends) - 1
+
+    def append_run(self, directory, kind, domain, user, folder, names, sizes, mtimes, modes):
+        """Add a row for each file *names* of *directory* (a store.StoreRun's lists), in order,
+        not yet stored; return the first row's number."""
+        first, count = len(self._ends), len(names)
+        code = self._dirs.code_of.get(directory)
+        self._dirs.codes.extend(array("I", [self._dir_code(directory) if code is None else code])
+                                * count)
+        text = "".join(names)
+        if text.isascii():
+            data, lengths = text.encode("ascii"), map(len, names)
+        else:
+            encoded = [_utf8(n) for n in names]
+            data, lengths = b"".join(encoded), map(len, encoded)
+        self._ends.extend(islice(accumulate(lengths, initial=len(self._names)), 1, None))
+        self._names += data
+        self._place.codes.extend(array("I", [self._place.code((kind, domain, user, folder))])
+                                 * count)
+        self._set.codes.extend(array("I", [self._set.code("")]) * count)
+        ints = self._ints
+        ints["size"].extend(sizes)
+        ints["mtime_ns"].extend(mtimes)
+        ints["mode"].extend(modes)
+        for name in ("crc32", "volume", "offset", "csize"):
+            ints[name].frombytes(bytes(ints[name].itemsize * count))
+        ints["method"].extend(array("q", [8]) * count)
+        return first
+
+    def path(self, row):
+        """The path of row *row*."""
+        start = self._ends[row - 1] if row else 0
+        name = self._names[start:self._ends[row]].decode("utf-8", "surrogateescape")
+        directory = self._dirs[row]
+        return f"{directory}/{name}" if directory else name
+
+    def paths(self):
+        """Every row's path, in order (made one at a time)."""
+        for chunk, lengths in self._path_chunks():
+            pos = 0
+            for n in lengths:
+                yield chunk[pos:pos + n].decode("utf-8", "surrogateescape")
+                pos += n
+
+    def path_lengths(self):
+        """The UTF-8 length of every row's path (an array)."""
+        out = array("I")
+        for _, lengths in self._path_chunks():
+            out.extend(lengths)
+        return out
+
+    def path_chunks(self):
+        """The UTF-8 of the paths end to end, a few thousand rows a chunk (bytes)."""
+        for chunk, _ in self._path_chunks():
+            yield chunk
+
+    def _path_chunks(self):
+        names, ends, codes, dirs = self._names, self._ends, self._dirs.codes, self._dir_bytes
+        for first in range(0, len(ends), _CHUNK_ROWS):
+            last = min(first + _CHUNK_ROWS, len(ends))
+            start = ends[first - 1] if first else 0
+            parts, lengths = [], array("I")
+            for row in range(first, last):
+                d = dirs[codes[row]]
+                name = names[start:ends[row]]
+                start = ends[row]
+                parts.append(d)
+                parts.append(name)
+                lengths.append(len(d) + len(name))
+            yield b"".join(parts), lengths
 
     def get(self, row, name):
         if name in _PLACE:
             return self._place[row][_PLACE.index(name)]
         if name == "stored_in":
             return self._set[row]
-        return self.path[row] if name == "path" else self._ints[name][row]
+        return self.path(row) if name == "path" else self._ints[name][row]
 
     def update(self, row, **values):
         """Set fields of a row (not its path or place)."""
@@ -99,6 +190,30 @@ class EntryTable:
             else:
                 self._ints[name][row] = value
 
+    def fill(self, rows, columns, stored_in, failed=()):
+        """Fill in the rows *rows* (row numbers, ascending) from *columns*, ``{name: array}``
+        of integer columns in row order with this table's types, and set ``stored_in`` of all
+        of them but the positions *failed* (into *rows*). Rows in one run are filled by slice."""
+        ints = self._ints
+        first, last = rows[0], rows[-1]
+        run = last - first + 1 == len(rows)
+        for name, values in columns.items():
+            column = ints[name]
+            if run:
+                column[first:last + 1] = values
+            else:
+                for row, value in zip(rows, values):
+                    column[row] = value
+        code = self._set.code(stored_in)
+        codes = self._set.codes
+        if run and not failed:
+            codes[first:last + 1] = array("I", [code]) * len(rows)
+            return
+        skip = set(failed)
+        for i, row in enumerate(rows):
+            if i not in skip:
+                codes[row] = code
+
     def column(self, name):
         """The values of one column: a list, or an array for the integer columns."""
         if name in _PLACE:
@@ -107,7 +222,7 @@ class EntryTable:
             return list(map(values.__getitem__, self._place.codes))
         if name == "stored_in":
             return self._set.to_list()
-        return self.path if name == "path" else self._ints[name]
+        return list(self.paths()) if name == "path" else self._ints[name]
 
     def coded(self, name):
         """``(distinct values, uint32 code per row)`` of a repetitive column (kind, domain, user,
@@ -124,15 +239,15 @@ class EntryTable:
     def rows(self, stored_in=None):
         """Each row as a tuple in manifest.COLUMNS order (only those stored in *stored_in* if given)."""
         places, sets, ints = self._place.values, self._set.values, self._ints
-        columns = (self.path, self._place.codes, self._set.codes, ints["size"], ints["mtime_ns"],
+        columns = (self._place.codes, self._set.codes, ints["size"], ints["mtime_ns"],
                    ints["crc32"], ints["volume"], ints["offset"], ints["csize"], ints["method"],
                    ints["mode"])
         if stored_in is None:
-            selected = zip(*columns)
+            selected = zip(self.paths(), *columns)
         else:
             wanted = self._set.code_of.get(stored_in)
             rows = [r for r, c in enumerate(self._set.codes) if c == wanted]
-            selected = (tuple(col[r] for col in columns) for r in rows)
+            selected = ((self.path(r), *(col[r] for col in columns)) for r in rows)
         for (path, place, code, size, mtime_ns, crc32, volume, offset, csize, method,
              mode) in selected:
             yield (path, *places[place], size, mtime_ns, crc32, sets[code], volume, offset, csize,
@@ -157,9 +272,17 @@ class EntryTable:
         if missing is None or missing not in self._set.codes:
             return []
         keep = [c != missing for c in self._set.codes]
-        dropped = [p for p, k in zip(self.path, keep) if not k]
-        self.path = list(compress(self.path, keep))
-        for coded in (self._place, self._set):
+        dropped = [self.path(r) for r, k in enumerate(keep) if not k]
+        names, ends = self._names, self._ends
+        kept_names, kept_ends, start = bytearray(), array("q"), 0
+        for row, k in enumerate(keep):
+            end = ends[row]
+            if k:
+                kept_names += names[start:end]
+                kept_ends.append(len(kept_names))
+            start = end
+        self._names, self._ends = kept_names, kept_ends
+        for coded in (self._dirs, self._place, self._set):
             coded.codes = array("I", compress(coded.codes, keep))
         for name, col in self._ints.items():
             self._ints[name] = array(col.typecode, compress(col, keep))

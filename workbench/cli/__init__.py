@@ -49,14 +49,22 @@ EPILOG = (
     "them). With --json, a refusal or failure is one JSON object on standard output.")
 
 
-def build_parser():
+def build_parser(command=None):
+    """The ``workbench`` parser; with *command* (a command name), only the group that has it
+    (building all of them took most of a one-message restore's time)."""
     parser = argparse.ArgumentParser(prog="workbench", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show debug messages, and the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in GROUPS:
+    for group in [g for g in GROUPS if command in g.COMMANDS] or GROUPS:
         group.add_commands(sub)
     return parser
+
+
+def _command(argv):
+    """The command of *argv*: its first word that is not an option (the top-level options take
+    no values), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 class Terminated(BaseException):
@@ -87,7 +95,8 @@ def _tell(args, name, code, message, details=None):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command(argv)).parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:

@@ -7,11 +7,14 @@ a source checkout's ``notebooks/`` to work on the bundled notebooks themselves.
 """
 
 import os
-import shutil
 
 from .common import config_from_args, target_options
 
 DEFAULT_DIR = "workbench-notebooks"
+
+
+# The commands add_commands adds (the command line builds only the group it runs).
+COMMANDS = ('lab', 'report')
 
 
 def add_commands(sub):
@@ -58,6 +61,7 @@ def prepare_dir(directory):
     for name in NOTEBOOKS:
         dest = os.path.join(directory, name)
         if not os.path.exists(dest):
+            import shutil
             shutil.copyfile(src / name, dest)
             copied.append(name)
     return copied

@@ -6,18 +6,14 @@ import logging
 import os
 import signal
 import threading
-from dataclasses import asdict
 
-from ..config import load_config
-from ..config import log_file_path
-from ..service.logs import debug_enabled, set_debug
-from ..service.notify import send_test
-from ..service.scheduler import SchedulerService, next_run_times, service_info, zone_name
-from ..service.status import read_status
-from ..service.tasks import config_file
 from .common import config_from_args, config_option, json_option
 
 log = logging.getLogger("workbench.schedule")
+
+
+# The commands add_commands adds (the command line builds only the group it runs).
+COMMANDS = ('schedule', 'scheduler', 'status', 'notify', 'log')
 
 
 def add_commands(sub):
@@ -88,6 +84,9 @@ def _schedule_commands(sub):
 
 
 def cmd_schedule_list(args):
+    from ..config import load_config
+    from ..service.scheduler import next_run_times, service_info, zone_name
+    from ..service.tasks import config_file
     cfg = load_config(config_file(args.config))
     rows = next_run_times(cfg)
     if args.json:
@@ -145,6 +144,7 @@ def cmd_schedule_enabled(args):
 
 
 def cmd_scheduler_run(args):
+    from ..service.scheduler import SchedulerService
     service = SchedulerService(args.config)
     if threading.current_thread() is threading.main_thread():
         def on_signal(signum, frame):
@@ -170,6 +170,8 @@ def _status_commands(sub):
 
 
 def cmd_status(args):
+    from dataclasses import asdict
+    from ..service.status import read_status
     st = read_status(config_from_args(args))
     if args.json:
         print(json.dumps(asdict(st)))
@@ -190,6 +192,7 @@ def _notify_commands(sub):
 
 
 def cmd_notify_test(args):
+    from ..service.notify import send_test
     to = send_test(config_from_args(args))
     print(f"test message sent to {', '.join(to)}")
     return 0
@@ -208,6 +211,8 @@ def _log_commands(sub):
 
 
 def cmd_log_debug(args):
+    from ..config import log_file_path
+    from ..service.logs import debug_enabled, set_debug
     cfg = config_from_args(args)
     if args.switch is not None:
         set_debug(cfg, args.switch == "on")

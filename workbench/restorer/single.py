@@ -9,10 +9,8 @@ workbench.headers alone.
 import logging
 import os
 import sqlite3
-import tempfile
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 
 from ..archive import manifest as mf
 from ..archive.compress import decompressor
@@ -37,6 +35,7 @@ def _index_file(target, info):
         data = target.read_bytes(name)
     except OSError:
         return None
+    import tempfile
     fd, tmp = tempfile.mkstemp(suffix=".sqlite")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
@@ -171,6 +170,7 @@ def _message_id_entries(target, sets, info, ids, everything):
     by_volume = defaultdict(list)
     for e in messages:
         by_volume[(e.stored_in, e.volume)].append(e)
+    from concurrent.futures import ThreadPoolExecutor  # foreign sets only
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         for key in sorted(by_volume):
             if plan_volumes.get(key):

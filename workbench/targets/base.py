@@ -8,7 +8,7 @@ attributes; a new target (S3, SFTP, ...) implements the abstract ones and is ope
 """
 
 import abc
-import secrets
+import os
 from typing import BinaryIO, Dict, Optional, Tuple
 
 from ..modes import DEFAULT_FILE_MODE
@@ -89,7 +89,7 @@ class Target(abc.ABC):
     def write_new(self, name: str, data: bytes) -> None:
         """Write *data* under a temporary name of its own and publish it as *name*: never
         overwriting (FileExistsError), and nothing left behind when it fails."""
-        tmp = partial_name(name, secrets.token_hex(8))
+        tmp = partial_name(name, os.urandom(8).hex())
         try:
             with self.open_write(tmp) as f:
                 f.write(data)
