@@ -99,7 +99,10 @@ def test_a_one_message_restore_loads_only_what_it_needs(tmp_path):
                                            "workbench.archive.pack", "workbench.archive.table",
                                            "workbench.archive.messages", "workbench.archive.aes",
                                            "workbench.archive.sealed", "zipfile", "tempfile",
-                                           "secrets", "socket", "concurrent.futures")
-                or m.startswith(("workbench.service", "workbench.catalog"))
+                                           "secrets", "socket", "concurrent.futures",
+                                           "workbench.rotation", "workbench.removal")
+                or m.startswith(("workbench.service", "workbench.catalog", "workbench.cli.backup",
+                                 "workbench.cli.service", "workbench.cli.catalog",
+                                 "workbench.cli.lab"))
                 or m.split(".")[0] in _HEAVY]
     assert unneeded == []

@@ -54,16 +54,16 @@ def test_unknown_set_and_empty_target(tmp_path, capsys):
 
 
 def test_each_group_names_the_commands_it_adds():
-    # A command builds only its group's parser: each group's COMMANDS must be what it adds.
+    # A command builds only its group's parser: cli.COMMANDS must say what each group adds.
     import argparse
     from workbench import cli
     seen = []
-    for group in cli.GROUPS:
+    for name, group in zip(cli.COMMANDS, cli.groups()):
         parser = argparse.ArgumentParser()
         sub = parser.add_subparsers()
         group.add_commands(sub)
-        assert tuple(sub.choices) == group.COMMANDS, group.__name__
-        seen += group.COMMANDS
+        assert tuple(sub.choices) == cli.COMMANDS[name], group.__name__
+        seen += cli.COMMANDS[name]
     assert len(seen) == len(set(seen))
     full = cli.build_parser()
     assert set(full._subparsers._group_actions[0].choices) == set(seen)

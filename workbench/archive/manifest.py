@@ -362,9 +362,15 @@ def messages_from_columns(columns):
     return {row[0]: row[1:] for row in zip(*cols)}
 
 
+_HEADER_ROW = itemgetter(*MESSAGE_COLUMNS[1:])
+
+
 def header_row(headers):
     """The tuple kept per message from a parse_headers dict (tuples take a third of the memory)."""
-    return tuple(headers.get(c) for c in MESSAGE_COLUMNS[1:])
+    try:
+        return _HEADER_ROW(headers)  # parse_headers gives every field: one C call a message
+    except KeyError:
+        return tuple(headers.get(c) for c in MESSAGE_COLUMNS[1:])
 
 
 def dump(header, entries, messages=None):

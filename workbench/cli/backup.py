@@ -16,10 +16,6 @@ from .common import (config_from_args, engine_options, json_option, keep_options
                      progress_bar, quiet_option, target_options)
 
 
-# The commands add_commands adds (the command line builds only the group it runs).
-COMMANDS = ('backup', 'sets', 'ls', 'rotate')
-
-
 def add_commands(sub):
     """Add ``backup``, ``sets``, ``ls`` and ``rotate`` to the ``workbench`` parser."""
     p = sub.add_parser(

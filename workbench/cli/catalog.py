@@ -19,10 +19,6 @@ _READERS = {"sets": "read_sets", "volumes": "read_volumes", "entries": "read_ent
             "messages": "read_messages"}
 
 
-# The commands add_commands adds (the command line builds only the group it runs).
-COMMANDS = ('catalog',)
-
-
 def add_commands(sub):
     """Add ``catalog`` and its subcommands to the ``workbench`` parser."""
     p = sub.add_parser("catalog", help="the catalog as tables: sets, volumes, entries, messages",

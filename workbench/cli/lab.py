@@ -13,10 +13,6 @@ from .common import config_from_args, target_options
 DEFAULT_DIR = "workbench-notebooks"
 
 
-# The commands add_commands adds (the command line builds only the group it runs).
-COMMANDS = ('lab', 'report')
-
-
 def add_commands(sub):
     p = sub.add_parser("lab", help="start JupyterLab on the bundled notebooks",
                        description="Start JupyterLab on the bundled notebooks (schedule, restore "

@@ -18,10 +18,6 @@ from .common import (config_from_args, config_option, json_option, print_entries
                      quiet_option, target_options)
 
 
-# The commands add_commands adds (the command line builds only the group it runs).
-COMMANDS = ('restore', 'verify')
-
-
 def add_commands(sub):
     """Add ``restore`` and ``verify`` to the ``workbench`` parser."""
     p = sub.add_parser(

@@ -12,10 +12,6 @@ from .common import config_from_args, config_option, json_option
 log = logging.getLogger("workbench.schedule")
 
 
-# The commands add_commands adds (the command line builds only the group it runs).
-COMMANDS = ('schedule', 'scheduler', 'status', 'notify', 'log')
-
-
 def add_commands(sub):
     """Add the service commands to the ``workbench`` parser (in ``--help``'s order)."""
     _schedule_commands(sub)

@@ -110,9 +110,13 @@ class LocalTarget(Target):
             pass
 
     def disk_usage(self):
-        import shutil
-        u = shutil.disk_usage(self.root if os.path.isdir(self.root) else _existing_parent(self.root))
-        return u.total, u.free
+        path = self.root if os.path.isdir(self.root) else _existing_parent(self.root)
+        if not hasattr(os, "statvfs"):  # Windows
+            import shutil
+            u = shutil.disk_usage(path)
+            return u.total, u.free
+        st = os.statvfs(path)  # what shutil.disk_usage reads, without loading shutil (and bz2, lzma)
+        return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
 
     @property
     def local_root(self):
