@@ -15,7 +15,8 @@ import workbench
 from workbench.archive import crypt, pack, sealed
 from workbench.cli import main
 from workbench.config import load_config, validate
-from workbench.errors import (ConfigError, PasswordMissing, PasswordUnusable, WrongPassword)
+from workbench.errors import (ConfigError, MemberTampered, PasswordMissing, PasswordUnusable,
+                              VerifyFailed, WrongPassword)
 from workbench.naming import index_name, manifest_name
 from workbench.sets import list_sets
 
@@ -388,6 +389,12 @@ def test_verify_finds_a_tampered_member(chain, tmp_path, monkeypatch):
     problems = workbench.verify(target=str(bk), set=chain["full"].set_name)
     assert [p.path for p in problems] == [info.filename]
     assert "fails its authentication check" in problems[0].problem
+    assert cli("verify", "--target", bk, "-q") == VerifyFailed.exit_code
+    # restoring that file alone: the error names it, and nothing of it is left behind
+    out = tmp_path / "out"
+    assert cli("restore", chain["full"].set_name, "--target", bk, "--to", out, "--path",
+               info.filename) == MemberTampered.exit_code
+    assert not any(f for _, _, f in os.walk(out))
 
 
 def test_sets_lists_encrypted_sets_without_the_password(chain, capsys, monkeypatch):

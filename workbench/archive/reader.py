@@ -66,15 +66,16 @@ def inflated_at_once(entry):
 def read_payload(f, offset, csize, secret=None, what="a member"):
     """The raw (still compressed) payload of the member whose local header is at *offset*.
 
-    A WinZip AES member (an encrypted set's) is decrypted with the password of *secret* (a
-    passwords.PasswordSource) and authenticated before its compressed data is returned
-    (WrongPassword, MemberTampered; PasswordMissing without a password)."""
+    Given *secret* (a passwords.PasswordSource: readers pass their target's), a WinZip AES
+    member (an encrypted set's) is decrypted and authenticated before its compressed data is
+    returned (WrongPassword, MemberTampered, PasswordMissing); without it, its payload is
+    returned as stored (salt, verifier, ciphertext, code)."""
     f.seek(offset)
     head = f.read(zf.LOCAL_FMT.size)
     if len(head) < zf.LOCAL_FMT.size:
         raise ValueError("volume is truncated before this member")
     header_len, _, _, method, _ = zf.parse_local_header(head)
-    if method == zf.AES_METHOD:
+    if method == zf.AES_METHOD and secret is not None:
         return _decrypted_payload(f, offset, csize, secret, what)
     f.seek(offset + header_len)
     if csize < 0:
@@ -90,7 +91,7 @@ def _member_reader(f, offset, csize, secret, what):
     from .crypt import zip_key
     if secret is None:
         from ..errors import PasswordMissing
-        raise PasswordMissing(what)
+        raise PasswordMissing(what)  # an encrypted member cannot be inflated as it is stored
     return open_member(f, offset, csize, zip_key(secret, what), what)[2]
 
 
