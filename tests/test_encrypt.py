@@ -518,3 +518,36 @@ def test_encrypted_backup_and_restore_on_smb(store, smb_url, tmp_path, monkeypat
     assert cli("restore", "--target", smb_url, "--to", tmp_path / "one", "--message-id",
                MESSAGE_ID, "-q") == 0
     assert len(snapshot(tmp_path / "one")) == 1
+
+
+# --- the notebook form --------------------------------------------------------------------------
+
+def test_restore_wizard_takes_the_password_from_its_field(chain, tmp_path):
+    import html as html_module
+    from workbench.widgets import RestoreWizard, show
+
+    def text(out):
+        return html_module.unescape(show.outputs_text(out))
+
+    out = tmp_path / "out"
+    wiz = RestoreWizard(str(chain["target"]), store=chain["store"], to=str(out))
+    assert "2 sets on the target" in text(wiz.timeline)  # listed without the password
+    wiz.subject.value = "zebra merger"
+    wiz.search_button.click()  # the pair, then the messages: each needs the manifests
+    assert "PasswordMissing" in text(wiz.pair) + text(wiz.found)
+    wiz.password.value = "not the password"
+    wiz.search_button.click()
+    assert "WrongPassword" in text(wiz.pair) + text(wiz.found)
+    wiz.password.value = PW
+    wiz.search_button.click()
+    assert f"1 messages found in {chain['diff'].set_name}" in text(wiz.found)
+    assert wiz.message.value.endswith("0000abcf.eml")
+    wiz.plan_button.click()
+    wiz.restore_button.click()
+    assert wiz.result.files == 1
+    (got,) = snapshot(out).items()
+    assert got[1] == chain["last"][got[0]]
+    wiz.check_button.click()
+    assert "check: 1 of 1 files match the backup" in text(wiz.result_out)
+    for o in (wiz.timeline, wiz.found, wiz.plan_out, wiz.result_out):
+        assert PW not in text(o)

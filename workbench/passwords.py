@@ -15,6 +15,7 @@ import getpass
 import logging
 import os
 import sys
+from contextlib import contextmanager
 
 from .errors import PasswordMissing
 
@@ -31,6 +32,17 @@ def set_password_prompt(prompt):
     """Install ``prompt(what) -> str or None`` to be asked instead of getpass (None removes it)."""
     global _prompt
     _prompt = prompt
+
+
+@contextmanager
+def password_prompt(prompt):
+    """Ask ``prompt(what)`` for the password while the block runs (a notebook form's field)."""
+    global _prompt
+    before, _prompt = _prompt, prompt
+    try:
+        yield
+    finally:
+        _prompt = before
 
 
 class PasswordSource:
