@@ -239,10 +239,11 @@ def test_the_password_appears_in_no_log_status_json_mail_or_command_line(
     cmdlines = []
     real_popen = subprocess.Popen
 
-    def popen(args, *a, **kw):  # the workers' command lines, as /proc shows them
+    def popen(args, *a, **kw):  # the workers' command lines and environments, as /proc shows
         proc = real_popen(args, *a, **kw)
-        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
-            cmdlines.append(f.read())
+        for what in ("cmdline", "environ"):
+            with open(f"/proc/{proc.pid}/{what}", "rb") as f:
+                cmdlines.append(f.read())
         return proc
 
     monkeypatch.setattr(pack.subprocess, "Popen", popen)

@@ -109,6 +109,11 @@ class ZipKey:
     def __repr__(self):
         return "ZipKey(<hidden>)"
 
+    def is_password(self, text):
+        """True if *text* is this key's password (to keep it out of a child's environment)."""
+        return isinstance(text, str) and hmac.compare_digest(text.encode("utf-8", "replace"),
+                                                             self._password)
+
     def encrypt(self, payload):
         """encrypt_payload(payload, self): writers call this on the key they are given, so that
         the volume code and the packing workers need not import this module themselves."""

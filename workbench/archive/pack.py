@@ -307,17 +307,21 @@ class _ProcessPool:
     reply pipe, with *allocate*'s ``(number, path)``.
     """
 
-    def __init__(self, count, allocate=None):
+    def __init__(self, count, allocate=None, key=None):
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.allocate = allocate
         self.procs, self.replies = [], []
+        # An encrypted set's workers get the key through their pipe: the variable that holds
+        # the password is kept out of their environment too.
+        env = None if key is None else {k: v for k, v in os.environ.items()
+                                        if not key.is_password(v)}
         try:
             for _ in range(count):
                 reply_r, reply_w = os.pipe()
                 try:
                     proc = subprocess.Popen([sys.executable, "-c", _WORKER, package, str(reply_r)],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            pass_fds=(reply_r,))
+                                            pass_fds=(reply_r,), env=env)
                 finally:
                     os.close(reply_r)
                 self.procs.append(proc)
@@ -435,10 +439,10 @@ class _Answer:
         return answer[1]
 
 
-def _executor(total_files, total_bytes):
+def _executor(total_files, total_bytes, key=None):
     workers = os.cpu_count() or 2
     if total_files >= _PROCESS_MIN_FILES or total_bytes >= _PROCESS_MIN_BYTES:
-        return _ProcessPool(workers)
+        return _ProcessPool(workers, key=key)
     return ThreadPoolExecutor(workers)
 
 
@@ -465,7 +469,7 @@ def pack_files(root, items, level, total_files, total_bytes, key=None):
     key : aes.ZipKey, optional
         Encrypt every member (the key derivation per member happens in the packers).
     """
-    with _executor(total_files, total_bytes) as pool:
+    with _executor(total_files, total_bytes, key) as pool:
         pending = deque()
         inflight = 0
         for keys, batch, nbytes in _batches(items):
@@ -507,7 +511,7 @@ class Storers:
     def __init__(self, set_name, limit, allocate, count=None, key=None):
         self.lock = threading.Lock()
         self._allocate = allocate
-        self.pool = _ProcessPool(count or os.cpu_count() or 2, self._allocate_one)
+        self.pool = _ProcessPool(count or os.cpu_count() or 2, self._allocate_one, key)
         self.finished = []  # (volume, bytes, members) of the volumes the workers finished
         for i in range(len(self.pool.procs)):
             self.pool.send(("volumes", str(set_name), limit, key), i)
