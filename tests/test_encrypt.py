@@ -552,3 +552,21 @@ def test_restore_wizard_takes_the_password_from_its_field(chain, tmp_path):
     assert "check: 1 of 1 files match the backup" in text(wiz.result_out)
     for o in (wiz.timeline, wiz.found, wiz.plan_out, wiz.result_out):
         assert PW not in text(o)
+
+
+def test_a_lost_manifest_is_read_from_the_encrypted_copy(chain, tmp_path, monkeypatch):
+    bk = tmp_path / "bk"
+    shutil.copytree(chain["target"], bk)
+    full = chain["full"].set_name
+    os.remove(bk / manifest_name(full))
+    monkeypatch.setenv("WORKBENCH_PASSWORD", PW)
+    (s,) = [s for s in list_sets(workbench.targets.open_target(str(bk))) if str(s.name) == full]
+    assert s.status == "damaged" and "restorable by name" in s.problem
+    assert s.header["encrypted"] is True  # read from the copy in the last volume
+    out = tmp_path / "out"
+    workbench.restore(str(out), target=str(bk), set=full)
+    assert snapshot(out) == chain["first"]
+    monkeypatch.setenv("WORKBENCH_PASSWORD", "not the password")
+    with pytest.raises(WrongPassword):
+        workbench.restore(str(tmp_path / "out2"), target=str(bk), set=full)
+    assert not (tmp_path / "out2").exists() or os.listdir(tmp_path / "out2") == []

@@ -294,7 +294,7 @@ def set_damaged(target, info, problem, load=False):
             with open_copy(target, info.copy, str(info.name)) as f:
                 info.header = mf.decode_header(f)
         except (PasswordMissing, WrongPassword) as e:
-            info.encrypted, info.locked, info.lock_error = True, str(e), e
+            mark_locked(info, e)
         except _copy_errors() as e:
             info.problem += f" (that copy is unreadable too: {e})"
             info.copy = None
