@@ -570,3 +570,25 @@ def test_a_lost_manifest_is_read_from_the_encrypted_copy(chain, tmp_path, monkey
     with pytest.raises(WrongPassword):
         workbench.restore(str(tmp_path / "out2"), target=str(bk), set=full)
     assert not (tmp_path / "out2").exists() or os.listdir(tmp_path / "out2") == []
+
+
+def test_the_password_from_the_keyring(store, tmp_path):
+    import keyring
+    from memkeyring import Keyring
+    before = keyring.get_keyring()
+    keyring.set_keyring(Keyring())
+    try:
+        keyring.set_password("workbench", "backup", PW)
+        bk = tmp_path / "bk"
+        r = workbench.backup("full", store=store, target=str(bk), min_free=0, encrypt=True)
+        assert seven_zip("t", f"-p{PW}", str(bk / f"{r.set_name}.zip")).returncode == 0
+        out = tmp_path / "out"
+        assert cli("restore", "--target", bk, "--to", out, "-q") == 0
+        assert snapshot(out) == store_snapshot(store)
+        os.environ["WORKBENCH_PASSWORD"] = "not the password"  # the environment comes first
+        try:
+            assert cli("verify", "--target", bk, "-q") == WrongPassword.exit_code
+        finally:
+            del os.environ["WORKBENCH_PASSWORD"]
+    finally:
+        keyring.set_keyring(before)
