@@ -592,3 +592,21 @@ def test_the_password_from_the_keyring(store, tmp_path):
             del os.environ["WORKBENCH_PASSWORD"]
     finally:
         keyring.set_keyring(before)
+
+
+def test_the_password_asked_on_a_terminal(chain, tmp_path):
+    import sys
+    import pexpect
+    out = tmp_path / "out"
+    env = {k: v for k, v in os.environ.items() if k != "WORKBENCH_PASSWORD"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    child = pexpect.spawn(sys.executable, ["-m", "workbench", "restore", "--target",
+                                           str(chain["target"]), "--to", str(out), "-q"],
+                          env=env, timeout=60)
+    child.expect("password of ")
+    child.sendline(PW)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert PW.encode() not in child.before  # not echoed
+    assert snapshot(out) == chain["last"]
