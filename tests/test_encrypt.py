@@ -610,3 +610,22 @@ def test_the_password_asked_on_a_terminal(chain, tmp_path):
     assert child.exitstatus == 0, child.before
     assert PW.encode() not in child.before  # not echoed
     assert snapshot(out) == chain["last"]
+
+
+@pytest.mark.parametrize("oversize", ["skip", "own-volume"])
+def test_no_encrypted_volume_passes_the_volume_size(tmp_path, monkeypatch, oversize):
+    """A file that just fits an empty volume plain does not once AES adds its 50 bytes."""
+    from workbench.archive.volume import fits_alone
+    monkeypatch.setenv("WORKBENCH_PASSWORD", PW)
+    s = make_store(tmp_path / "server", messages=5, seed=1)
+    name, limit = "license/edge.bin", 128 * 1024
+    size = max(n for n in range(limit - 2048, limit) if fits_alone("F20261101T010000Z", limit,
+                                                                     name, n))
+    assert not fits_alone("F20261101T010000Z", limit, name, size, encrypted=True)
+    with open(os.path.join(s, name), "wb") as f:
+        f.write(os.urandom(size))  # stored: as large in the volume as on disk
+    bk = tmp_path / "bk"
+    r = workbench.backup("full", store=s, target=str(bk), min_free=0, encrypt=True, now=T0,
+                         volume_size=limit, oversize=oversize)
+    assert all(os.path.getsize(v) <= limit for v in volumes(bk))
+    assert [x["path"] for x in r.skipped] == ([name] if oversize == "skip" else [])

@@ -437,7 +437,7 @@ class _Run:
         for i, size in enumerate(sizes):
             how = PACK if size <= STREAM_THRESHOLD else STREAM
             path = run.path(i)
-            if not fits_alone(str(self.name), limit, path, size):
+            if not fits_alone(str(self.name), limit, path, size, self.key is not None):
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
@@ -473,7 +473,7 @@ class _Run:
                        base.csize[b], base.method[b], mode)
                 continue
             how = PACK if size <= STREAM_THRESHOLD else STREAM
-            if not fits_alone(str(self.name), limit, path, size):
+            if not fits_alone(str(self.name), limit, path, size, self.key is not None):
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
@@ -614,7 +614,8 @@ class _Run:
                 nbytes += sum(run.sizes)
                 if skip and run.sizes and max(run.sizes) > limit // 2:
                     for i, size in enumerate(run.sizes):
-                        if not fits_alone(name, limit, run.path(i), size):
+                        if not fits_alone(name, limit, run.path(i), size,
+                                          self.key is not None):
                             files -= 1  # the rule of _plan: skipped files are not stored
                             nbytes -= size
         except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters

@@ -253,13 +253,15 @@ class VolumeWriter:
             self.central.close()
 
 
-def fits_alone(set_name, limit, name, size):
+def fits_alone(set_name, limit, name, size, encrypted=False):
     """True if a file *name* of *size* bytes fits in an empty volume of *limit* bytes (else it is
-    oversize: skipped, or stored in a volume of its own)."""
+    oversize: skipped, or stored in a volume of its own); *encrypted* counts what WinZip AES
+    adds (its extra fields, salt, verifier and code)."""
     if size + 8 * len(name) + 1024 <= limit:  # the records take less than this: no need to ask
         return True
-    probe = VolumeWriter(None, set_name, 0, limit)
-    return probe.room_for(len(name.encode("utf-8")), size, zip64=size >= zf.MAX32 - _CHUNK)
+    probe = VolumeWriter(None, set_name, 0, limit, key=True if encrypted else None)
+    return probe.room_for(len(name.encode("utf-8")), size + (28 if encrypted else 0),
+                          zip64=size >= zf.MAX32 - _CHUNK)
 
 
 class VolumeSeries:
