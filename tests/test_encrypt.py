@@ -629,3 +629,14 @@ def test_no_encrypted_volume_passes_the_volume_size(tmp_path, monkeypatch, overs
                          volume_size=limit, oversize=oversize)
     assert all(os.path.getsize(v) <= limit for v in volumes(bk))
     assert [x["path"] for x in r.skipped] == ([name] if oversize == "skip" else [])
+
+
+def test_telling_a_plain_manifest_leaves_its_first_read_whole(tmp_path):
+    """The sniff for a sealed file must not shrink the 64 KiB first read of a manifest header
+    (a short read made it 4 KiB: long headers were then read twice)."""
+    path = tmp_path / "m.gz"
+    path.write_bytes(os.urandom(200000))
+    target = workbench.targets.open_target(str(tmp_path))
+    with target.open_read("m.gz") as f:
+        plain = crypt.unsealed(f, target, "a file")
+        assert plain is f and len(f.read1(64 * 1024)) == 64 * 1024

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 # sealed.MAGIC (tests/test_encrypt.py checks that they agree): tested here without loading the
 # cryptography library for every plain manifest.
 SEALED_MAGIC = b"WBSEAL"
+_FIRST_READ = 64 * 1024
 
 
 def is_sealed(start):
@@ -92,7 +93,10 @@ def file_is_sealed(target, fname):
 def unsealed(f, target, what):
     """The open binary file *f* as a reader of its plaintext: *f* itself if it is not sealed,
     else a seekable decrypting reader (WrongPassword, PasswordMissing, SealedFileDamaged)."""
-    start = f.read(len(SEALED_MAGIC))
+    # The first read is the one a manifest header's reader makes (manifest.decode_header: one
+    # read of 64 KiB, one round trip on SMB): a short read here would leave a buffered file
+    # answering that read with a few kilobytes only.
+    start = f.read1(_FIRST_READ) if hasattr(f, "read1") else f.read(len(SEALED_MAGIC))
     f.seek(0)
     if not is_sealed(start):
         return f
