@@ -42,7 +42,7 @@ _WB_SCRIPT = Path(PY).parent / "workbench"
 WB = [str(_WB_SCRIPT)] if _WB_SCRIPT.exists() else [PY, "-m", "workbench"]
 TIME_V = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 TOP_ENTRIES = ("store", "mailserver.cfg", "users.cfg", "license", "sslcert")
-PHASES = ("backup", "restore", "catalog", "smb")
+PHASES = ("backup", "restore", "catalog", "smb", "encrypt")
 
 RESULTS = []      # one dict per checked figure, each naming its store
 EXTRA = {}        # informational figures (not checked) of the store being measured
@@ -496,6 +496,35 @@ class Bench:
         check(16, "full backup CPU (process tree)", wb["cpu"], "s", anchor=zr["cpu"],
               anchor_name="zip -6 CPU", max_ratio=0.30,
               note="user+sys of every process: robust to other load")
+
+    def bench_encrypted(self):
+        """An encrypted full (``--encrypt``: AES-256 volumes, sealed manifest and index) beside
+        the plain one, both timed here, on the same store, best of --big-repeat each."""
+        target = self.work / "wb-encrypted"
+        env = {"WORKBENCH_PASSWORD": "bench password, not a secret"}
+        runs = {}
+        for kind, extra, run_env in (("plain", [], None), ("encrypted", ["--encrypt"], env)):
+            best = None
+            for i in range(self.args.big_repeat):
+                rmtree(target)
+                log(f"workbench backup full, {kind} ({i + 1}/{self.args.big_repeat})")
+                r = run(WB + ["backup", "full"] + self.wb_engine(target) + extra
+                        + ["-q", "--json"], env=run_env, stdout=subprocess.PIPE)
+                if best is None or r["wall"] < best["wall"]:
+                    best = r
+            best["bytes"] = tree_bytes(target)
+            runs[kind] = best
+        rmtree(target)
+        plain, enc = runs["plain"], runs["encrypted"]
+        EXTRA["backup_full_encrypted"] = {
+            "plain_s": plain["wall"], "plain_cpu_s": plain["cpu"], "plain_bytes": plain["bytes"],
+            "encrypted_s": enc["wall"], "encrypted_cpu_s": enc["cpu"],
+            "encrypted_bytes": enc["bytes"], "encrypted_tree_rss_mb": enc["tree_rss_mb"]}
+        check(17, "encrypted full backup wall", enc["wall"], "s", anchor=plain["wall"],
+              anchor_name="plain full", max_ratio=1.3, note=f"load {enc['load']}")
+        check(17, "encrypted full backup CPU (process tree)", enc["cpu"], "s",
+              anchor=plain["cpu"], anchor_name="plain full CPU", max_ratio=1.3,
+              note="PBKDF2 (1000 x HMAC-SHA1) per member, as WinZip AES fixes it")
 
     def restic_backup(self):
         if not shutil.which("restic"):
@@ -984,7 +1013,9 @@ def main(argv=None):
     ap.add_argument("--baseline", metavar="RESULTS.json",
                     help="take the 100k figures for --big from an earlier run's results")
     ap.add_argument("--only", default="backup,restore,catalog",
-                    help="comma list of phases: backup,restore,catalog,smb")
+                    help="comma list of phases: backup,restore,catalog,smb,encrypt")
+    ap.add_argument("--encrypt", action="store_true", help="also measure an encrypted full "
+                    "beside a plain one (the encrypt phase)")
     ap.add_argument("--out", help="JSON results file (default bench/results/<UTC time>.json)")
     ap.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "wb-bench"),
                     help="scratch directory for copies, archives and repos")
@@ -995,6 +1026,8 @@ def main(argv=None):
     ap.add_argument("--keep-work", action="store_true", help="keep the scratch data afterwards")
     args = ap.parse_args(argv)
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    if args.encrypt and "encrypt" not in phases:
+        phases.append("encrypt")
     bad = [p for p in phases if p not in PHASES]
     if bad:
         ap.error(f"--only: unknown phase(s) {', '.join(bad)}; choose from {', '.join(PHASES)}")
@@ -1023,6 +1056,8 @@ def main(argv=None):
                 b.bench_backup()
             if "restore" in phases:
                 b.bench_restore()
+            if "encrypt" in phases:
+                b.bench_encrypted()
             if "backup" in phases:
                 b.bench_differential()
             if "catalog" in phases:

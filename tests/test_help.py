@@ -12,7 +12,7 @@ ENGINE = TARGET | KEEP | {"--volume-size", "--min-free", "--differentials", "--o
 # What each command takes (besides -h): a flag that does nothing for a command is not offered.
 OPTIONS = {
     (): {"-v", "--verbose"},
-    ("backup",): ENGINE | {"--scheduled", "-q", "--quiet", "--json"},
+    ("backup",): ENGINE | {"--encrypt", "--scheduled", "-q", "--quiet", "--json"},
     ("sets",): TARGET | {"--json"},
     ("ls",): TARGET | {"--json"},
     ("rotate",): TARGET | KEEP | {"--dry-run"},

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from itertools import chain
 
 from .archive import manifest as mf
+from .archive.crypt import Sealer, keyring, open_plain, set_key_of, zip_key
 from .archive.compress import gzip_writer
 from .archive.index import copy_index, discard_copy, publish_index_from, write_index
 from .archive.messages import MessageBlock
@@ -89,6 +90,8 @@ def backup(kind="full", *, config=None, progress=None, now=None, **settings):
         raise ConfigError("store", None, "no store given: set 'store' or pass --store")
     requested = _kind_letter(kind)
     target = open_target(cfg.target_or_default, **cfg.target_options)
+    if cfg.encrypt:  # the password, and that 7-Zip can use it, before anything is written
+        zip_key(target.backup_password, "the encrypted backup")
     # What a lost target means for the backup, by how far the run got: said in its error.
     outcome = "nothing was written"
     try:
@@ -180,10 +183,27 @@ class _Run:
             fulls = [s for s in sets if s.name.kind == "F" and s.status == COMPLETE]
             if fulls:
                 self.base = fulls[-1]
+                why = self._unfit_base(self.base)
+                if why:
+                    self.base, self.kind = None, "F"
+                    self.note = f"{why}: the differential ran as a full"
+                    log.warning(self.note)
             else:
                 self.kind = "F"
                 self.note = "no usable full backup on the target: the differential ran as a full"
                 log.warning(self.note)
+        # An encrypted set: a key per member for the volumes, the chain's key for the sealed
+        # manifest and index (a differential's is its full's: the same password opens both).
+        self.key = self.sealer = None
+        if cfg.encrypt:
+            source = target.backup_password
+            self.key = zip_key(source, "the encrypted backup")
+            if self.base is not None:
+                base = str(self.base.name)
+                set_key = set_key_of(target, manifest_name(base), f"the manifest of {base}")
+            else:
+                set_key = keyring(source, "the encrypted backup").new_key()
+            self.sealer = Sealer(set_key)
         # Free against every file on the target: any file starting with a set name keeps that
         # name taken, whoever wrote it.
         self.name = next_free_name(make_set_name(self.kind, self.started), taken)
@@ -201,6 +221,18 @@ class _Run:
         stats = similar[-1].header.get("stats", {}) if similar else {}
         self.expected = (stats.get("stored"), stats.get("bytes_in"))
 
+    def _unfit_base(self, base):
+        """Why the full *base* cannot be this differential's (its encryption is not this run's,
+        or the password given does not open it), or "" if it can: a chain is encrypted
+        throughout, with one password, so that every differential can be restored."""
+        if self.cfg.encrypt and base.encrypted and base.locked:
+            return f"the password given does not open the full backup {base.name}"
+        if self.cfg.encrypt and not base.encrypted:
+            return f"encryption is on and the full backup {base.name} is not encrypted"
+        if not self.cfg.encrypt and base.encrypted:
+            return f"encryption is off and the full backup {base.name} is encrypted"
+        return ""
+
     def execute(self):
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
@@ -215,16 +247,17 @@ class _Run:
         if own:
             writer = VolumeFiles(self.target, name, self.token)
         else:
-            writer = SetWriter(self.target, name, self.cfg.volume_size, self.token)
+            writer = SetWriter(self.target, name, self.cfg.volume_size, self.token, self.key)
         # SQLite works without the GIL: the index is made in this thread while the rest runs.
         self.index_pool = ThreadPoolExecutor(1, thread_name_prefix="index")
         self.index_copy = None
         if self.base is not None:  # a differential's index starts as a copy of its full's
             self.index_copy = self.index_pool.submit(copy_index, self.target, index_name(name),
-                                                     index_name(str(self.base.name)), self.token)
+                                                     index_name(str(self.base.name)), self.token,
+                                                     self.sealer)
         try:
             from .archive.pack import Storers  # subprocesses, pickle: only when backing up
-            with (Storers(name, self.cfg.volume_size, writer.allocate) if own
+            with (Storers(name, self.cfg.volume_size, writer.allocate, key=self.key) if own
                   else nullcontext()) as storers:
                 # The walk feeds the compressors as it goes: workers start on the first files
                 # while the rest of the store is still being listed.
@@ -303,9 +336,11 @@ class _Run:
         body.readline()  # the in-volume header, which lacks the last volume's size
         tmp = partial_name(manifest_name(name), self.token)
         with self.target.open_write(tmp) as f:
-            with gzip_writer(f) as gz:
-                gz.write(mf.header_line(self._header(volumes, entries, stored)))
-                shutil.copyfileobj(body, gz, 1024 * 1024)
+            # An encrypted set's manifest is sealed: gzip writes into the sealing writer.
+            with (self.sealer.writer(f) if self.sealer else nullcontext(f)) as out:
+                with gzip_writer(out) as gz:
+                    gz.write(mf.header_line(self._header(volumes, entries, stored)))
+                    shutil.copyfileobj(body, gz, 1024 * 1024)
         self.target.publish(tmp, manifest_name(name))
         self.published.append(manifest_name(name))
 
@@ -318,19 +353,20 @@ class _Run:
             gone = self.base_gone + self.dropped
             mine = list(entries.entries(stored_in=name))
             if publish_index_from(self.target, index_name(name), name, work, mine, gone,
-                                  messages, self.token):
+                                  messages, self.token, self.sealer):
                 self.published.append(index_name(name))
                 return
         if self.base is not None:  # no usable copy: the unchanged messages' IDs are the full's
             messages = list(messages.index_rows()) + self._inherited_message_ids(entries)
-        write_index(self.target, index_name(name), name, entries, messages, self.token)
+        write_index(self.target, index_name(name), name, entries, messages, self.token,
+                    self.sealer)
         self.published.append(index_name(name))
 
     def _inherited_message_ids(self, entries):
         """``(message_id, path)`` of the messages this differential takes from its full."""
         base = str(self.base.name)
         inherited = {row[0] for row in entries.rows(stored_in=base)}
-        with self.target.open_read(manifest_name(base)) as f:
+        with open_plain(self.target, manifest_name(base), f"the manifest of {base}") as f:
             columns = mf.read_manifest(f).get("messages") or {}
         if not columns:
             return []
@@ -358,7 +394,9 @@ class _Run:
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run;
             # its paths wait in a temporary file, read once, in order, by the walk.
-            with self.target.open_read(manifest_name(str(self.base.name))) as f:
+            base_name = str(self.base.name)
+            with open_plain(self.target, manifest_name(base_name),
+                            f"the manifest of {base_name}") as f:
                 columns = mf.read_manifest(f, stop_after="entries", spool=("path",))["entries"]
             base = _Base(columns)
         planned = self.planned
@@ -399,7 +437,7 @@ class _Run:
         for i, size in enumerate(sizes):
             how = PACK if size <= STREAM_THRESHOLD else STREAM
             path = run.path(i)
-            if not fits_alone(str(self.name), limit, path, size):
+            if not fits_alone(str(self.name), limit, path, size, self.key is not None):
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
@@ -435,7 +473,7 @@ class _Run:
                        base.csize[b], base.method[b], mode)
                 continue
             how = PACK if size <= STREAM_THRESHOLD else STREAM
-            if not fits_alone(str(self.name), limit, path, size):
+            if not fits_alone(str(self.name), limit, path, size, self.key is not None):
                 if self.cfg.oversize == "skip":
                     log.warning("%s skipped: %d bytes is more than the volume size %d", path,
                                 size, limit)
@@ -505,7 +543,7 @@ class _Run:
                            files.sizes[i], files.mtimes[i], how)
 
         size = (float("inf"),) * 2 if self.big else (0, 0)
-        for row, packed in pack_files(self.cfg.store, items(), level, *size):
+        for row, packed in pack_files(self.cfg.store, items(), level, *size, key=self.key):
             path = entries.path(row)
             if packed is None:
                 ok = self._stream_one(writer, entries, row, hows.pop(row) == ALONE, level)
@@ -576,7 +614,8 @@ class _Run:
                 nbytes += sum(run.sizes)
                 if skip and run.sizes and max(run.sizes) > limit // 2:
                     for i, size in enumerate(run.sizes):
-                        if not fits_alone(name, limit, run.path(i), size):
+                        if not fits_alone(name, limit, run.path(i), size,
+                                          self.key is not None):
                             files -= 1  # the rule of _plan: skipped files are not stored
                             nbytes -= size
         except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters
@@ -611,6 +650,8 @@ class _Run:
             # The messages block holds the headers of the messages this set stores; those of a
             # differential's unchanged messages are in its full's manifest.
             "message_headers": "stored",
+            # The volumes are WinZip AES-256 and the manifest and index sealed (archive/crypt.py).
+            **({"encrypted": True} if self.key is not None else {}),
             "stats": {"files": len(entries), "stored": stored[0], "bytes_in": stored[1],
                       "bytes_out": sum(v["bytes"] for v in volumes)},
         }

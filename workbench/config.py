@@ -13,7 +13,10 @@ creates get the matching search bits; see workbench.modes), ``max_member_size`` 
 64GiB) and ``max_ratio`` (default 200): members that declare more, or inflate more than that many
 times their compressed size, are refused before they are inflated (zip bombs),
 ``lock_stale_after`` (seconds or a duration such as ``"24h"``, default 24 h: when the lock or a
-read lease of another host, or a damaged lock file, counts as abandoned).
+read lease of another host, or a damaged lock file, counts as abandoned), ``encrypt`` (bool,
+default false: WinZip AES-256 volumes, sealed manifests and indexes) and ``password_env`` (the
+environment variable holding the backup password, default ``WORKBENCH_PASSWORD``; the password
+itself is never a config key: see workbench.passwords).
 Scheduler, notification and log keys (``timezone``, ``schedule_db``, ``[[schedule]]`` (a
 :class:`Task` each), ``[notify]`` (:class:`NotifySettings`), ``after_backup``, ``low_priority``,
 ``grace_time``, ``default_time``, ``log_file``, ``log_max_size``) are validated here too; see
@@ -429,13 +432,16 @@ class Config:
     log_file: Optional[str] = None          # None = workbench.log beside the schedule db
     log_max_size: int = 10 * 1024**2        # rotate the log file at this size
     file_mode: int = DEFAULT_FILE_MODE      # of volumes, indexes, logs, status (workbench.modes)
+    encrypt: bool = False                   # AES-256 volumes, sealed manifest and index
+    password_env: str = "WORKBENCH_PASSWORD"  # where the backup password is (workbench.passwords)
 
     @property
     def target_options(self):
         """Keyword options for ``open_target`` (credential sources and timeout of SMB targets,
-        file modes of local ones)."""
+        file modes of local ones, where the password of encrypted sets comes from)."""
         return {"smb_user_env": self.smb_user_env, "smb_password_env": self.smb_password_env,
-                "network_timeout": self.network_timeout, "file_mode": self.file_mode}
+                "network_timeout": self.network_timeout, "file_mode": self.file_mode,
+                "password_env": self.password_env}
 
     @property
     def target_or_default(self):
@@ -476,6 +482,8 @@ _CHECKS = {
     "log_file": _path,
     "log_max_size": _size_at_least(4096),
     "file_mode": check_file_mode,
+    "encrypt": _boolean,
+    "password_env": _env_name,
 }
 
 # Tables and keys owned by other modules (scheduler, notifications...) register here so that the
@@ -492,6 +500,11 @@ def validate(values, base=None):
             continue
         if key in EXTRA_KEYS:
             continue
+        if key == "password":
+            raise ConfigError(key, "***", "never put the backup password in the config file, "
+                              "where anyone who reads the file has it: set the environment "
+                              "variable named by password_env (default WORKBENCH_PASSWORD), or "
+                              "store it with `keyring set workbench backup`")
         if key not in known:
             raise ConfigError(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
         clean[key] = _CHECKS[key](key, value)

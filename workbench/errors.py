@@ -381,12 +381,12 @@ class PasswordMissing(WorkbenchError):
 
     exit_code = 57
 
-    def __init__(self, what="this backup"):
+    def __init__(self, what="this backup", env="WORKBENCH_PASSWORD"):
         self.what = what
         super().__init__(
-            f"{what} is encrypted and no password was given: set WORKBENCH_PASSWORD (or the "
-            f"variable named by password_env), store it in the keyring, or run on a terminal "
-            f"to be asked for it")
+            f"{what} is encrypted (or encryption is asked for) and no password was given: set "
+            f"the environment variable {env} (its name is the config key password_env), store "
+            f"it with `keyring set workbench backup`, or run on a terminal to be asked for it")
 
 
 class PasswordUnusable(WorkbenchError):

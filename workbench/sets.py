@@ -38,12 +38,14 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .archive import manifest as mf
+from .archive.crypt import file_is_sealed, is_sealed, plain_bytes, source_of
 from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
 from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, read_volume_end
 from .archive.writer import read_marker
-from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup, SelectionError,
-                     SetNotFound, UnsupportedSet)
+from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup,
+                     PasswordMissing, SealedFileDamaged, SelectionError, SetNotFound,
+                     UnsupportedSet, WrongPassword)
 from .model import Entry
 from .store import classify, unsafe_member_path
 from .times import as_utc
@@ -59,7 +61,7 @@ READABLE = (COMPLETE, DAMAGED, FOREIGN)
 
 
 # What reading a damaged manifest raises: bad JSON or columns, a truncated or corrupt gzip.
-MANIFEST_ERRORS = (ValueError, OSError, EOFError, *INFLATE_ERRORS)
+MANIFEST_ERRORS = (ValueError, OSError, EOFError, SealedFileDamaged, *INFLATE_ERRORS)
 
 
 
@@ -100,6 +102,11 @@ class SetInfo:
     copy: Optional[str] = None
     has_manifest: bool = False
     problem: str = ""
+    # An encrypted set (sealed manifest): ``locked`` says why its manifest could not be read
+    # (no password, or not this one); its header is then None and its status the listing's.
+    encrypted: bool = False
+    locked: str = ""
+    lock_error: Optional[Exception] = field(default=None, repr=False, compare=False)
     target: object = field(default=None, repr=False, compare=False)
     _doc: Optional[dict] = field(default=None, repr=False, compare=False)
 
@@ -117,6 +124,12 @@ class SetInfo:
         self._doc = doc
         self.header = None if doc is None else {k: v for k, v in doc.items()
                                                  if k not in ("entries", "messages")}
+
+    def unlocked(self):
+        """This set, or the PasswordMissing or WrongPassword that kept its manifest closed."""
+        if self.lock_error is not None:
+            raise self.lock_error
+        return self
 
     @property
     def base(self):
@@ -202,16 +215,38 @@ def _read_header(target, info, load):
         return True
     name = str(info.name)
     try:
-        with target.open_read(manifest_name(name)) as f:
+        with target.open_read(manifest_name(name)) as raw:
+            f = _unsealed(raw, target, info)
             info.header = mf.decode_header(f)
     except FileNotFoundError:
         info.has_manifest = False
         return False  # removed since the listing: judged from the other files
+    except (PasswordMissing, WrongPassword) as e:
+        # Listed by its files, as far as they tell without the password: never an error.
+        mark_locked(info, e)
+        return True
     except MANIFEST_ERRORS as e:
         set_damaged(target, info, f"manifest file unreadable ({e})", load)
         return True
     check_volumes(info)
     return True
+
+
+def mark_locked(info, error):
+    """Note on *info* that its sealed manifest stays closed for *error* (PasswordMissing or
+    WrongPassword): the set is listed from its files, and reading it raises *error* again."""
+    info.encrypted, info.lock_error = True, error
+    info.locked = ("no password given" if isinstance(error, PasswordMissing)
+                   else "the password given does not open it")
+
+
+def _unsealed(f, target, info):
+    """*f* (a set's manifest file) as plaintext, noting on *info* whether it is sealed."""
+    from .archive.crypt import unsealed
+    plain = unsealed(f, target, f"the manifest of {info.name}")
+    if plain is not f:
+        info.encrypted = True
+    return plain
 
 
 def check_volumes(info):
@@ -258,6 +293,8 @@ def set_damaged(target, info, problem, load=False):
         try:
             with open_copy(target, info.copy, str(info.name)) as f:
                 info.header = mf.decode_header(f)
+        except (PasswordMissing, WrongPassword) as e:
+            mark_locked(info, e)
         except _copy_errors() as e:
             info.problem += f" (that copy is unreadable too: {e})"
             info.copy = None
@@ -359,6 +396,13 @@ def _judge_without_manifest(target, info, has_index, load):
 def _index_is_ours(target, name):
     """True if the index file of set *name* is an SQLite index of ours naming that set."""
     fname = index_name(name)
+    try:
+        if file_is_sealed(target, fname):
+            # Our own format, under the index's name of a set whose volumes are ours: an index
+            # of ours (which set it names is sealed too).
+            return True
+    except OSError:
+        return False
     local = target.local_path(fname)
     if local is not None:
         return index_set_name(local) == name
@@ -394,7 +438,8 @@ def protect_bases(sets):
 def open_copy(target, volume_file, set_name):
     """The manifest copy in *volume_file* on *target*, open for reading (see
     archive.reader.open_manifest_copy: bounded, its CRC-32 checked at its end)."""
-    with target.open_read(volume_file) as f, open_manifest_copy(f, set_name) as member:
+    with target.open_read(volume_file) as f, \
+            open_manifest_copy(f, set_name, source_of(target)) as member:
         yield member
 
 
@@ -404,7 +449,10 @@ def read_manifest_of(target, info):
     name = str(info.name)
     if info.has_manifest:
         try:
-            return mf.decode(target.read_bytes(manifest_name(name)))
+            data = target.read_bytes(manifest_name(name))
+            doc = mf.decode(plain_bytes(data, target, f"the manifest of {name}"))
+            info.encrypted = info.encrypted or is_sealed(data)
+            return doc
         except MANIFEST_ERRORS as e:
             set_damaged(target, info, f"manifest file unreadable ({e})", load=False)
             if info.copy is None:
@@ -414,7 +462,7 @@ def read_manifest_of(target, info):
                          "cannot be read; `workbench sets` shows its problem")
     try:
         with target.open_read(info.copy) as f:
-            return read_manifest_copy(f, name)
+            return read_manifest_copy(f, name, source_of(target))
     except _copy_errors() as e:
         raise unreadable_manifest(name, f"the copy in {info.copy} is unreadable: {e}") from None
 
@@ -602,6 +650,7 @@ def remove_set(target, info):
 __all__ = ["SetInfo", "list_sets", "find_set", "base_of", "choose_set", "unusable", "judge",
            "check_volumes", "entries_of", "skipped_entries", "refusal", "listed_twice", "twice_reason",
            "resolve_source", "leftover_files", "remove_set", "read_manifest_of", "open_copy",
+           "mark_locked",
            "find_copy", "protect_bases", "set_damaged", "unsupported_set", "COMPLETE",
            "INCOMPLETE", "DAMAGED", "FOREIGN", "UNSUPPORTED", "READABLE", "LOCK_NAME"]
 

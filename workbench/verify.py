@@ -111,6 +111,7 @@ def verify(set=None, *, level="data", seed=None, config=None, progress=None, ski
         problems = []
         members = {}  # (set, volume, offset) -> Entry, each member checked once
         for info in chosen:
+            info.unlocked()  # an encrypted set without its password: PasswordMissing, not damage
             if skipped is not None:
                 skipped.extend((str(info.name), e) for e in skipped_entries(info))
             for entry in _check_catalog(target, sets, info, problems, cfg):
@@ -218,7 +219,7 @@ def _check_data(target, sets, entries, progress):
             raise CorruptVolume("CRC-32 or size does not match (data damaged)")
 
     def check_stream(f, entry):
-        if copy_member(f, entry, _Sink()) != entry.crc32:
+        if copy_member(f, entry, _Sink(), target.backup_password) != entry.crc32:
             raise CorruptVolume("CRC-32 does not match (data damaged)")
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

@@ -109,6 +109,20 @@ class ZipKey:
     def __repr__(self):
         return "ZipKey(<hidden>)"
 
+    def is_password(self, text):
+        """True if *text* is this key's password (to keep it out of a child's environment)."""
+        return isinstance(text, str) and hmac.compare_digest(text.encode("utf-8", "replace"),
+                                                             self._password)
+
+    def encrypt(self, payload):
+        """encrypt_payload(payload, self): writers call this on the key they are given, so that
+        the volume code and the packing workers need not import this module themselves."""
+        return encrypt_payload(payload, self)
+
+    def encryptor(self):
+        """A MemberEncryptor of one member (see encrypt)."""
+        return MemberEncryptor(self)
+
     def derive(self, salt, strength=zf.AES_256):
         """``(aes_key, mac_key, verifier)`` for one member's *salt* (PBKDF2, about 0.5 ms)."""
         klen = _STRENGTHS[strength][1]

@@ -11,6 +11,7 @@ import os
 import pathlib
 import sqlite3
 
+from ..errors import SealedFileDamaged
 from ..headers import normalize_message_id
 from ..model import Entry
 from ..modes import DEFAULT_FILE_MODE, open_file
@@ -82,13 +83,14 @@ def build_index(path, set_name, entries, messages=None, file_mode=DEFAULT_FILE_M
         db.close()
 
 
-def write_index(target, name, set_name, entries, messages=None, token=None):
+def write_index(target, name, set_name, entries, messages=None, token=None, sealer=None):
     """Build the index and publish it on *target* as *name* (through a local temp file if remote).
 
-    *token* names the temporary file (``partial_name``): the writing run's, or a new one.
+    *token* names the temporary file (``partial_name``): the writing run's, or a new one. With
+    *sealer* (a crypt.Sealer: an encrypted set) the published file is sealed.
     """
     tmp = partial_name(name, token or os.urandom(8).hex())
-    work = _work_file(target, tmp)
+    work = _work_file(target, tmp, sealer)
     try:
         try:
             build_index(work, set_name, entries, messages, target.file_mode)
@@ -99,13 +101,13 @@ def write_index(target, name, set_name, entries, messages=None, token=None):
     except BaseException:
         discard_copy(work)
         raise
-    _publish(target, name, tmp, work)
+    _publish(target, name, tmp, work, sealer)
 
 
-def _work_file(target, tmp):
+def _work_file(target, tmp, sealer=None):
     """Where an index is written before it is published: the temporary file *tmp* itself on a
-    local target, else a local temporary file."""
-    local = target.local_path(tmp)
+    local target, else (or when it is sealed) a local temporary file."""
+    local = target.local_path(tmp) if sealer is None else None
     if local is not None:
         return local
     import tempfile
@@ -114,14 +116,18 @@ def _work_file(target, tmp):
     return path
 
 
-def _publish(target, name, tmp, work):
+def _publish(target, name, tmp, work, sealer=None):
     """Publish the finished file *work* (see _work_file) as *name*: fsynced and renamed on a
-    local target, else uploaded as *tmp* (streamed, never whole in memory), then renamed."""
+    local target, else uploaded as *tmp* (streamed, never whole in memory; sealed by *sealer*
+    if given), then renamed."""
     local = work == target.local_path(tmp)
     try:
         if local:
             with open(work, "rb+") as f:
                 os.fsync(f.fileno())
+        elif sealer is not None:
+            with target.open_write(tmp) as dst:
+                sealer.seal_file(work, dst)
         else:
             with open(work, "rb") as src, target.open_write(tmp) as dst:
                 _copy(src, dst, 4 * 1024 * 1024)
@@ -164,19 +170,23 @@ def update_index(path, set_name, upserts, deletes, message_upserts):
         db.close()
 
 
-def copy_index(target, name, base_name, token):
+def copy_index(target, name, base_name, token, sealer=None):
     """Copy the index *base_name* on *target* to a local file for the index *name*, fsynced.
 
     Returns the file's path (the temporary file ``partial_name(name, token)`` on a local target,
     a local temporary file otherwise), or None, leaving nothing behind, if the base index is
     missing or unreadable. A differential starts this as the run begins, so the copy is done by
-    the time its changes are known.
+    the time its changes are known. With *sealer* (an encrypted chain) the base index is
+    unsealed into a local temporary file.
     """
-    work = _work_file(target, partial_name(name, token))
+    work = _work_file(target, partial_name(name, token), sealer)
     try:
         _fresh_file(work, target.file_mode)  # the copy keeps this file's mode
         base_local = target.local_path(base_name)
-        if base_local is not None:
+        if sealer is not None:
+            from .crypt import unseal_to
+            unseal_to(target, base_name, work, f"the index {base_name}")
+        elif base_local is not None:
             import shutil
             shutil.copyfile(base_local, work)
         else:
@@ -184,7 +194,7 @@ def copy_index(target, name, base_name, token):
                 _copy(src, dst, 1024 * 1024)
         with open(work, "rb+") as f:
             os.fsync(f.fileno())  # most pages reach the disk now, not at the commit
-    except OSError:
+    except (OSError, SealedFileDamaged):
         discard_copy(work)
         return None
     return work
@@ -196,7 +206,8 @@ def discard_copy(work):
         os.unlink(work)
 
 
-def publish_index_from(target, name, set_name, work, upserts, deletes, message_upserts, token):
+def publish_index_from(target, name, set_name, work, upserts, deletes, message_upserts, token,
+                       sealer=None):
     """Apply a differential's changes (update_index) to the copy *work* (made by copy_index with
     the same *token*) and publish it as *name*.
 
@@ -208,7 +219,7 @@ def publish_index_from(target, name, set_name, work, upserts, deletes, message_u
     except sqlite3.Error:
         discard_copy(work)
         return False
-    _publish(target, name, partial_name(name, token), work)
+    _publish(target, name, partial_name(name, token), work, sealer)
     return True
 
 

@@ -171,10 +171,11 @@ def _message_row(name, data):
     return prepare(name, header_row(parse_headers(data)))
 
 
-def pack_file(path, level, message, name=None, size=None, mtime_ns=None):
+def pack_file(path, level, message, name=None, size=None, mtime_ns=None, key=None):
     """Read, checksum and compress one file (member *name*, default *path*); a Packed, or a
     Failed if it cannot be read (or kept changing while it was read). *size* and *mtime_ns*
-    are the walk's (see read_stable)."""
+    are the walk's (see read_stable). With *key* (an aes.ZipKey) the member is encrypted
+    (its csize is then the encrypted payload's)."""
     got = read_stable(path, size, mtime_ns)
     if isinstance(got, Failed):
         return got
@@ -183,7 +184,9 @@ def pack_file(path, level, message, name=None, size=None, mtime_ns=None):
     headers = _message_row(name or path, data) if message else None
     crc = checksum(data)
     mode = st.st_mode & 0o7777
-    member = zf.Member(name or path, st.st_mtime_ns, mode)
+    member = zf.Member(name or path, st.st_mtime_ns, mode, encrypted=key is not None)
+    if key is not None:
+        payload = key.encrypt(payload)
     record = zf.local_header(member, method, crc, len(payload), len(data),
                              zip64=len(data) >= zf.MAX32) + payload
     return Packed(len(data), st.st_mtime_ns, crc, method, len(payload), member, record, headers,
@@ -210,7 +213,7 @@ def stream_file(series, path, name, level, message, alone=False):
             if message:
                 headers = _message_row(name, src.read(HEAD_BYTES))
                 src.seek(0)
-            member = zf.Member(name, st.st_mtime_ns, st.st_mode & 0o7777)
+            member = series.member(name, st.st_mtime_ns, st.st_mode & 0o7777)
             try:
                 where = series.add_member_stream(member, src, st.st_size, level, alone)
             except FileChanged:
@@ -219,8 +222,8 @@ def stream_file(series, path, name, level, message, alone=False):
     return Failed("changed", CHANGED)
 
 
-def _pack_batch(root, batch, level):
-    return [pack_file(os.path.join(root, rel), level, message, rel, size, mtime_ns)
+def _pack_batch(root, batch, level, key=None):
+    return [pack_file(os.path.join(root, rel), level, message, rel, size, mtime_ns, key)
             for rel, message, size, mtime_ns in batch]
 
 
@@ -304,17 +307,21 @@ class _ProcessPool:
     reply pipe, with *allocate*'s ``(number, path)``.
     """
 
-    def __init__(self, count, allocate=None):
+    def __init__(self, count, allocate=None, key=None):
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.allocate = allocate
         self.procs, self.replies = [], []
+        # An encrypted set's workers get the key through their pipe: the variable that holds
+        # the password is kept out of their environment too.
+        env = None if key is None else {k: v for k, v in os.environ.items()
+                                        if not key.is_password(v)}
         try:
             for _ in range(count):
                 reply_r, reply_w = os.pipe()
                 try:
                     proc = subprocess.Popen([sys.executable, "-c", _WORKER, package, str(reply_r)],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            pass_fds=(reply_r,))
+                                            pass_fds=(reply_r,), env=env)
                 finally:
                     os.close(reply_r)
                 self.procs.append(proc)
@@ -335,9 +342,10 @@ class _ProcessPool:
         self.depth = 6 * count
         self.owners = {}  # volume number -> the worker it was given to
 
-    def submit(self, fn, root, batch, level, worker=None):
-        """Send *batch* to the next worker (or to *worker*); its pending _Answer."""
-        return self.send(("pack", root, batch, level), worker)
+    def submit(self, fn, root, batch, level, key=None, worker=None):
+        """Send *batch* to the next worker (or to *worker*); its pending _Answer. The *key* of
+        an encrypted set goes through the pipe, pickled: never on a command line."""
+        return self.send(("pack", root, batch, level, key), worker)
 
     def send(self, request, worker=None):
         if worker is None:
@@ -431,10 +439,10 @@ class _Answer:
         return answer[1]
 
 
-def _executor(total_files, total_bytes):
+def _executor(total_files, total_bytes, key=None):
     workers = os.cpu_count() or 2
     if total_files >= _PROCESS_MIN_FILES or total_bytes >= _PROCESS_MIN_BYTES:
-        return _ProcessPool(workers)
+        return _ProcessPool(workers, key=key)
     return ThreadPoolExecutor(workers)
 
 
@@ -443,7 +451,7 @@ def wants_processes(total_files, total_bytes):
     return total_files >= _PROCESS_MIN_FILES or total_bytes >= _PROCESS_MIN_BYTES
 
 
-def pack_files(root, items, level, total_files, total_bytes):
+def pack_files(root, items, level, total_files, total_bytes, key=None):
     """Yield ``(key, Packed | Failed | None)`` for each item of *items*, in order.
 
     Parameters
@@ -458,12 +466,15 @@ def pack_files(root, items, level, total_files, total_bytes):
     total_files, total_bytes : int
         Size of the job (files the caller handles, bytes compressed), to choose threads or
         processes: threads share the GIL with the caller.
+    key : aes.ZipKey, optional
+        Encrypt every member (the key derivation per member happens in the packers).
     """
-    with _executor(total_files, total_bytes) as pool:
+    with _executor(total_files, total_bytes, key) as pool:
         pending = deque()
         inflight = 0
         for keys, batch, nbytes in _batches(items):
-            fut = pool.submit(_pack_batch, root, batch, level) if batch is not None else None
+            fut = (pool.submit(_pack_batch, root, batch, level, key) if batch is not None
+                   else None)
             pending.append((keys, fut, nbytes))
             inflight += nbytes
             while pending and (inflight >= _MAX_INFLIGHT_BYTES or fut is None
@@ -492,15 +503,18 @@ class Storers:
         created empty. Called from a reader thread, one call at a time.
     count : int, optional
         Worker processes (default: one per core).
+    key : aes.ZipKey, optional
+        The key of an encrypted set: sent to each worker through its pipe, which encrypts every
+        member it writes (deriving each member's key where it compresses it).
     """
 
-    def __init__(self, set_name, limit, allocate, count=None):
+    def __init__(self, set_name, limit, allocate, count=None, key=None):
         self.lock = threading.Lock()
         self._allocate = allocate
-        self.pool = _ProcessPool(count or os.cpu_count() or 2, self._allocate_one)
+        self.pool = _ProcessPool(count or os.cpu_count() or 2, self._allocate_one, key)
         self.finished = []  # (volume, bytes, members) of the volumes the workers finished
         for i in range(len(self.pool.procs)):
-            self.pool.send(("volumes", str(set_name), limit), i)
+            self.pool.send(("volumes", str(set_name), limit, key), i)
 
     def _allocate_one(self):
         with self.lock:
@@ -556,8 +570,8 @@ class _OwnVolumes(VolumeSeries):
 
     spool = False  # the worker reads and compresses in the same thread: no writer thread
 
-    def __init__(self, set_name, limit, ask):
-        super().__init__(set_name, limit)
+    def __init__(self, set_name, limit, ask, key=None):
+        super().__init__(set_name, limit, key)
         self.ask = ask
         self.done = []
 
@@ -597,7 +611,7 @@ class _Worker:
         if kind == "pack":
             return _pack_batch(*request[1:])
         if kind == "volumes":
-            self.volumes = _OwnVolumes(request[1], request[2], self.ask_volume)
+            self.volumes = _OwnVolumes(request[1], request[2], self.ask_volume, *request[3:4])
             return None
         if kind == "store":
             return self.store(*request[1:])
@@ -607,7 +621,8 @@ class _Worker:
         if kind == "last":
             _, name, path, size, mtime_ns, level = request
             with open(path, "rb") as src:
-                self.volumes.add_member_stream(zf.Member(name, mtime_ns), src, size, level)
+                self.volumes.add_member_stream(self.volumes.member(name, mtime_ns), src, size,
+                                               level)
             self.volumes.close_volume()
             return self.volumes.take_done()
         raise ValueError(f"unknown request {kind!r}")
@@ -618,6 +633,7 @@ class _Worker:
         size_c, mtime_c, crc_c, method_c, csize_c, volume_c, offset_c, mode_c = columns.values()
         failed, rows = [], MessageRows()
         volumes, i = self.volumes, 0
+        key = volumes.key  # an encrypted set's: each member gets its own salt and key
         for directory, message, names, sizes, mtimes, hows in parts:
             prefix = f"{directory}/" if directory else ""
             where = f"{root}/{prefix}"
@@ -633,8 +649,11 @@ class _Worker:
                         crc = checksum(data)
                         if message_file:
                             rows.add(_message_row(rel, data))
+                        if key is not None:
+                            payload = key.encrypt(payload)
                         volume, offset = volumes.add(zf.Member(rel, st.st_mtime_ns,
-                                                               st.st_mode & 0o7777),
+                                                               st.st_mode & 0o7777,
+                                                               key is not None),
                                                      method, payload, crc, len(data))
                         csize = len(payload)
                 else:

@@ -63,13 +63,20 @@ def inflated_at_once(entry):
     return max(entry.size, 0) if entry.size <= WHOLE_LIMIT else _CHUNK
 
 
-def read_payload(f, offset, csize):
-    """The raw (still compressed) payload of the member whose local header is at *offset*."""
+def read_payload(f, offset, csize, secret=None, what="a member"):
+    """The raw (still compressed) payload of the member whose local header is at *offset*.
+
+    Given *secret* (a passwords.PasswordSource: readers pass their target's), a WinZip AES
+    member (an encrypted set's) is decrypted and authenticated before its compressed data is
+    returned (WrongPassword, MemberTampered, PasswordMissing); without it, its payload is
+    returned as stored (salt, verifier, ciphertext, code)."""
     f.seek(offset)
     head = f.read(zf.LOCAL_FMT.size)
     if len(head) < zf.LOCAL_FMT.size:
         raise ValueError("volume is truncated before this member")
-    header_len = zf.parse_local_header(head)[0]
+    header_len, _, _, method, _ = zf.parse_local_header(head)
+    if method == zf.AES_METHOD and secret is not None:
+        return _decrypted_payload(f, offset, csize, secret, what)
     f.seek(offset + header_len)
     if csize < 0:
         raise ValueError("this member declares a negative compressed size")
@@ -77,6 +84,23 @@ def read_payload(f, offset, csize):
     if len(data) != csize:
         raise ValueError("volume is truncated inside this member")
     return data
+
+
+def _member_reader(f, offset, csize, secret, what):
+    from .aes import open_member
+    from .crypt import zip_key
+    if secret is None:
+        from ..errors import PasswordMissing
+        raise PasswordMissing(what)  # an encrypted member cannot be inflated as it is stored
+    return open_member(f, offset, csize, zip_key(secret, what), what)[2]
+
+
+def _decrypted_payload(f, offset, csize, secret, what):
+    reader = _member_reader(f, offset, csize, secret, what)
+    parts = []
+    while chunk := reader.read(_CHUNK):
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _beyond(entry):
@@ -160,13 +184,23 @@ def copy_payload(entry, payload, out):
     return _write_through(entry, (payload,), out)
 
 
-def copy_member(f, entry, out):
+def copy_member(f, entry, out, secret=None):
     """Stream the member of *entry* from volume file *f* into *out*, reading and inflating a
-    chunk at a time; return the CRC-32 written (CorruptVolume past the declared size)."""
+    chunk at a time; return the CRC-32 written (CorruptVolume past the declared size). An
+    encrypted member is decrypted with *secret*'s password as it is read, and its code checked
+    at its end (MemberTampered: what was written from it must be discarded)."""
     f.seek(entry.offset)
-    header_len = zf.parse_local_header(f.read(zf.LOCAL_FMT.size))[0]
-    f.seek(entry.offset + header_len)
+    header_len, _, _, method, _ = zf.parse_local_header(f.read(zf.LOCAL_FMT.size))
     _method(entry)
+    if method == zf.AES_METHOD:
+        reader = _member_reader(f, entry.offset, entry.csize, secret, repr(entry.path))
+
+        def decrypted():
+            while chunk := reader.read(_CHUNK):
+                yield chunk
+
+        return _write_through(entry, decrypted(), out)
+    f.seek(entry.offset + header_len)
 
     def chunks():
         left = entry.csize
@@ -181,11 +215,14 @@ def copy_member(f, entry, out):
 
 
 @contextmanager
-def open_manifest_copy(f, set_name):
+def open_manifest_copy(f, set_name, secret=None):
     """The manifest copy inside a set's last volume (the open binary file *f*), open for reading:
     the stream before gzip, inflated no further than it declares, its CRC-32 checked when it is
     read to its end (BadZipFile). ValueError if the copy is missing, or declares more than
-    ``manifest.MAX_BYTES`` (callers name the set). The one reader of manifest copies."""
+    ``manifest.MAX_BYTES`` (callers name the set). The one reader of manifest copies.
+
+    An encrypted set's copy (WinZip AES) is decrypted with *secret*'s password, authenticated
+    and inflated into a temporary file first (ValueError if it fails its check)."""
     import zipfile  # the manifest copy and foreign volumes only
     try:
         z = zipfile.ZipFile(f)
@@ -196,16 +233,46 @@ def open_manifest_copy(f, set_name):
         if info.file_size > mf.MAX_BYTES:
             raise ValueError(f"the manifest copy declares {info.file_size} bytes, beyond the "
                              f"{mf.MAX_BYTES} a manifest may take")
+        if info.compress_type == zf.AES_METHOD:
+            with _decrypted_copy(f, info, set_name, secret) as member:
+                yield member
+            return
         with z.open(info) as member:
             yield member
 
 
-def read_manifest_copy(f, set_name):
+@contextmanager
+def _decrypted_copy(f, info, set_name, secret):
+    import tempfile
+    from ..errors import MemberTampered
+    from .aes import open_member
+    from .crypt import zip_key
+    what = f"the manifest copy of {set_name}"
+    if secret is None:
+        from ..errors import PasswordMissing
+        raise PasswordMissing(what)
+    method, _, reader = open_member(f, info.header_offset, info.compress_size,
+                                    zip_key(secret, what), what)
+    entry = Entry(mf.member_name(set_name), "manifest", None, None, None, info.file_size, 0, 0,
+                  set_name, 0, info.header_offset, info.compress_size, method, 0)
+    with tempfile.TemporaryFile() as out:
+        def chunks():
+            while chunk := reader.read(_CHUNK):
+                yield chunk
+        try:
+            _write_through(entry, chunks(), out)
+        except MemberTampered as e:
+            raise ValueError(str(e)) from None
+        out.seek(0)
+        yield out
+
+
+def read_manifest_copy(f, set_name, secret=None):
     """The manifest document from the copy inside a set's last volume (the open binary file *f*),
     read to its end (its CRC-32 checked); ValueError if it is missing, damaged or too large."""
     import zipfile
     try:
-        with open_manifest_copy(f, set_name) as member:
+        with open_manifest_copy(f, set_name, secret) as member:
             doc = mf.read_manifest(member)
             member.read()  # to the end: a wrong CRC-32 raises here
     except (zipfile.BadZipFile, EOFError, zlib.error) as e:
@@ -273,10 +340,12 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
     ``handle(item, payload)`` in *pool*, with what they hold in memory bounded; the others go to
     ``stream(f, item)`` in this thread. Errors go to ``fail(item, error)``, every item (done or
     failed) to ``done(item)``. *key* maps an item to its Entry (default: the item is the Entry).
-    Used by restore, verify and Message-ID scans.
+    Used by restore, verify and Message-ID scans. The payloads of an encrypted set are
+    decrypted here, with the target's password (``Target.backup_password``).
     """
     key = key or (lambda x: x)
     done = done or (lambda item: None)
+    secret = getattr(target, "backup_password", None)
     try:
         f = target.open_read(fname)
     except OSError as e:
@@ -306,7 +375,7 @@ def read_volume(target, fname, items, pool, handle, stream, fail, done=None, key
                     stream(f, item)
                     done(item)
                     continue
-                payload = read_payload(f, entry.offset, entry.csize)
+                payload = read_payload(f, entry.offset, entry.csize, secret, repr(entry.path))
             except READ_ERRORS as e:
                 fail(item, e)
                 done(item)

@@ -106,8 +106,9 @@ class VolumeWriter:
     writes straight to its buffered file instead.
     """
 
-    def __init__(self, f, set_name, index, limit, spool=True):
+    def __init__(self, f, set_name, index, limit, spool=True, key=None):
         self.f, self.index, self.limit = f, index, limit
+        self.key = key  # an aes.ZipKey: members written with ``encrypted`` Members use it
         self.out = None if f is None else _Spool(f) if spool else _Direct(f)
         self.comment = volume_comment(set_name, index)
         self.offset = 0
@@ -124,6 +125,8 @@ class VolumeWriter:
         need = (self.offset + zf.LOCAL_FMT.size + name_len + 9 + (20 if zip64 else 0) + csize
                 + self.central_size + zf.CENTRAL_FMT.size + name_len + 37 + zf.END_RESERVE
                 + len(self.comment))
+        if self.key is not None:  # the AES extra field in both records
+            need += 2 * zf.AES_EXTRA_FMT.size
         return need <= self.limit
 
     def add(self, m, method, payload, crc, size):
@@ -160,6 +163,10 @@ class VolumeWriter:
         self.out.drain()
         f = self.f
         offset = self.offset
+        # An encrypted member: salt and verifier before the data, the code after it; a member
+        # rewritten as stored is a new member, with a new salt and key (see archive/aes.py).
+        enc = self.key.encryptor() if m.encrypted else None
+        extra = 0 if enc is None else len(enc.header) + 10
 
         def changed(read, before):
             if read == size and _identity(src) == before:
@@ -172,6 +179,9 @@ class VolumeWriter:
         zip64 = size >= zf.MAX32 - _CHUNK
         header_len = len(zf.local_header(m, zf.DEFLATED, 0, 0, size, zip64))
         f.write(b"\0" * header_len)
+        if enc is not None:
+            f.write(enc.header)
+        write = f.write if enc is None else (lambda data: f.write(enc.update(data)))
         comp, crc, csize, read = compressor(level), 0, 0, 0
         while True:
             chunk = src.read(_CHUNK)
@@ -181,10 +191,12 @@ class VolumeWriter:
             crc = zlib.crc32(chunk, crc)
             out = comp.compress(chunk)
             csize += len(out)
-            f.write(out)
+            write(out)
         out = comp.flush()
         csize += len(out)
-        f.write(out)
+        write(out)
+        if enc is not None:
+            f.write(enc.finish())
         if changed(read, before):
             raise FileChanged(f"{m.name} changed while it was read ({size} -> {read} bytes)")
         method = zf.DEFLATED
@@ -194,11 +206,20 @@ class VolumeWriter:
             f.truncate()
             src.seek(0)
             read = 0
+            if enc is not None:
+                enc = self.key.encryptor()
+                f.write(enc.header)
+                write = lambda data: f.write(enc.update(data))  # noqa: E731
+            else:
+                write = f.write
             while chunk := src.read(_CHUNK):
                 read += len(chunk)
-                f.write(chunk)
+                write(chunk)
+            if enc is not None:
+                f.write(enc.finish())
             if changed(read, before):  # the copy would not match the CRC-32 of the first read
                 raise FileChanged(f"{m.name} changed while it was copied ({size} -> {read} bytes)")
+        csize += extra
         end = f.tell()
         f.seek(offset)
         f.write(zf.local_header(m, method, crc, csize, size, zip64))
@@ -232,13 +253,15 @@ class VolumeWriter:
             self.central.close()
 
 
-def fits_alone(set_name, limit, name, size):
+def fits_alone(set_name, limit, name, size, encrypted=False):
     """True if a file *name* of *size* bytes fits in an empty volume of *limit* bytes (else it is
-    oversize: skipped, or stored in a volume of its own)."""
+    oversize: skipped, or stored in a volume of its own); *encrypted* counts what WinZip AES
+    adds (its extra fields, salt, verifier and code)."""
     if size + 8 * len(name) + 1024 <= limit:  # the records take less than this: no need to ask
         return True
-    probe = VolumeWriter(None, set_name, 0, limit)
-    return probe.room_for(len(name.encode("utf-8")), size, zip64=size >= zf.MAX32 - _CHUNK)
+    probe = VolumeWriter(None, set_name, 0, limit, key=True if encrypted else None)
+    return probe.room_for(len(name.encode("utf-8")), size + (28 if encrypted else 0),
+                          zip64=size >= zf.MAX32 - _CHUNK)
 
 
 class VolumeSeries:
@@ -251,8 +274,9 @@ class VolumeSeries:
 
     spool = True  # see VolumeWriter
 
-    def __init__(self, set_name, limit):
+    def __init__(self, set_name, limit, key=None):
         self.set_name, self.limit = str(set_name), limit
+        self.key = key  # an aes.ZipKey for an encrypted set, else None
         self._vol = self._file = None
 
     def _open(self):
@@ -271,7 +295,8 @@ class VolumeSeries:
 
     def _start(self):
         index, self._file = self._open()
-        self._vol = VolumeWriter(self._file, self.set_name, index, self.limit, self.spool)
+        self._vol = VolumeWriter(self._file, self.set_name, index, self.limit, self.spool,
+                                 self.key)
 
     def close_volume(self):
         """Finish the volume being written, if any."""
@@ -302,10 +327,14 @@ class VolumeSeries:
         vol = self._volume_for(len(m.raw), csize)
         return vol.index, vol.add_record(m, method, record, crc, csize, size)
 
+    def member(self, name, mtime_ns, mode=0):
+        """The zipformat.Member of a file of this series: encrypted if the series has a key."""
+        return zf.Member(name, mtime_ns, mode, encrypted=self.key is not None)
+
     def add_member_stream(self, m, src, size, level, alone=False):
         """Stream a large file into a volume with room for all of it uncompressed (or its own,
         closed at once with *alone*); ``(volume, offset, csize, crc, method)``."""
-        vol = self._volume_for(len(m.raw), size, alone=alone)
+        vol = self._volume_for(len(m.raw), size + (28 if m.encrypted else 0), alone=alone)
         offset, csize, crc, method = vol.add_stream(m, src, size, level)
         if alone:
             self.close_volume()

@@ -10,7 +10,6 @@ import os
 
 from ..modes import open_file
 from ..naming import partial_name, volume_name
-from . import zipformat as zf
 from .volume import (FileChanged, VolumeSeries, VolumeWriter, fits_alone, read_marker,
                      volume_comment)
 
@@ -23,11 +22,11 @@ class SetWriter(VolumeSeries):
 
     Finished volumes are published under their final names at once (never overwriting), so a run
     killed later leaves only whole volumes and at most one temporary file behind, named with
-    *token* (the run's).
+    *token* (the run's). With *key* (an aes.ZipKey) every member is WinZip AES encrypted.
     """
 
-    def __init__(self, target, set_name, limit, token=None):
-        super().__init__(set_name, limit)
+    def __init__(self, target, set_name, limit, token=None, key=None):
+        super().__init__(set_name, limit, key)
         self.target = target
         self.token = token or os.urandom(8).hex()
         self.volumes = []        # [{"name", "bytes", "members"}] of published volumes
@@ -54,7 +53,7 @@ class SetWriter(VolumeSeries):
     def add_stream(self, name, src, size, mtime_ns, level, alone=False, mode=0):
         """Stream a large file into a volume with room for all of it uncompressed (or its own);
         *mode* is the file's permission bits (for the central directory)."""
-        return self.add_member_stream(zf.Member(name, mtime_ns, mode), src, size, level, alone)
+        return self.add_member_stream(self.member(name, mtime_ns, mode), src, size, level, alone)
 
     def finish(self):
         """Close the last volume (a set always has at least one, possibly empty)."""

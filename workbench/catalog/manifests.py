@@ -18,9 +18,11 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..archive import manifest as mf
+from ..archive.crypt import check_password, plain_bytes, seal_of, unsealed
+from ..errors import PasswordMissing, WrongPassword
 from ..naming import manifest_name
 from ..sets import (COMPLETE, DAMAGED, MANIFEST_ERRORS, base_of, check_volumes, choose_set,
-                    find_set, list_sets, open_copy, protect_bases, set_damaged,
+                    find_set, list_sets, mark_locked, open_copy, protect_bases, set_damaged,
                     unreadable_manifest)
 
 
@@ -35,6 +37,7 @@ class Manifest:
     def __init__(self, target, set_name, stamp, header, copy=None):
         self.target, self.set_name, self.stamp, self.header = target, set_name, stamp, header
         self.copy = copy  # the volume whose manifest copy is read instead of the file
+        self.seal = None  # the sealed file's header (an encrypted set), to check passwords
         self.frames = {}
         self.lock = threading.Lock()
         # The text of the block not asked for, kept from the last inflate until it is read (a
@@ -146,8 +149,9 @@ _READ_ERRORS = MANIFEST_ERRORS + (zipfile.BadZipFile, KeyError)
 def _open_manifest(target, set_name, copy=None):
     """The manifest of *set_name*: its file, or the copy in the volume *copy*."""
     if copy is None:
+        # An encrypted set's manifest is sealed: read with the target's password.
         with target.open_read(manifest_name(set_name)) as f:
-            yield f
+            yield unsealed(f, target, f"the manifest of {set_name}")
     else:
         with open_copy(target, copy, set_name) as f:
             yield f
@@ -168,7 +172,8 @@ def _read_block(target, set_name, copy, block, spare=None):
         with _open_manifest(target, set_name, copy) as f:
             return mf.read_manifest(f, stop_after="entries").get("entries")
     if copy is None:
-        data = target.read_bytes(manifest_name(set_name))
+        data = plain_bytes(target.read_bytes(manifest_name(set_name)), target,
+                           f"the manifest of {set_name}")
     else:
         with _open_manifest(target, set_name, copy) as f:
             data = f.read()
@@ -183,9 +188,10 @@ def _read_header(target, set_name, copy=None):
     """A manifest's header (its first line: everything but the column blocks)."""
     with _open_manifest(target, set_name, copy) as f:
         header = mf.decode_header(f)
+        seal = seal_of(f)
     for block in ("entries", "messages"):  # a one-line manifest: its header line is all of it
         header.pop(block, None)
-    return header
+    return header, seal
 
 
 def _stamp(target, fname, size):
@@ -206,8 +212,13 @@ def manifest_of(target, set_name, size=None, copy=None):
         hit = _CACHE.get(key)
         if hit is not None and hit.stamp == stamp:
             _CACHE.move_to_end(key)
-            return hit
-    loaded = Manifest(target, set_name, stamp, _read_header(target, set_name, copy), copy)
+    if hit is not None and hit.stamp == stamp:
+        if hit.seal is not None:  # decrypted once: this reader must have the password too
+            check_password(target, hit.seal, f"the manifest of {set_name}")
+        return hit
+    header, seal = _read_header(target, set_name, copy)
+    loaded = Manifest(target, set_name, stamp, header, copy)
+    loaded.seal = seal
     with _CACHE_LOCK:
         _CACHE[key] = loaded
         _CACHE.move_to_end(key)
@@ -239,6 +250,10 @@ def load_sets(target, files=None):
                     continue
                 except FileNotFoundError:
                     raise
+                except (PasswordMissing, WrongPassword) as e:
+                    # listed from its files; its frames raise this when they are read
+                    mark_locked(s, e)
+                    continue
                 except _READ_ERRORS as e:
                     set_damaged(target, s, f"manifest file unreadable ({e})")
             if s.status == DAMAGED and s.copy is not None:

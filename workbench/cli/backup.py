@@ -27,6 +27,10 @@ def add_commands(sub):
         "and each removal is named.")
     p.add_argument("kind", choices=["full", "differential", "copy"])
     engine_options(p)
+    p.add_argument("--encrypt", action="store_true", default=None, help="encrypt the set (as "
+                   "the config key encrypt = true): AES-256 zip volumes that 7-Zip opens with "
+                   "the password, sealed manifest and index; the password comes from "
+                   "$WORKBENCH_PASSWORD (config password_env), the keyring or a prompt")
     p.add_argument("--scheduled", action="store_true", help="run as the scheduler runs a task "
                    "(for cron or a systemd timer): refused with exit code 41 while scheduled "
                    "backups are off (enabled = false), at lower priority when low_priority is "
@@ -131,6 +135,9 @@ def set_record(s):
         "bytes_out": sum(size for _, size in s.volumes.values()),
         "volumes": len(s.volumes), "skipped": [x["path"] for x in m.get("skipped", [])],
         "problem": s.problem, "other_files": sorted(s.strays),
+        # an encrypted set whose manifest this password (or none) does not open: listed from
+        # its files alone
+        "encrypted": s.encrypted, "locked": s.locked or None,
     }
 
 
@@ -146,6 +153,7 @@ def cmd_sets(args):
           "  problem")
     for r in records:
         notes = [r["problem"]] * bool(r["problem"]) + [
+            f"encrypted ({r['locked']}): the manifest cannot be read"] * bool(r["locked"]) + [
             f"also on the target, not part of it (left alone): {', '.join(r['other_files'])}"
         ] * bool(r["other_files"])
         print(f"{r['name']:<18} {r['status']:<11} {r['base'] or '-':<18} "

@@ -11,7 +11,7 @@ from ..model import skip_text
 
 # The flags that override config keys of the same names (a command has only those it uses).
 ENGINE_KEYS = ("store", "target", "volume_size", "keep", "keep_copies", "min_free", "differentials",
-               "oversize")
+               "oversize", "encrypt")
 
 
 def config_option(p):

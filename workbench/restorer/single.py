@@ -14,9 +14,10 @@ from collections import defaultdict
 
 from ..archive import manifest as mf
 from ..archive.compress import decompressor
+from ..archive.crypt import is_sealed, unseal_to
 from ..archive.index import lookup, lookup_message_id
 from ..archive.reader import read_payload, read_volume
-from ..errors import SelectionError
+from ..errors import SealedFileDamaged, SelectionError
 from ..headers import normalize_message_id, parse_headers
 from ..naming import index_name
 from ..sets import COMPLETE, DAMAGED, base_of, entries_of
@@ -29,8 +30,10 @@ def _index_file(target, info):
     """A local path of *info*'s SQLite index, or None (foreign set, or no index)."""
     name = index_name(str(info.name))
     local = target.local_path(name)
-    if local is not None:
+    if local is not None and not _sealed(local):
         return local if os.path.isfile(local) else None
+    if local is not None or info.encrypted:
+        return _unsealed_index(target, name)
     try:
         data = target.read_bytes(name)
     except OSError:
@@ -39,6 +42,31 @@ def _index_file(target, info):
     fd, tmp = tempfile.mkstemp(suffix=".sqlite")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
+    return tmp
+
+
+def _sealed(path):
+    try:
+        with open(path, "rb") as f:
+            return is_sealed(f.read(8))
+    except OSError:
+        return False
+
+
+def _unsealed_index(target, name):
+    """A local temporary copy of a sealed index, decrypted (the password is checked first:
+    WrongPassword before anything is restored); None if it is missing or damaged."""
+    import tempfile
+    fd, tmp = tempfile.mkstemp(suffix=".sqlite")
+    os.close(fd)
+    try:
+        unseal_to(target, name, tmp, f"the index {name}")
+    except (OSError, SealedFileDamaged):
+        os.unlink(tmp)
+        return None
+    except BaseException:
+        os.unlink(tmp)
+        raise
     return tmp
 
 

@@ -153,6 +153,7 @@ def _restore_volume(target, fname, items, pipe, writer):
             pipe.fail(item, OSError(f"volume {fname} cannot be opened: {e.strerror or e}"), fname)
         return
     batch, nbytes, peak, where = [], 0, 0, None
+    secret = target.backup_password  # an encrypted set's members are decrypted as they are read
     with f:
         for item in items:
             entry = item.entry
@@ -164,10 +165,10 @@ def _restore_volume(target, fname, items, pipe, writer):
             try:
                 if not reads_payload(entry):
                     pipe.drain()
-                    writer.stream(f, item)
+                    writer.stream(f, item, secret)
                     pipe.count(item)
                     continue
-                payload = read_payload(f, entry.offset, entry.csize)
+                payload = read_payload(f, entry.offset, entry.csize, secret, repr(entry.path))
             except READ_ERRORS as e:
                 pipe.fail(item, e, fname)
                 continue
@@ -401,9 +402,10 @@ class _Writer:
             self.result.bytes += entry.size
         return True
 
-    def stream(self, f, item):
-        """Write *item* streamed from the volume file *f*, a chunk at a time."""
-        self._stream(item, lambda out: copy_member(f, item.entry, out))
+    def stream(self, f, item, secret=None):
+        """Write *item* streamed from the volume file *f*, a chunk at a time (decrypted with
+        *secret*'s password if it is encrypted)."""
+        self._stream(item, lambda out: copy_member(f, item.entry, out, secret))
 
     def _stream(self, item, copy):
         """Write *item* through ``copy(out)``, which writes its data and returns the CRC-32."""

@@ -6,6 +6,7 @@ only when an ``smb://`` or UNC target is opened.
 """
 
 from ..modes import DEFAULT_FILE_MODE
+from ..passwords import PasswordSource
 from .base import Target
 from .local import LocalTarget
 
@@ -21,17 +22,23 @@ def open_target(url, **options):
     **options
         ``file_mode`` for a local directory (see workbench.modes); the others are passed to the
         remote implementation (credentials, port, ...), where the server decides file modes.
+        ``password_env`` names the environment variable of the encrypted sets' password
+        (``Target.backup_password``).
     """
     if isinstance(url, Target):
         return url
     text = str(url)
     file_mode = options.pop("file_mode", DEFAULT_FILE_MODE)
+    source = PasswordSource(options.pop("password_env", None))
     if text.startswith("file://"):
-        return LocalTarget(text[len("file://"):], file_mode=file_mode)
-    if text.startswith("smb://") or text.startswith("\\\\") or text.startswith("//"):
+        target = LocalTarget(text[len("file://"):], file_mode=file_mode)
+    elif text.startswith("smb://") or text.startswith("\\\\") or text.startswith("//"):
         from .smb import SMBTarget  # imported here so the core runs without smbprotocol
-        return SMBTarget.from_url(text, **options)
-    return LocalTarget(text, file_mode=file_mode)
+        target = SMBTarget.from_url(text, **options)
+    else:
+        target = LocalTarget(text, file_mode=file_mode)
+    target.backup_password = source
+    return target
 
 
 __all__ = ["open_target", "Target", "LocalTarget"]

@@ -13,6 +13,7 @@ from typing import BinaryIO, Dict, Optional, Tuple
 
 from ..modes import DEFAULT_FILE_MODE
 from ..naming import partial_name
+from ..passwords import PasswordSource
 
 
 class Target(abc.ABC):
@@ -29,10 +30,25 @@ class Target(abc.ABC):
     file_mode : int
         Permission bits of the files the target creates where it decides them (local
         directories; see workbench.modes). An SMB server decides its own.
+    backup_password : workbench.passwords.PasswordSource
+        Where the password of the encrypted sets on this target comes from (``open_target``
+        sets it from the ``password_env`` option; by default ``$WORKBENCH_PASSWORD``, the
+        keyring or a prompt). Looked up only when an encrypted set is read or written.
     """
 
     url: str
     file_mode: int = DEFAULT_FILE_MODE
+    _backup_password = None
+
+    @property
+    def backup_password(self):
+        if self._backup_password is None:
+            self._backup_password = PasswordSource()
+        return self._backup_password
+
+    @backup_password.setter
+    def backup_password(self, source):
+        self._backup_password = source
 
     # -- what every target implements --------------------------------------------------------
 

@@ -7,6 +7,7 @@ Every step calls the library: ``workbench.catalog`` (``read_sets``, ``recovery_p
 write. The plan shown is the plan carried out: the restore uses the same set and selection.
 """
 
+import functools
 import html
 import os
 import zlib
@@ -14,6 +15,7 @@ import zlib
 import ipywidgets as w
 
 from ..errors import WorkbenchError
+from ..passwords import password_prompt
 from ..model import SKIP_REASONS, not_in_backup_text, skip_text
 from ..sizes import human_size
 from ..naming import kind_name
@@ -23,6 +25,16 @@ from .charts import time_axis
 ALL = "(all)"
 _LANES = {"F": 2, "C": 2, "D": 1}
 _PLAN_ROWS = 200
+
+
+def _with_password(method):
+    """Run a step with the form's password field as the source of an encrypted backup's
+    password (after the environment variable and the keyring, as everywhere)."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with password_prompt(lambda what: self.password.value or None):
+            return method(self, *args, **kwargs)
+    return run
 
 
 def _crc32(path):
@@ -82,6 +94,8 @@ class RestoreWizard(w.VBox):
         self._messages = {}
         self.target = w.Text(description="Target", value=str(target), layout=w.Layout(width="70%"))
         self.load_button = w.Button(layout=w.Layout(width="max-content"), description="Show sets", icon="list")
+        # Encrypted backups only; never stored, shown or logged.
+        self.password = w.Password(description="Password", placeholder="encrypted backups only")
         self.timeline = w.Output()
         self.quick = w.Dropdown(description="Set time", options=[("newest", "")])
         self.at = w.Text(description="Point in time", placeholder="2026-11-05 12:00 UTC; empty = newest")
@@ -125,7 +139,8 @@ class RestoreWizard(w.VBox):
         def step(n, title):
             return w.HTML(f"<h4>{n}. {html.escape(title)}</h4>")
         super().__init__([
-            step(1, "The backups on the target"), w.HBox([self.target, self.load_button]),
+            step(1, "The backups on the target"),
+            w.HBox([self.target, self.password, self.load_button]),
             self.timeline,
             step(2, "The point in time to go back to"), w.HBox([self.quick, self.at]),
             self.pair_button, self.pair,
@@ -142,6 +157,7 @@ class RestoreWizard(w.VBox):
 
     # --- step 1: sets --------------------------------------------------------------------------
 
+    @_with_password
     def load(self):
         """Read the target's sets; draw the timeline; offer the complete sets' times."""
         from .. import catalog
@@ -205,6 +221,7 @@ class RestoreWizard(w.VBox):
 
     # --- step 2: which pair ---------------------------------------------------------------------
 
+    @_with_password
     def explain(self):
         """Find the set a recovery at the chosen time needs, say why, and fill the selection lists."""
         from .. import catalog
@@ -264,6 +281,7 @@ class RestoreWizard(w.VBox):
 
     # --- step 3: one message -------------------------------------------------------------------
 
+    @_with_password
     def search(self):
         """Messages of the chosen set matching sender, recipient, subject and Message-ID; fill
         ``message``."""
@@ -324,6 +342,7 @@ class RestoreWizard(w.VBox):
                     kw[k] = v
         return kw
 
+    @_with_password
     def make_plan(self):
         """The dry-run Plan of the restore the form describes, shown as a table."""
         from ..restorer import plan_restore
@@ -367,6 +386,7 @@ class RestoreWizard(w.VBox):
 
     # --- step 5: restore and check -------------------------------------------------------------
 
+    @_with_password
     def run_restore(self):
         """Carry out the plan shown (the same arguments); return the RestoreResult."""
         from ..errors import RestoreIncomplete
@@ -400,6 +420,7 @@ class RestoreWizard(w.VBox):
     def _on_restore(self, _button=None):
         self.run_restore()
 
+    @_with_password
     def check(self):
         """Compare every file the plan wrote with the backup: present, same size, same CRC-32."""
         if self.plan is None or self.result is None:
