@@ -275,6 +275,30 @@ def test_a_differential_matches_its_full_by_one_pass_in_walk_order(order):
     walk = [p for p in paths if p not in ("a/b", "z")] + ["zz"]  # two deleted, one new
     found = [base.find(p) for p in walk]
     gone = base.finish()
+    _check_matches(order, found, gone, walk, row_of)
+
+    # find_run: the same, a directory's files at a time (as the walk gives them)
+    body.seek(0)
+    base = backup_module._Base(dict(mf.read_blocks(body, spool=("path",)))["entries"])
+    found = []
+    for directory, names in _runs(walk):
+        found.extend(base.find_run(directory, names))
+    _check_matches(order, found, base.finish(), walk, row_of)
+
+
+def _runs(paths):
+    """``(directory, names)`` of each stretch of *paths* in one directory, in order."""
+    runs = []
+    for p in paths:
+        directory, _, name = p.rpartition("/")
+        if runs and runs[-1][0] == directory:
+            runs[-1][1].append(name)
+        else:
+            runs.append((directory, [name]))
+    return runs
+
+
+def _check_matches(order, found, gone, walk, row_of):
     if order == "walk":
         assert found == [row_of.get(p) for p in walk] and sorted(gone) == ["a/b", "z"]
     else:

@@ -17,10 +17,11 @@ import socket
 import tempfile
 import threading
 import time
+from array import array
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timezone
-from itertools import chain
+from itertools import chain, islice
 
 from .archive import manifest as mf
 from .archive.crypt import Sealer, keyring, open_plain, set_key_of, zip_key
@@ -28,7 +29,7 @@ from .archive.compress import gzip_writer
 from .archive.index import copy_index, discard_copy, publish_index_from, write_index
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
-from .archive.table import EntryTable
+from .archive.table import INT_TYPES, EntryTable
 from .archive.writer import SetWriter, VolumeFiles, fits_alone
 from .config import Config, validate
 from .errors import ConfigError, NotEnoughSpace, TargetUnreachable, WorkbenchError
@@ -459,35 +460,55 @@ class _Run:
     def _changed_files(self, run, base, entries):
         """A differential's part of *run*: each unchanged file (size and mtime as in the full)
         gets its row with the full's data; ``(rows, names, sizes, mtimes, hows)`` of the others,
-        each with its new row, to store."""
+        each with its new row, to store.
+
+        The run's rows are appended together and the full's data is copied in by column: a
+        differential keeps nearly every file, and a call per file was most of its own time."""
         from .archive.pack import ALONE, PACK, STREAM
-        rows, names, sizes, mtimes, hows = [], [], [], [], []
-        limit, append = self.cfg.volume_size, entries.append
-        for i, name in enumerate(run.names):
-            path, size, mtime_ns, mode = run.path(i), run.sizes[i], run.mtimes[i], run.modes[i]
-            b = base.find(path)
-            if b is not None and base.size[b] == size and base.mtime_ns[b] == mtime_ns:
-                # the mode as the store has it now: a chmod changes neither size nor mtime
-                append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
-                       base.crc32[b], base.stored_in[b], base.volume[b], base.offset[b],
-                       base.csize[b], base.method[b], mode)
-                continue
-            how = PACK if size <= STREAM_THRESHOLD else STREAM
-            if not fits_alone(str(self.name), limit, path, size, self.key is not None):
-                if self.cfg.oversize == "skip":
-                    log.warning("%s skipped: %d bytes is more than the volume size %d", path,
-                                size, limit)
-                    self.skipped.append({"path": path, "size": size, "reason": "oversize",
-                                         "mtime_ns": mtime_ns, "mode": mode})
-                    continue
-                how = ALONE
-            rows.append(append(path, run.kind, run.domain, run.user, run.folder, size, mtime_ns,
-                               mode=mode))
-            names.append(name)
-            sizes.append(size)
-            mtimes.append(mtime_ns)
-            hows.append(how)
-        return rows, names, sizes, mtimes, hows if any(hows) else None
+        names, sizes, mtimes, modes = run.names, run.sizes, run.mtimes, run.modes
+        found = base.find_run(run.directory, names)
+        base_size, base_mtime = base.size, base.mtime_ns
+        if (isinstance(found, range) and base_size[found.start:found.stop] == array("q", sizes)
+                and base_mtime[found.start:found.stop] == array("q", mtimes)):
+            changed = []  # the whole run as in the full: compared as arrays
+        else:
+            changed = [i for i, b in enumerate(found)
+                       if b is None or base_size[b] != sizes[i] or base_mtime[b] != mtimes[i]]
+        hows = None
+        if changed:
+            hows, skipped, limit = {}, [], self.cfg.volume_size
+            for i in changed:
+                path, size = run.path(i), sizes[i]
+                how = PACK if size <= STREAM_THRESHOLD else STREAM
+                if not fits_alone(str(self.name), limit, path, size, self.key is not None):
+                    if self.cfg.oversize == "skip":
+                        log.warning("%s skipped: %d bytes is more than the volume size %d",
+                                    path, size, limit)
+                        self.skipped.append({"path": path, "size": size, "reason": "oversize",
+                                             "mtime_ns": mtimes[i], "mode": modes[i]})
+                        skipped.append(i)
+                        continue
+                    how = ALONE
+                hows[i] = how
+            if skipped:  # not in this set at all: their rows go
+                keep = sorted(set(range(len(names))) - set(skipped))
+                names, sizes, mtimes, modes, found = ([v[i] for i in keep] for v in
+                                                      (names, sizes, mtimes, modes, found))
+                position = {old: new for new, old in enumerate(keep)}
+                changed = [position[i] for i in changed if i in position]
+                hows = {position[i]: how for i, how in hows.items() if i in position}
+            if not names:
+                return [], [], [], [], None
+        # the mode as the store has it now: a chmod changes neither size nor mtime
+        first = entries.append_run(run.directory, run.kind, run.domain, run.user, run.folder,
+                                   names, sizes, mtimes, modes)
+        count = len(names)
+        if len(changed) < count:
+            base.copy_rows(entries, first, found, changed)
+        rows = [first + i for i in changed]
+        return (rows, [names[i] for i in changed], [sizes[i] for i in changed],
+                [mtimes[i] for i in changed],
+                [hows[i] for i in changed] if hows and any(hows.values()) else None)
 
     def _look_ahead(self, runs):
         """``(runs, big)``: the walk's *runs* (the first ones read ahead), and whether the job
@@ -687,22 +708,38 @@ class _Base:
         for c in _BASE_COLUMNS:
             setattr(self, c, mf.decode_column(columns.pop(c)))
         self._paths = mf.iter_text(columns.pop("path"))
+        self._ahead, self._at = [], 0  # the full's paths read ahead of _path, and where
         self._passed = []  # (path, row) of the full that the walk went past: gone, so far
         self._by_path = None
         self._path, self._key, self._row = None, "", -1
         self._next()
 
+    def _peek(self, n):
+        """The full's next *n* paths after _path (fewer at its end), not taken yet."""
+        if len(self._ahead) - self._at < n:
+            self._ahead = self._ahead[self._at:] + list(islice(self._paths, max(n, 4096)))
+            self._at = 0
+        return self._ahead[self._at:self._at + n]
+
     def _next(self):
         last = self._key
-        self._path = next(self._paths, None)
+        if self._at == len(self._ahead):
+            self._peek(1)
+        if self._at < len(self._ahead):
+            self._path = self._ahead[self._at]
+            self._at += 1
+        else:
+            self._path = None
         self._row += 1
         self._key = None if self._path is None else self._path.replace("/", "\0")
         if self._key is not None and self._key < last:  # out of order: look paths up instead
             self._by_path = dict(self._passed)
             self._by_path[self._path] = self._row
-            for row, path in enumerate(self._paths, self._row + 1):
+            rest = chain(self._ahead[self._at:], self._paths)
+            for row, path in enumerate(rest, self._row + 1):
                 self._by_path[path] = row
             self._passed, self._path, self._key = [], None, None
+            self._ahead, self._at = [], 0
 
     def find(self, path):
         """The full's row of *path*, or None."""
@@ -719,6 +756,48 @@ class _Base:
                     return row
                 return None
         return self._by_path.pop(path, None)
+
+    def find_run(self, directory, names):
+        """The full's row of each file *names* of *directory* (None for a new file), as find
+        gives them; a range when the full lists the same files next, as it nearly always
+        does (compared as one list, not path by path)."""
+        paths = [f"{directory}/{name}" for name in names] if directory else names
+        if self._by_path is None and self._path == paths[0]:
+            if self._peek(len(paths) - 1) == paths[1:]:
+                first = self._row
+                self._at += len(paths) - 1
+                self._row += len(paths) - 1
+                self._key = paths[-1].replace("/", "\0")
+                self._next()
+                return range(first, first + len(paths))
+        return [self.find(path) for path in paths]
+
+    def copy_rows(self, entries, first, found, changed):
+        """Give the rows ``first + i`` of *entries* the full's data of row ``found[i]``
+        (crc32, where it is stored), except the positions *changed*: those are stored again
+        and keep ``stored_in`` "" until they are."""
+        count = len(found)
+        if isinstance(found, range):  # the full's rows in one piece
+            lo, hi = found.start, found.stop
+            pick = lambda column: column[lo:hi]  # noqa: E731
+        else:
+            rows = [0 if b is None else b for b in found]
+            pick = lambda column: [column[b] for b in rows]  # noqa: E731
+        columns = {c: array(INT_TYPES[c], pick(getattr(self, c)))
+                   for c in ("crc32", "volume", "offset", "csize", "method")}
+        stored_in = pick(self.stored_in)
+        skip = set(changed)
+        sets = {s for i, s in enumerate(stored_in) if i not in skip} if changed else \
+            set(stored_in)
+        rows = range(first, first + count)
+        one = sets.pop()
+        entries.fill(rows, columns, one, changed)
+        for i in changed:  # as a new row has them until it is stored
+            entries.update(first + i, crc32=0, volume=0, offset=0, csize=0, method=8)
+        for other in sets:  # a full's files are all stored in it: never, in practice
+            for i, s in enumerate(stored_in):
+                if s == other and i not in skip:
+                    entries.update(first + i, stored_in=other)
 
     def finish(self):
         """The full's paths that the walk did not find (it is done)."""

@@ -13,7 +13,7 @@ from itertools import accumulate, compress, islice
 from ..model import Entry
 
 # The manifest's integer types (see manifest._INT_COLUMNS), so they are written as they are.
-_INTS = {"size": "q", "mtime_ns": "q", "crc32": "I", "volume": "q", "offset": "q", "csize": "q",
+INT_TYPES = {"size": "q", "mtime_ns": "q", "crc32": "I", "volume": "q", "offset": "q", "csize": "q",
          "method": "q", "mode": "H"}
 # Every file of a directory has the same kind, domain, user and folder: one code for the four.
 _PLACE = ("kind", "domain", "user", "folder")
@@ -70,7 +70,7 @@ class EntryTable:
         self._ends = array("q")        # where each row's name ends in _names
         self._place = _Coded()
         self._set = _Coded()
-        self._ints = {name: array(code) for name, code in _INTS.items()}
+        self._ints = {name: array(code) for name, code in INT_TYPES.items()}
 
     def __len__(self):
         return len(self._ends)
