@@ -45,9 +45,9 @@ import base64
 import io
 import json
 import sys
+from collections import namedtuple
 from itertools import accumulate, chain
 from operator import attrgetter, itemgetter
-from typing import NamedTuple, Optional
 
 from ..model import Entry
 from .compress import INFLATE_ERRORS, gunzip, gzip_inflater, gzip_reader
@@ -279,31 +279,27 @@ def decode_column(value):
     return _unpacked(data, kind)
 
 
-class IntBuffer(NamedTuple):
+# (collections.namedtuple: typing.NamedTuple would load typing on every command's path)
+class IntBuffer(namedtuple("IntBuffer", "dtype data")):
     """An integer column's bytes: little-endian values of numpy's type *dtype* (``<i8``, ``<u4``
     or ``<u2``)."""
 
-    dtype: str
-    data: bytes
+    __slots__ = ()
 
 
-class CodedBuffer(NamedTuple):
+class CodedBuffer(namedtuple("CodedBuffer", "values codes")):
     """A repetitive text column: its distinct *values* and one ``<u4`` code (an index into them)
     per row in *codes*."""
 
-    values: list
-    codes: bytes
+    __slots__ = ()
 
 
-class TextBuffer(NamedTuple):
+class TextBuffer(namedtuple("TextBuffer", "data lengths_dtype lengths valid")):
     """A text column laid out as Arrow lays strings out: *data* is every value's UTF-8 end to end,
     *lengths* one length per row (numpy type *lengths_dtype*, ``<u2`` or ``<u4``), *valid* the
     validity bits (least significant first), None when no value is missing."""
 
-    data: bytes
-    lengths_dtype: str
-    lengths: bytes
-    valid: Optional[bytes]
+    __slots__ = ()
 
 
 _NUMPY_TYPES = {"int64": "<i8", "uint32": "<u4", "uint16": "<u2"}
