@@ -41,7 +41,7 @@ MAX_BYTES.
 """
 
 import array
-import base64
+import binascii
 import io
 import json
 import sys
@@ -89,7 +89,7 @@ def _packed(values, kind):
 
 def raw(value):
     """The bytes of a binary field: version 3 holds them as read, version 2 as base64 text."""
-    return base64.b64decode(value) if isinstance(value, str) else value
+    return binascii.a2b_base64(value) if isinstance(value, str) else value  # base64.b64decode's
 
 
 def _unpacked(data, kind):

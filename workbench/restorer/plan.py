@@ -8,7 +8,6 @@ unsafe member paths and links are refused in the plan, and members declaring siz
 ``max_member_size`` or ``max_ratio`` are listed as refused (see archive.reader).
 """
 
-import logging
 import os
 from collections import Counter, defaultdict
 
@@ -16,6 +15,7 @@ from ..archive.reader import check_declared
 from ..config import Config
 from ..errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarge,
                       NoCompleteBackup, SelectionError, UnsafePath, WorkbenchError)
+from ..lazylog import get_logger
 from ..lease import read_lease
 from ..model import not_in_backup_text
 from ..records import Record
@@ -30,7 +30,7 @@ from .single import single_entries
 from .source import load_manifest, volume_files
 
 
-log = logging.getLogger("workbench.restore")
+log = get_logger("workbench.restore")
 
 
 CONFLICTS = ("skip", "rename", "overwrite")

@@ -10,7 +10,6 @@ archive.reader); what the writer threads hold in memory is bounded.
 """
 
 import gc
-import logging
 import os
 import queue
 import stat
@@ -23,13 +22,14 @@ from ..archive.compress import checksum
 from ..archive.reader import (READ_ERRORS, copy_member, copy_payload, inflated_at_once,
                               inflates_whole, read_payload, reads_payload, unpack)
 from ..errors import CorruptVolume, MemberTooLarge, RestoreIncomplete, UnsafePath
+from ..lazylog import get_logger
 from ..lease import read_lease
 from ..model import RestoreResult
 from ..modes import set_mode
 from ..progress import Meter
 from .plan import REINDEX_SUFFIX, Layout, msg_number, plan_files
 
-log = logging.getLogger("workbench.restore")
+log = get_logger("workbench.restore")
 
 # Restore hands members to its writer threads in batches of one directory's files: see _Pipeline.
 _RESTORE_INFLIGHT_BYTES = 24 * 1024 * 1024
