@@ -81,7 +81,8 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     # The plan's hundred thousand entries are long-lived: keep the cyclic collector from walking
     # them again and again while the restore allocates payloads.
     gc.freeze()
-    pipe = _Pipeline(writer, fail, meter, os.cpu_count() or 2)
+    # No more writer threads than files: a one-message restore starts one.
+    pipe = _Pipeline(writer, fail, meter, min(os.cpu_count() or 2, max(1, len(plan.items))))
     try:
         for key in sorted(by_volume):
             fname = plan.volumes.get(key)
