@@ -40,7 +40,7 @@ from .archive.crypt import file_is_sealed, is_sealed, plain_bytes, source_of
 from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
 from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, read_volume_end
-from .archive.writer import read_marker
+from .archive.volume import read_marker
 from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup,
                      PasswordMissing, SealedFileDamaged, SelectionError, SetNotFound,
                      UnsupportedSet, WrongPassword)
