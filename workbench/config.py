@@ -30,6 +30,7 @@ directory: :func:`state_dir`, with :func:`schedule_db_path`, :func:`status_path`
 
 import os
 import re
+
 from .errors import ConfigError
 from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .naming import kind_name
