@@ -235,3 +235,32 @@ def test_local_volume_file_keeps_every_byte_with_writeback_hints(tmp_path, monke
         assert len(calls) == 1  # refused once, then not asked again
     else:
         assert [c[1:3] for c in calls] == [(0, 1009), (1009, 5000), (6009, 70001)]  # each 1000+ bytes
+
+
+def test_local_listing_leaves_out_a_file_removed_while_it_lists(tmp_path, monkeypatch):
+    # A backup publishing (link, then unlink of the temporary name) or a remover calling off a
+    # removal deletes files while a reader lists the target: the listing leaves such a file out,
+    # where it used to say that the backup directory itself does not exist.
+    from workbench.targets import local
+    for name in ("a.zip", "gone.partial", "z.zip"):
+        (tmp_path / name).write_bytes(b"x" * len(name))
+    real = os.scandir
+
+    class Vanishing:
+        def __init__(self, path):
+            self._it = real(path)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self._it.close()
+
+        def __iter__(self):
+            for d in self._it:
+                if d.name == "gone.partial":
+                    os.unlink(d.path)  # after the directory was read, before the entry's stat
+                yield d
+
+    monkeypatch.setattr(local.os, "scandir", Vanishing)
+    assert LocalTarget(tmp_path).list() == {"a.zip": 5, "z.zip": 5}

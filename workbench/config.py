@@ -30,13 +30,11 @@ directory: :func:`state_dir`, with :func:`schedule_db_path`, :func:`status_path`
 
 import os
 import re
-from dataclasses import dataclass, fields, replace
-from pathlib import Path
-from typing import Optional
 
 from .errors import ConfigError
 from .modes import DEFAULT_FILE_MODE, check_file_mode
 from .naming import kind_name
+from .records import FrozenRecord
 from .secrets import has_url_password, mask_url
 from .sizes import human_size, parse_size
 
@@ -122,8 +120,7 @@ _DURATION_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d"
 _TASK_KEYS = ("description", "days", "time", "kind")
 
 
-@dataclass(frozen=True)
-class Task:
+class Task(FrozenRecord):
     """One scheduled backup.
 
     Attributes
@@ -136,10 +133,10 @@ class Task:
     description : str
     """
 
-    days: tuple
-    time: str
-    kind: str
-    description: str = ""
+    _fields = ("days", "time", "kind", "description")
+
+    def __init__(self, days, time, kind, description=""):
+        self.__dict__.update(days=days, time=time, kind=kind, description=description)
 
     @property
     def daily(self):
@@ -301,20 +298,16 @@ _KEYS = ("to", "on", "smtp_host", "smtp_port", "security", "user", "password_env
          "timeout", "ca_file")
 
 
-@dataclass(frozen=True)
-class NotifySettings:
+class NotifySettings(FrozenRecord):
     """Validated ``[notify]`` settings."""
 
-    to: tuple = ()
-    on: str = "all"
-    smtp_host: str = "localhost"
-    smtp_port: Optional[int] = None
-    security: str = "none"
-    user: Optional[str] = None
-    password_env: Optional[str] = None
-    sender: Optional[str] = None
-    timeout: float = 10.0
-    ca_file: Optional[str] = None
+    _fields = _KEYS
+
+    def __init__(self, to=(), on="all", smtp_host="localhost", smtp_port=None, security="none",
+                 user=None, password_env=None, sender=None, timeout=10.0, ca_file=None):
+        self.__dict__.update(to=to, on=on, smtp_host=smtp_host, smtp_port=smtp_port,
+                             security=security, user=user, password_env=password_env,
+                             sender=sender, timeout=timeout, ca_file=ca_file)
 
     @property
     def port(self):
@@ -395,45 +388,57 @@ def check_notify(key, value):
 
 # --- the settings -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Config:
-    """Validated settings of the backup engine."""
-
-    store: Optional[str] = None
-    target: Optional[str] = None
-    volume_size: int = 2 * 1024**3
-    keep: int = 7                           # complete backups: fulls with their differentials
-    keep_copies: int = 3                    # copies ("Start now"), beside the chains
-    min_free: int = 4 * 1024**3
-    differentials: str = "latest"
-    oversize: str = "skip"
-    enabled: bool = True
-    compression_level: int = 3
-    smb_user_env: str = "WORKBENCH_SMB_USER"
-    smb_password_env: str = "WORKBENCH_SMB_PASSWORD"
-    network_timeout: float = 60.0           # seconds an SMB operation may take, retries included
+# The settings of the engine (the fields of Config, in this order) with their defaults.
+DEFAULTS = {
+    "store": None,
+    "target": None,
+    "volume_size": 2 * 1024**3,
+    "keep": 7,                              # complete backups: fulls with their differentials
+    "keep_copies": 3,                       # copies ("Start now"), beside the chains
+    "min_free": 4 * 1024**3,
+    "differentials": "latest",
+    "oversize": "skip",
+    "enabled": True,
+    "compression_level": 3,
+    "smb_user_env": "WORKBENCH_SMB_USER",
+    "smb_password_env": "WORKBENCH_SMB_PASSWORD",
+    "network_timeout": 60.0,                # seconds an SMB operation may take, retries included
     # Members declaring more are refused unread: larger than any file a mail server keeps (Kerio's
     # own backups stop at 2 GB a file), yet a bound on what one member of a hostile zip writes.
-    max_member_size: int = 64 * 1024**3
+    "max_member_size": 64 * 1024**3,
     # The largest declared size / compressed size accepted for members over a few MB. Deflate
     # tops out near 1032:1, which only long runs of one byte reach: zero-filled bombs come out at
     # 229:1 (zlib's fast levels) to 1030:1; mail, attachments included, stays far below 100:1.
-    max_ratio: float = 200
-    lock_stale_after: int = 24 * 3600       # seconds: another host's lock or lease is abandoned
+    "max_ratio": 200,
+    "lock_stale_after": 24 * 3600,          # seconds: another host's lock or lease is abandoned
     # scheduler, notifications and logs (docs/scheduler.md)
-    timezone: Optional[str] = None          # IANA name; None = the machine's zone
-    schedule_db: Optional[str] = None       # None = $XDG_STATE_HOME/workbench/schedule.db
-    schedule: tuple = ()                    # Task, from the [[schedule]] tables
-    notify: Optional[NotifySettings] = None
-    after_backup: Optional[str] = None      # shell command run after each successful backup
-    low_priority: bool = True               # scheduled runs lower their CPU and I/O priority
-    grace_time: int = 3600                  # seconds a missed scheduled run may still start late
-    default_time: str = "01:00"             # time of the default schedule
-    log_file: Optional[str] = None          # None = workbench.log beside the schedule db
-    log_max_size: int = 10 * 1024**2        # rotate the log file at this size
-    file_mode: int = DEFAULT_FILE_MODE      # of volumes, indexes, logs, status (workbench.modes)
-    encrypt: bool = False                   # AES-256 volumes, sealed manifest and index
-    password_env: str = "WORKBENCH_PASSWORD"  # where the backup password is (workbench.passwords)
+    "timezone": None,                       # IANA name; None = the machine's zone
+    "schedule_db": None,                    # None = $XDG_STATE_HOME/workbench/schedule.db
+    "schedule": (),                         # Task, from the [[schedule]] tables
+    "notify": None,                         # NotifySettings
+    "after_backup": None,                   # shell command run after each successful backup
+    "low_priority": True,                   # scheduled runs lower their CPU and I/O priority
+    "grace_time": 3600,                     # seconds a missed scheduled run may still start late
+    "default_time": "01:00",                # time of the default schedule
+    "log_file": None,                       # None = workbench.log beside the schedule db
+    "log_max_size": 10 * 1024**2,           # rotate the log file at this size
+    "file_mode": DEFAULT_FILE_MODE,         # of volumes, indexes, logs, status (workbench.modes)
+    "encrypt": False,                       # AES-256 volumes, sealed manifest and index
+    "password_env": "WORKBENCH_PASSWORD",   # where the backup password is (workbench.passwords)
+}
+
+
+class Config(FrozenRecord):
+    """Validated settings of the backup engine: ``Config(keep=5)``; every key of
+    :data:`DEFAULTS` is an attribute (``Config.keep`` is its default)."""
+
+    _fields = tuple(DEFAULTS)
+
+    def __init__(self, **settings):
+        for key in settings:
+            if key not in DEFAULTS:
+                raise TypeError(f"Config() got an unexpected keyword argument {key!r}")
+        self.__dict__.update(DEFAULTS, **settings)
 
     @property
     def target_options(self):
@@ -452,6 +457,10 @@ class Config:
             raise ConfigError("target", None, "no target given and no store to default it from")
         return os.path.join(self.store, "store", "backup")
 
+
+for _key, _default in DEFAULTS.items():  # Config.keep is the default, as with a dataclass
+    setattr(Config, _key, _default)
+del _key, _default
 
 # Small volumes are fine for tests, but a volume must hold at least one header and the directory.
 _CHECKS = {
@@ -493,7 +502,7 @@ EXTRA_KEYS = {}
 
 def validate(values, base=None):
     """A Config from *values* (a mapping of key to raw value) over *base*; None values are ignored."""
-    known = {f.name for f in fields(Config)}
+    known = DEFAULTS.keys()
     clean = {}
     for key, value in values.items():
         if value is None:
@@ -508,7 +517,7 @@ def validate(values, base=None):
         if key not in known:
             raise ConfigError(key, value, "unknown key; known keys: " + ", ".join(sorted(known)))
         clean[key] = _CHECKS[key](key, value)
-    return replace(base or Config(), **clean)
+    return Config(**{**vars(base or Config()), **clean})
 
 
 def not_utf8(path, error):
@@ -528,6 +537,7 @@ def load_config(path=None, **overrides):
     if path:
         try:
             import tomllib  # only when there is a file to read
+            from pathlib import Path
 
             with open(path, "rb") as f:
                 values = tomllib.load(f)

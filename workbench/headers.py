@@ -26,9 +26,7 @@ imports from the rest of workbench. ``normalize_message_id`` is the product's on
 form of a Message-ID.
 """
 
-import base64
 import binascii
-import calendar
 import re
 
 #: Keys of the dict parse_headers returns (the ``messages`` columns of manifests and indexes).
@@ -473,7 +471,7 @@ def _word_bytes(encoding, payload):
             data = _NOT_BASE64_RE.sub(b"", data)
             if len(data) % 4 == 1:  # a stray last character: read what comes before it
                 data = data[:-1]
-            return base64.b64decode(data + b"=" * (-len(data) % 4))
+            return binascii.a2b_base64(data + b"=" * (-len(data) % 4))  # base64.b64decode's
         return binascii.a2b_qp(data, header=True)
     except (ValueError, binascii.Error):
         return None
@@ -518,7 +516,7 @@ def parse_date(value):
     elif year < 1:
         return None
     if (not 1 <= day <= _DAYS_IN_MONTH[month - 1] or hour > 23 or minute > 59 or second > 60
-            or (month == 2 and day == 29 and not calendar.isleap(year))):
+            or (month == 2 and day == 29 and not _leap(year))):
         return None
     if zone is None:
         offset = 0
@@ -534,6 +532,12 @@ def parse_date(value):
     seconds = (_days(year, month, day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
                - offset * 60)
     return seconds if _MIN_EPOCH <= seconds <= _MAX_EPOCH else None
+
+
+def _leap(year):
+    """calendar.isleap (calendar loads locale: only 29 February asks)."""
+    import calendar
+    return calendar.isleap(year)
 
 
 def _days(year, month, day):
@@ -553,6 +557,7 @@ def _in_range(seconds):
 
 def _parse_date_slow(value):
     try:
+        import calendar
         from email.utils import parsedate_tz  # only for dates the fast path cannot read
         parts = parsedate_tz(value)
         if parts is None or not 1 <= parts[0] <= 9999:

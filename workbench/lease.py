@@ -14,16 +14,16 @@ lease was there, and the set is gone (SetBeingRemoved, or SetNotFound afterwards
 """
 
 import json
-import logging
 import time
 from contextlib import contextmanager
 
 from .errors import SetBeingRemoved, WorkbenchError
+from .lazylog import get_logger
 from .lock import (DEFAULT_STALE_AFTER, drop_token, file_age, hold_token, owner_gone,
                    owner_record, parse_record, publish_record)
 from .naming import DELETING, is_lease_name, lease_name, parse_removal_marker
 
-log = logging.getLogger("workbench.lease")
+log = get_logger("workbench.lease")
 
 # How long a reader waits for a removal in progress to finish or be called off (a remover
 # decides within one listing of the target; the rest is margin for slow servers).

@@ -23,7 +23,6 @@ The same owner records and the same staleness rules serve the readers' leases (l
 """
 
 import json
-import logging
 import os
 import threading
 import time
@@ -31,9 +30,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from .errors import LockDamaged, LockHeld, WorkbenchError
+from .lazylog import get_logger
 from .naming import LEASE_PREFIX, LOCK_NAME, is_lease_name, parse_partial_name, partial_name
 
-log = logging.getLogger("workbench.backup")
+log = get_logger("workbench.backup")
 
 DEFAULT_STALE_AFTER = 24 * 3600
 ASIDE_PREFIX = LOCK_NAME + ".stale-"

@@ -1,13 +1,10 @@
 """Plain data shared by the layers: store entries and the results of backups and restores
 (progress events live in workbench.progress), and the words for files a backup skipped."""
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Optional
+from .records import Record
 
 
-@dataclass(slots=True)
-class Entry:
+class Entry(Record):
     """One file of a backed-up store, as a manifest records it.
 
     ``stored_in`` is the set whose volume ``volume`` holds the data at ``offset`` (the offset of the
@@ -18,21 +15,26 @@ class Entry:
     store: it has ``stored_in`` "" and is in no volume (see workbench.sets.skipped_entries).
     """
 
-    path: str
-    kind: str
-    domain: Optional[str]
-    user: Optional[str]
-    folder: Optional[str]
-    size: int
-    mtime_ns: int
-    crc32: int = 0
-    stored_in: str = ""
-    volume: int = 0
-    offset: int = 0
-    csize: int = 0
-    method: int = 8
-    mode: int = 0
-    skipped: str = ""
+    _fields = __slots__ = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "crc32",
+                           "stored_in", "volume", "offset", "csize", "method", "mode", "skipped")
+
+    def __init__(self, path, kind, domain, user, folder, size, mtime_ns, crc32=0, stored_in="",
+                 volume=0, offset=0, csize=0, method=8, mode=0, skipped=""):
+        self.path = path            # str
+        self.kind = kind            # str
+        self.domain = domain        # str or None
+        self.user = user            # str or None
+        self.folder = folder        # str or None
+        self.size = size            # int
+        self.mtime_ns = mtime_ns    # int
+        self.crc32 = crc32
+        self.stored_in = stored_in
+        self.volume = volume
+        self.offset = offset
+        self.csize = csize
+        self.method = method
+        self.mode = mode
+        self.skipped = skipped
 
 
 # Why a backup records a file without storing it: the reason as manifests and results hold it,
@@ -54,27 +56,34 @@ def not_in_backup_text(reasons):
     return f"{n} file{'s are' if n != 1 else ' is'} not in the backup: {why}"
 
 
-@dataclass
-class BackupResult:
+class BackupResult(Record):
     """What a backup run did. ``requested`` differs from ``kind`` when a differential ran as a full."""
 
-    set_name: str
-    kind: str
-    requested: str
-    base: Optional[str]
-    target: str
-    started: datetime
-    finished: datetime
-    files: int = 0          # entries in the manifest (the store as it was)
-    stored: int = 0         # entries whose data this set holds
-    bytes_in: int = 0       # bytes of the stored files
-    bytes_out: int = 0      # bytes of all volumes written
-    volumes: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)      # [{"path", "size", "reason", ...}]
-    unreadable: list = field(default_factory=list)   # [{"path", "error"}]
-    removed: list = field(default_factory=list)      # sets removed after the commit, with reasons
-    postponed: list = field(default_factory=list)    # [{"set", "reason"}]: removals put off
-    note: str = ""
+    _fields = ("set_name", "kind", "requested", "base", "target", "started", "finished", "files",
+               "stored", "bytes_in", "bytes_out", "volumes", "skipped", "unreadable", "removed",
+               "postponed", "note")
+
+    def __init__(self, set_name, kind, requested, base, target, started, finished, files=0,
+                 stored=0, bytes_in=0, bytes_out=0, volumes=None, skipped=None, unreadable=None,
+                 removed=None, postponed=None, note=""):
+        self.set_name = set_name    # str
+        self.kind = kind            # str
+        self.requested = requested  # str
+        self.base = base            # str or None
+        self.target = target        # str
+        self.started = started      # datetime
+        self.finished = finished    # datetime
+        self.files = files          # entries in the manifest (the store as it was)
+        self.stored = stored        # entries whose data this set holds
+        self.bytes_in = bytes_in    # bytes of the stored files
+        self.bytes_out = bytes_out  # bytes of all volumes written
+        self.volumes = [] if volumes is None else volumes
+        self.skipped = [] if skipped is None else skipped  # [{"path", "size", "reason", ...}]
+        self.unreadable = [] if unreadable is None else unreadable  # [{"path", "error"}]
+        # sets removed after the commit, with reasons; [{"set", "reason"}]: removals put off
+        self.removed = [] if removed is None else removed
+        self.postponed = [] if postponed is None else postponed
+        self.note = note
 
     @property
     def duration(self):
@@ -82,20 +91,26 @@ class BackupResult:
         return (self.finished - self.started).total_seconds()
 
 
-@dataclass
-class RestoreResult:
+class RestoreResult(Record):
     """What a restore did: the sets read, the files written, and the ones that failed."""
 
-    set_name: str
-    sets_used: list
-    destination: str
-    files: int = 0
-    bytes: int = 0
-    skipped: list = field(default_factory=list)      # existing files left alone (conflict=skip)
-    renamed: list = field(default_factory=list)
-    failures: list = field(default_factory=list)     # [(path, reason)]
-    duration: float = 0.0
-    placed: list = field(default_factory=list)       # [(member path, path written)] when renamed
-    marked: list = field(default_factory=list)       # folder index files set aside for a rebuild
-    passed_over: list = field(default_factory=list)  # [(set, why)]: newer sets not used
-    not_in_backup: list = field(default_factory=list)  # Entry of selected files skipped at backup
+    _fields = ("set_name", "sets_used", "destination", "files", "bytes", "skipped", "renamed",
+               "failures", "duration", "placed", "marked", "passed_over", "not_in_backup")
+
+    def __init__(self, set_name, sets_used, destination, files=0, bytes=0, skipped=None,
+                 renamed=None, failures=None, duration=0.0, placed=None, marked=None,
+                 passed_over=None, not_in_backup=None):
+        self.set_name = set_name        # str
+        self.sets_used = sets_used      # list
+        self.destination = destination  # str
+        self.files = files
+        self.bytes = bytes
+        self.skipped = [] if skipped is None else skipped  # existing files left alone (skip)
+        self.renamed = [] if renamed is None else renamed
+        self.failures = [] if failures is None else failures  # [(path, reason)]
+        self.duration = duration
+        self.placed = [] if placed is None else placed  # [(member path, path written)] if renamed
+        self.marked = [] if marked is None else marked  # folder index files set aside to rebuild
+        self.passed_over = [] if passed_over is None else passed_over  # [(set, why)]: not used
+        # Entry of the selected files the backup skipped
+        self.not_in_backup = [] if not_in_backup is None else not_in_backup

@@ -15,8 +15,9 @@ leaves beside a set (a ``F....zip.partial`` of Kerio's, say) is ever taken for o
 """
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from .records import FrozenRecord
 
 KINDS = {"F": "full", "D": "differential", "C": "copy"}
 KIND_LETTERS = {v: k for k, v in KINDS.items()}
@@ -48,12 +49,33 @@ _PARTIAL_RE = re.compile(rf"(.+)\.wb-({_TOKEN})\.partial")
 _MARKER_RE = re.compile(rf"([FDC]\d{{8}}T\d{{6}}Z)\.wb-({_TOKEN})\.(removing|deleting)")
 
 
-@dataclass(frozen=True, order=True)
-class SetName:
+class SetName(FrozenRecord):
     """A parsed set name. Orders by time, then kind letter."""
 
-    time: datetime
-    kind: str  # "F", "D" or "C"
+    _fields = ("time", "kind")
+
+    def __init__(self, time, kind):
+        self.__dict__.update(time=time, kind=kind)  # kind: "F", "D" or "C"
+
+    def __lt__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.time, self.kind) < (other.time, other.kind)
+
+    def __le__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.time, self.kind) <= (other.time, other.kind)
+
+    def __gt__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.time, self.kind) > (other.time, other.kind)
+
+    def __ge__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.time, self.kind) >= (other.time, other.kind)
 
     def __str__(self):
         return f"{self.kind}{self.time.strftime('%Y%m%dT%H%M%S')}Z"

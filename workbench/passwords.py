@@ -11,18 +11,17 @@ it, and the keys derived from it (archive/crypt.py) are cached on it, so that sc
 per chain and process. Its repr never shows the password; nothing here logs it.
 """
 
-import getpass
-import logging
 import os
 import sys
 from contextlib import contextmanager
 
 from .errors import PasswordMissing
+from .lazylog import get_logger
 
 DEFAULT_ENV = "WORKBENCH_PASSWORD"
 KEYRING_SERVICE, KEYRING_USER = "workbench", "backup"
 
-log = logging.getLogger("workbench.passwords")
+log = get_logger("workbench.passwords")
 
 # The hook the notebook forms install to ask for the password in a widget (None: getpass).
 _prompt = None
@@ -88,6 +87,7 @@ class PasswordSource:
             if _prompt is not None:
                 value = _prompt(what)
             elif self.interactive or (sys.stdin is not None and sys.stdin.isatty()):
+                import getpass  # only when asking: it loads termios
                 value = getpass.getpass(f"password of {what}: ")
             if value:
                 return value

@@ -14,27 +14,30 @@ the notebook forms), and only from a known total.
 """
 
 import time
-from dataclasses import dataclass
-from typing import Optional
+
+from .records import FrozenRecord
 
 # Reports to a callback (a progress bar, a notebook widget) at most this often.
 DEFAULT_INTERVAL = 0.1
 
 
-@dataclass(frozen=True)
-class Progress:
-    """A progress event: what is being done and how far along it is."""
+class Progress(FrozenRecord):
+    """A progress event: what is being done and how far along it is.
 
-    phase: str  # "backup", "restore", "verify"
-    files_done: int
-    files_total: int
-    bytes_done: int
-    bytes_total: int
-    path: str = ""
-    total_known: bool = True       # False: the totals are only what was found so far
-    eta_seconds: Optional[float] = None  # seconds left, from the rate so far; None unless known
-    files_estimate: Optional[int] = None  # while the total is not known: a guess, if any
-    bytes_estimate: Optional[int] = None
+    ``phase`` is "backup", "restore" or "verify"; ``total_known`` False says the totals are only
+    what was found so far (``files_estimate`` and ``bytes_estimate`` are then a guess, if any);
+    ``eta_seconds`` is the seconds left, from the rate so far (None unless known).
+    """
+
+    _fields = ("phase", "files_done", "files_total", "bytes_done", "bytes_total", "path",
+               "total_known", "eta_seconds", "files_estimate", "bytes_estimate")
+
+    def __init__(self, phase, files_done, files_total, bytes_done, bytes_total, path="",
+                 total_known=True, eta_seconds=None, files_estimate=None, bytes_estimate=None):
+        self.__dict__.update(phase=phase, files_done=files_done, files_total=files_total,
+                             bytes_done=bytes_done, bytes_total=bytes_total, path=path,
+                             total_known=total_known, eta_seconds=eta_seconds,
+                             files_estimate=files_estimate, bytes_estimate=bytes_estimate)
 
 
 # The ETA needs this much of the job behind it before a rate means anything.

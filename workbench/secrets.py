@@ -7,7 +7,6 @@ text that may hold one (a log line, an error, the status record, the e-mail) is 
 every layer can use it.
 """
 
-import logging
 import re
 
 MASK = "***"
@@ -47,11 +46,12 @@ def has_url_password(text):
     return mask_url(text) != str(text)
 
 
-class MaskSecrets(logging.Filter):
+class MaskSecrets:
     """A logging filter that masks URL passwords in a record's message and traceback.
 
     Attached to workbench's handlers, so that no log line shows such a password, whatever code
-    logged it.
+    logged it. (A filter is anything with this ``filter`` method: not deriving from
+    ``logging.Filter`` keeps logging unloaded until something logs, see workbench.lazylog.)
     """
 
     def filter(self, record):
@@ -63,6 +63,7 @@ class MaskSecrets(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
+            import logging
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = mask_url(record.exc_text)

@@ -10,9 +10,8 @@ without case, as Kerio's names do); ``mask`` picks parts (``cfg``, ``mail``, ``l
 to its columns. A leaf module: it imports only workbench.errors.
 """
 
-from dataclasses import dataclass
-
 from .errors import SelectionError
+from .records import FrozenRecord
 
 
 MASKS = ("cfg", "mail", "lists", "license", "sslca", "sslcert", "spam")
@@ -49,31 +48,26 @@ def mask_of(path, kind=None):
     return None
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(FrozenRecord):
     """What part of a set to restore (all fields optional; nothing given means everything).
 
     ``paths`` and ``message_ids`` pick single files; they cannot be combined with ``domain``,
     ``user``, ``folder`` or ``mask``.
     """
 
-    domain: str = None
-    user: str = None
-    folder: str = None
-    mask: tuple = None
-    paths: tuple = ()
-    message_ids: tuple = ()
+    _fields = ("domain", "user", "folder", "mask", "paths", "message_ids")
 
-    def __post_init__(self):
-        object.__setattr__(self, "mask", parse_mask(self.mask))
-        object.__setattr__(self, "paths", tuple(p.strip().lstrip("./") if p.startswith("./")
-                                                else p.strip() for p in self.paths or ()))
-        object.__setattr__(self, "message_ids", tuple(self.message_ids or ()))
-        if self.folder and not (self.domain and self.user):
-            raise SelectionError(f"--folder {self.folder!r} needs --domain and --user (as in "
+    def __init__(self, domain=None, user=None, folder=None, mask=None, paths=(), message_ids=()):
+        mask = parse_mask(mask)
+        paths = tuple(p.strip().lstrip("./") if p.startswith("./") else p.strip()
+                      for p in paths or ())
+        if folder and not (domain and user):
+            raise SelectionError(f"--folder {folder!r} needs --domain and --user (as in "
                                  "kmsrecover)")
-        if self.folder is not None:
-            object.__setattr__(self, "folder", self.folder.strip("/"))
+        if folder is not None:
+            folder = folder.strip("/")
+        self.__dict__.update(domain=domain, user=user, folder=folder, mask=mask, paths=paths,
+                             message_ids=tuple(message_ids or ()))
         if self.single and (self.domain or self.user or self.folder or self.mask):
             raise SelectionError("--path and --message-id pick single messages; they cannot be "
                                  "combined with --domain, --user, --folder or --mask")

@@ -34,19 +34,18 @@ its name says so (``<name>.wb-<token>.partial``).
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Optional
 
 from .archive import manifest as mf
 from .archive.crypt import file_is_sealed, is_sealed, plain_bytes, source_of
 from .archive.compress import INFLATE_ERRORS
 from .archive.index import index_set_name
 from .archive.reader import list_zip, open_manifest_copy, read_manifest_copy, read_volume_end
-from .archive.writer import read_marker
+from .archive.volume import read_marker
 from .errors import (CorruptVolume, DamagedSet, IncompleteSet, NoCompleteBackup,
                      PasswordMissing, SealedFileDamaged, SelectionError, SetNotFound,
                      UnsupportedSet, WrongPassword)
 from .model import Entry
+from .records import Record
 from .store import classify, unsafe_member_path
 from .times import as_utc
 from .naming import (LOCK_NAME, index_name, manifest_name, parse_partial_name,
@@ -80,8 +79,7 @@ def unreadable_manifest(set_name, error):
     return DamagedSet(f"set {set_name}: manifest unreadable ({error}); it cannot be used")
 
 
-@dataclass
-class SetInfo:
+class SetInfo(Record):
     """One set on a target.
 
     ``header`` is the manifest's header (kind, base, times, volumes, stats) of a set of ours;
@@ -90,25 +88,33 @@ class SetInfo:
     ``has_manifest`` says the manifest file is there and, as far as it was read, readable.
     """
 
-    name: object
-    volumes: dict = field(default_factory=dict)   # volume index -> (file name, bytes)
-    status: str = INCOMPLETE
-    header: Optional[dict] = None
-    leftovers: list = field(default_factory=list)  # our temporary files of this set name
-    strays: list = field(default_factory=list)     # other files of this set name: never ours
-    ours: list = field(default_factory=list)       # files cleanup may remove (incomplete sets)
-    markers: list = field(default_factory=list)    # removal markers (see removal.py)
-    parts: list = field(default_factory=list)      # parts of a split archive (X.z01, X.zip.001)
-    copy: Optional[str] = None
-    has_manifest: bool = False
-    problem: str = ""
-    # An encrypted set (sealed manifest): ``locked`` says why its manifest could not be read
-    # (no password, or not this one); its header is then None and its status the listing's.
-    encrypted: bool = False
-    locked: str = ""
-    lock_error: Optional[Exception] = field(default=None, repr=False, compare=False)
-    target: object = field(default=None, repr=False, compare=False)
-    _doc: Optional[dict] = field(default=None, repr=False, compare=False)
+    _fields = ("name", "volumes", "status", "header", "leftovers", "strays", "ours", "markers",
+               "parts", "copy", "has_manifest", "problem", "encrypted", "locked", "lock_error",
+               "target", "_doc")
+    _repr = _compare = _fields[:-3]  # not lock_error, target, _doc
+
+    def __init__(self, name, volumes=None, status=INCOMPLETE, header=None, leftovers=None,
+                 strays=None, ours=None, markers=None, parts=None, copy=None, has_manifest=False,
+                 problem="", encrypted=False, locked="", lock_error=None, target=None, _doc=None):
+        self.name = name
+        self.volumes = {} if volumes is None else volumes  # volume index -> (file name, bytes)
+        self.status = status
+        self.header = header                               # dict or None
+        self.leftovers = [] if leftovers is None else leftovers  # our temporary files of this set
+        self.strays = [] if strays is None else strays     # other files of this set name: not ours
+        self.ours = [] if ours is None else ours           # files cleanup may remove (incomplete)
+        self.markers = [] if markers is None else markers  # removal markers (see removal.py)
+        self.parts = [] if parts is None else parts        # parts of a split archive (X.z01 ...)
+        self.copy = copy                                   # str or None
+        self.has_manifest = has_manifest
+        self.problem = problem
+        # An encrypted set (sealed manifest): ``locked`` says why its manifest could not be read
+        # (no password, or not this one); its header is then None and its status the listing's.
+        self.encrypted = encrypted
+        self.locked = locked
+        self.lock_error = lock_error                       # the Exception, or None
+        self.target = target
+        self._doc = _doc                                   # dict or None
 
     @property
     def manifest(self):

@@ -9,10 +9,9 @@ backup target, ``store/backup`` (the manual's default target), or any directory 
 import os
 import re
 import stat
-from dataclasses import dataclass
-from typing import Optional
 
 from .errors import StoreNotFound
+from .records import Record
 
 # Top-level directories of the server directory that are backed up, with the kind of their files.
 _TOP_DIRS = {"license": "license", "sslcert": "certificate", "sslca": "certificate", "store": None}
@@ -24,18 +23,20 @@ _O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(slots=True)
-class StoreFile:
+class StoreFile(Record):
     """A regular file found by the walk; ``path`` is relative to the server directory, with ``/``."""
 
-    path: str
-    kind: str
-    domain: Optional[str]
-    user: Optional[str]
-    folder: Optional[str]
-    size: int
-    mtime_ns: int
-    mode: int = 0  # permission bits (st_mode & 0o7777)
+    _fields = __slots__ = ("path", "kind", "domain", "user", "folder", "size", "mtime_ns", "mode")
+
+    def __init__(self, path, kind, domain, user, folder, size, mtime_ns, mode=0):
+        self.path = path
+        self.kind = kind
+        self.domain = domain        # str or None, as are user and folder
+        self.user = user
+        self.folder = folder
+        self.size = size
+        self.mtime_ns = mtime_ns
+        self.mode = mode            # permission bits (st_mode & 0o7777)
 
 
 #: Kinds of the files that each hold one message (``<8 hex>.eml``): mailbox, public-folder and
@@ -111,21 +112,24 @@ def _same_dir(a, b):
         return False
 
 
-@dataclass(slots=True)
-class StoreRun:
+class StoreRun(Record):
     """Files of one directory that the walk finds one after the other (a directory's files come
     in several runs when subdirectories sort between them). ``directory`` is relative to the
     server directory ("" for its own files) and classifies every file of the run alike."""
 
-    directory: str
-    kind: str
-    domain: Optional[str]
-    user: Optional[str]
-    folder: Optional[str]
-    names: list
-    sizes: list
-    mtimes: list
-    modes: list   # permission bits (st_mode & 0o7777)
+    _fields = __slots__ = ("directory", "kind", "domain", "user", "folder", "names", "sizes",
+                           "mtimes", "modes")
+
+    def __init__(self, directory, kind, domain, user, folder, names, sizes, mtimes, modes):
+        self.directory = directory
+        self.kind = kind
+        self.domain = domain        # str or None, as are user and folder
+        self.user = user
+        self.folder = folder
+        self.names = names
+        self.sizes = sizes
+        self.mtimes = mtimes
+        self.modes = modes          # permission bits (st_mode & 0o7777)
 
     def path(self, i):
         return f"{self.directory}/{self.names[i]}" if self.directory else self.names[i]

@@ -8,7 +8,6 @@ them here too doubled the index (60 MB for 100k messages) and the time to copy i
 
 import errno
 import os
-import pathlib
 import sqlite3
 
 from ..errors import SealedFileDamaged
@@ -225,6 +224,7 @@ def publish_index_from(target, name, set_name, work, upserts, deletes, message_u
 
 def index_set_name(path):
     """The set the SQLite index file *path* names, or None if it is not an index of ours."""
+    import pathlib  # here: a restore, which does not ask, does not load it
     try:
         with open(path, "rb") as f:
             if f.read(16) != b"SQLite format 3\0":

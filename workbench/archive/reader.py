@@ -10,9 +10,8 @@ its payload in memory (compressed at most WHOLE_LIMIT) or from the volume, read 
 """
 
 import zlib
-from collections import deque
+from collections import deque, namedtuple
 from contextlib import contextmanager
-from typing import NamedTuple, Optional
 
 from ..errors import CorruptVolume, MemberTooLarge, UnsafePath
 from ..sizes import human_size
@@ -284,7 +283,7 @@ def read_manifest_copy(f, set_name, secret=None):
 _TAIL = 128 * 1024
 
 
-class VolumeEnd(NamedTuple):
+class VolumeEnd(namedtuple("VolumeEnd", "members comment last_member disk", defaults=(0,))):
     """What a zip's last bytes tell: ``members`` (entries in its central directory, from the
     Zip64 end record where the count needs it; None if that record cannot be found), ``comment``
     (the zip comment, bytes), ``last_member`` (the name of the last central directory record,
@@ -292,10 +291,7 @@ class VolumeEnd(NamedTuple):
     is on: 0 for a standalone zip, more for the last part of a spanned or split archive, such as
     Info-ZIP's ``zip -s``)."""
 
-    members: Optional[int]
-    comment: bytes
-    last_member: Optional[str]
-    disk: int = 0
+    __slots__ = ()
 
 
 def read_volume_end(f):

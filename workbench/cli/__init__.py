@@ -14,15 +14,13 @@ tells each error once: one line on stderr, or with ``--json`` one JSON object on
 
 import argparse
 import importlib
-import json
-import logging
 import os
 import signal
 import sys
 import threading
-import traceback
 
 from ..errors import WorkbenchError
+from ..lazylog import when_loaded
 from ..secrets import attach_mask, mask_url
 # The command groups (modules of this package) with the commands each adds, in the order
 # ``workbench --help`` lists them. Each has ``add_commands(sub)`` and imports its heavy
@@ -62,10 +60,43 @@ EPILOG = (
     "them). With --json, a refusal or failure is one JSON object on standard output.")
 
 
+def _columns():
+    """The terminal's width as ``shutil.get_terminal_size()`` tells it (``$COLUMNS``, else the
+    width of standard output's terminal, else 80), without loading shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, measuring the terminal without shutil: argparse makes one
+    for every option it adds, and its own measure loads shutil (with bz2 and lzma) on every
+    command."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help is formatted by _Formatter (its subcommands' parsers are
+    _Parsers too: argparse makes them of the parser's own class)."""
+
+    def __init__(self, *args, formatter_class=_Formatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def build_parser(command=None):
     """The ``workbench`` parser; with *command* (a command name), only the group that has it
     (building all of them took most of a one-message restore's time)."""
-    parser = argparse.ArgumentParser(prog="workbench", description=DESCRIPTION, epilog=EPILOG)
+    parser = _Parser(prog="workbench", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show debug messages, and the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -94,11 +125,23 @@ def _hide_outcomes(record):
     return not getattr(record, "workbench_outcome", False)
 
 
+def _console_logging(verbose):
+    """Log to stderr (every level with ``-v``, else warnings and errors); run once logging is
+    loaded (workbench.lazylog: a command that logs nothing does not load it)."""
+    import logging
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        attach_mask(handler)  # no URL password on the console, whoever logs it
+        handler.addFilter(_hide_outcomes)
+
+
 def _tell(args, name, code, message, details=None):
     """Tell a refusal or failure once: one JSON object on stdout with ``--json``
     (``error``, ``code``, ``message``, ``details``), else one line on stderr. Returns *code*."""
     message = mask_url(message)
     if getattr(args, "json", False):
+        import json
         print(json.dumps({"error": name, "code": code, "message": message,
                           "details": details or {}}, default=str))
         sys.stdout.flush()
@@ -110,11 +153,10 @@ def _tell(args, name, code, message, details=None):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command(argv)).parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:
-        attach_mask(handler)  # no URL password on the console, whoever logs it
-        handler.addFilter(_hide_outcomes)
+    if args.verbose:
+        _console_logging(True)  # the debug records of every module are shown: load logging now
+    else:
+        when_loaded(lambda: _console_logging(False))
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -135,6 +177,7 @@ def main(argv=None):
         return _tell(args, "Terminated", EXIT_TERMINATED, "terminated (SIGTERM)")
     except Exception as e:  # a bug or an unforeseen condition: one line, unless asked for more
         if args.verbose:
+            import traceback
             traceback.print_exc()
         hint = "" if args.verbose else "; run with -v for the details"
         return _tell(args, "UnexpectedError", EXIT_UNEXPECTED,

@@ -8,18 +8,17 @@ unsafe member paths and links are refused in the plan, and members declaring siz
 ``max_member_size`` or ``max_ratio`` are listed as refused (see archive.reader).
 """
 
-import logging
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
 
 from ..archive.reader import check_declared
 from ..config import Config
 from ..errors import (BadDestination, CorruptVolume, IncompleteSet, MemberTooLarge,
                       NoCompleteBackup, SelectionError, UnsafePath, WorkbenchError)
+from ..lazylog import get_logger
 from ..lease import read_lease
-from ..model import Entry, not_in_backup_text
+from ..model import not_in_backup_text
+from ..records import Record
 from ..selection import Selection
 from ..sets import (DAMAGED, INCOMPLETE, UNSUPPORTED, base_of, choose_set, entries_of, find_set,
                     judge, list_sets, listed_twice, refusal, skipped_entries, twice_reason,
@@ -31,7 +30,7 @@ from .single import single_entries
 from .source import load_manifest, volume_files
 
 
-log = logging.getLogger("workbench.restore")
+log = get_logger("workbench.restore")
 
 
 CONFLICTS = ("skip", "rename", "overwrite")
@@ -73,23 +72,25 @@ class Layout:
         return [r for r in (self.to, self.store_dir, self.cfg_dir) if r]
 
 
-@dataclass
-class Item:
-    """One file the plan writes: *entry* goes to ``root/rel``; *action* is what the plan expects
-    (``create``, ``overwrite``, ``rename`` or ``skip``; checked again when writing)."""
+class Item(Record):
+    """One file the plan writes: *entry* (an Entry) goes to ``root/rel``; *action* is what the
+    plan expects (``create``, ``overwrite``, ``rename`` or ``skip``; checked again when
+    writing)."""
 
-    entry: Entry
-    root: str
-    rel: str
-    action: str
+    _fields = ("entry", "root", "rel", "action")
+
+    def __init__(self, entry, root, rel, action):
+        self.entry = entry
+        self.root = root
+        self.rel = rel
+        self.action = action
 
     @property
     def dest(self):
         return os.path.join(self.root, *self.rel.split("/"))
 
 
-@dataclass
-class Plan:
+class Plan(Record):
     """What a restore reads and writes.
 
     Attributes
@@ -120,23 +121,30 @@ class Plan:
         error of its one file (see restore).
     """
 
-    set: object
-    sets_used: list
-    entries: list
-    volumes: dict = field(default_factory=dict)
-    items: list = field(default_factory=list)
-    refused: list = field(default_factory=list)
-    marks: list = field(default_factory=list)
-    passed_over: list = field(default_factory=list)
-    not_in_backup: list = field(default_factory=list)
-    causes: dict = field(default_factory=dict)
-    conflict: str = "skip"
-    into_live: bool = False
-    selection: Selection = None
-    at: datetime = None
-    layout: Layout = None
-    target: object = None
-    lease: object = None  # the ReadLease holding the plan's sets, while restore() runs it
+    _fields = ("set", "sets_used", "entries", "volumes", "items", "refused", "marks",
+               "passed_over", "not_in_backup", "causes", "conflict", "into_live", "selection",
+               "at", "layout", "target", "lease")
+
+    def __init__(self, set, sets_used, entries, volumes=None, items=None, refused=None,
+                 marks=None, passed_over=None, not_in_backup=None, causes=None, conflict="skip",
+                 into_live=False, selection=None, at=None, layout=None, target=None, lease=None):
+        self.set = set
+        self.sets_used = sets_used
+        self.entries = entries
+        self.volumes = {} if volumes is None else volumes
+        self.items = [] if items is None else items
+        self.refused = [] if refused is None else refused
+        self.marks = [] if marks is None else marks
+        self.passed_over = [] if passed_over is None else passed_over
+        self.not_in_backup = [] if not_in_backup is None else not_in_backup
+        self.causes = {} if causes is None else causes
+        self.conflict = conflict
+        self.into_live = into_live
+        self.selection = selection  # Selection
+        self.at = at                # datetime
+        self.layout = layout        # Layout
+        self.target = target
+        self.lease = lease  # the ReadLease holding the plan's sets, while restore() runs it
 
     @property
     def bytes(self):

@@ -6,7 +6,6 @@ Message-IDs are compared in workbench.headers' one normal form; headers are pars
 workbench.headers alone.
 """
 
-import logging
 import os
 import sqlite3
 import threading
@@ -19,11 +18,12 @@ from ..archive.index import lookup, lookup_message_id
 from ..archive.reader import read_payload, read_volume
 from ..errors import SealedFileDamaged, SelectionError
 from ..headers import normalize_message_id, parse_headers
+from ..lazylog import get_logger
 from ..naming import index_name
 from ..sets import COMPLETE, DAMAGED, base_of, entries_of
 from .source import load_manifest, volume_files
 
-log = logging.getLogger("workbench.restore")
+log = get_logger("workbench.restore")
 
 
 def _index_file(target, info):

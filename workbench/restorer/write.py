@@ -10,7 +10,6 @@ archive.reader); what the writer threads hold in memory is bounded.
 """
 
 import gc
-import logging
 import os
 import queue
 import stat
@@ -23,13 +22,14 @@ from ..archive.compress import checksum
 from ..archive.reader import (READ_ERRORS, copy_member, copy_payload, inflated_at_once,
                               inflates_whole, read_payload, reads_payload, unpack)
 from ..errors import CorruptVolume, MemberTooLarge, RestoreIncomplete, UnsafePath
+from ..lazylog import get_logger
 from ..lease import read_lease
 from ..model import RestoreResult
 from ..modes import set_mode
 from ..progress import Meter
 from .plan import REINDEX_SUFFIX, Layout, msg_number, plan_files
 
-log = logging.getLogger("workbench.restore")
+log = get_logger("workbench.restore")
 
 # Restore hands members to its writer threads in batches of one directory's files: see _Pipeline.
 _RESTORE_INFLIGHT_BYTES = 24 * 1024 * 1024
@@ -81,7 +81,8 @@ def execute_plan(target, plan, to=None, conflict=None, progress=None, lease=None
     # The plan's hundred thousand entries are long-lived: keep the cyclic collector from walking
     # them again and again while the restore allocates payloads.
     gc.freeze()
-    pipe = _Pipeline(writer, fail, meter, os.cpu_count() or 2)
+    # No more writer threads than files: a one-message restore starts one.
+    pipe = _Pipeline(writer, fail, meter, min(os.cpu_count() or 2, max(1, len(plan.items))))
     try:
         for key in sorted(by_volume):
             fname = plan.volumes.get(key)

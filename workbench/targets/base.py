@@ -8,8 +8,8 @@ attributes; a new target (S3, SFTP, ...) implements the abstract ones and is ope
 """
 
 import abc
+import io
 import os
-from typing import BinaryIO, Dict, Optional, Tuple
 
 from ..modes import DEFAULT_FILE_MODE
 from ..naming import partial_name
@@ -62,22 +62,22 @@ class Target(abc.ABC):
         cannot be created."""
 
     @abc.abstractmethod
-    def list(self) -> Dict[str, int]:
+    def list(self) -> dict[str, int]:
         """``{name: size}`` of every file (not directories or links), in one round trip per batch
         where remote; TargetError if the directory is missing ("does not exist") or unreadable."""
 
     @abc.abstractmethod
-    def stat(self, name: str) -> Tuple[int, float]:
+    def stat(self, name: str) -> tuple[int, float]:
         """``(size in bytes, mtime in seconds since 1970)`` of a file, the mtime as the
         filesystem or server keeps it (what "older than" is measured by for a damaged lock file);
         FileNotFoundError if it is missing."""
 
     @abc.abstractmethod
-    def open_read(self, name: str) -> BinaryIO:
+    def open_read(self, name: str) -> io.BufferedIOBase:
         """A seekable binary file; FileNotFoundError if *name* is missing."""
 
     @abc.abstractmethod
-    def open_write(self, name: str) -> BinaryIO:
+    def open_write(self, name: str) -> io.BufferedIOBase:
         """Create or truncate *name* and return a seekable binary file whose ``close()`` flushes
         the data to stable storage (fsync, SMB2 FLUSH) before returning."""
 
@@ -92,7 +92,7 @@ class Target(abc.ABC):
         """Delete a file; a missing one is not an error."""
 
     @abc.abstractmethod
-    def disk_usage(self) -> Tuple[int, int]:
+    def disk_usage(self) -> tuple[int, int]:
         """``(total, free)`` bytes of the filesystem or share."""
 
     # -- shared behaviour, overridden where a target can do better ---------------------------
@@ -115,12 +115,12 @@ class Target(abc.ABC):
             raise
 
     @property
-    def local_root(self) -> Optional[str]:
+    def local_root(self) -> str | None:
         """The target's directory on this machine's filesystem, or None if it is remote (the
         backup walk never enters it; hooks see it as WORKBENCH_TARGET)."""
         return None
 
-    def local_path(self, name: str) -> Optional[str]:
+    def local_path(self, name: str) -> str | None:
         """A local filesystem path of *name*, or None if the target is remote."""
         return None
 

@@ -66,7 +66,14 @@ class LocalTarget(Target):
     def list(self):
         try:
             with os.scandir(self.root) as it:
-                return {d.name: d.stat().st_size for d in it if d.is_file(follow_symlinks=False)}
+                out = {}
+                for d in it:
+                    if d.is_file(follow_symlinks=False):
+                        try:
+                            out[d.name] = d.stat().st_size
+                        except FileNotFoundError:  # removed since the directory was read
+                            continue
+                return out
         except FileNotFoundError:
             raise TargetError(f"backup directory {self.root} does not exist") from None
         except OSError as e:
