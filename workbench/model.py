@@ -75,6 +75,8 @@ class BackupResult:
     removed: list = field(default_factory=list)      # sets removed after the commit, with reasons
     postponed: list = field(default_factory=list)    # [{"set", "reason"}]: removals put off
     note: str = ""
+    compression_level: Optional[int] = None  # the compression_level the members were deflated at
+    compression_chosen: str = ""    # how: "config", "measured" (a sample) or "base" (its full's)
 
     @property
     def duration(self):
