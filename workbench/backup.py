@@ -245,7 +245,6 @@ class _Run:
         files, self.big, ahead = self._look_ahead(walk_store_runs(
             self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
         self.level, self.level_chosen, self.level_sample = self._choose_level(ahead)
-        del ahead  # the walk's first runs: not held for the rest of the run
         self._start_count()
         entries = EntryTable()
         # Big jobs to a target with local files: worker processes write volumes of their own
