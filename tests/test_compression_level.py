@@ -147,8 +147,24 @@ def deflated_at(volume_dir, store, level):
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "workers"])
 def test_an_unset_level_is_measured_and_a_differential_takes_its_fulls(tmp_path, monkeypatch,
                                                                       capsys, processes):
+    levels = []  # the level each way of storing was handed
     if processes:
         monkeypatch.setattr(pack, "_PROCESS_MIN_FILES", 0)
+        real_store = pack.Storers.store
+
+        def store(self, root, todo, level):
+            levels.append(level)
+            return real_store(self, root, todo, level)
+
+        monkeypatch.setattr(pack.Storers, "store", store)
+    else:
+        real_pack_files = pack.pack_files
+
+        def pack_files(root, items, level, *args, **kw):
+            levels.append(level)
+            return real_pack_files(root, items, level, *args, **kw)
+
+        monkeypatch.setattr(pack, "pack_files", pack_files)
     store = write_store(tmp_path / "server", relayed_mail(random.Random(7), 60))
     expected, _ = measure(store)
     assert expected != Config().compression_level and Config().compression_level is None
@@ -157,7 +173,7 @@ def test_an_unset_level_is_measured_and_a_differential_takes_its_fulls(tmp_path,
     assert main(["backup", "full", *common]) == 0
     full = json.loads(capsys.readouterr().out)
     assert (full["compression_level"], full["compression_chosen"]) == (expected, "measured")
-    assert deflated_at(tmp_path / "bk", store, expected)
+    assert deflated_at(tmp_path / "bk", store, expected) and levels == [expected]
     sets = list_sets(open_target(str(tmp_path / "bk")))
     header = sets[0].header
     assert header["compression_level"] == expected and header["compression_chosen"] == "measured"

@@ -533,7 +533,7 @@ class _Run:
             nbytes += sum(run.sizes)
             if wants_processes(count, nbytes) and nbytes >= span:
                 return chain(ahead, runs), True, ahead
-        return ahead, False, ahead
+        return ahead, wants_processes(count, nbytes), ahead  # the whole store, listed
 
     def _choose_level(self, ahead):
         """``(compression_level, chosen, sample)``: the config's (*chosen* ``"config"``); else a
