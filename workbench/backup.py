@@ -25,7 +25,7 @@ from itertools import chain, islice
 
 from .archive import manifest as mf
 from .archive.crypt import Sealer, keyring, open_plain, set_key_of, zip_key
-from .archive.compress import gzip_writer
+from .archive.compress import choose_level, gzip_writer, level_text, sample_files
 from .archive.index import copy_index, discard_copy, publish_index_from, write_index
 from .archive.messages import MessageBlock
 from .archive.reader import STREAM_THRESHOLD
@@ -47,6 +47,10 @@ from .store import MESSAGE_KINDS, is_message, walk_store_runs
 from .targets import open_target
 
 log = logging.getLogger("workbench.backup")
+
+# The sample that measures the compression level is spread over at least this many bytes of the
+# walk's first files (archive.compress.sample_files), or the whole store when smaller.
+SAMPLE_SPAN = 32 * 1024 * 1024
 
 # What a differential takes from its full's manifest for the files that did not change.
 _BASE_COLUMNS = ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize", "method")
@@ -238,8 +242,9 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files, self.big = self._look_ahead(walk_store_runs(
+        files, self.big, ahead = self._look_ahead(walk_store_runs(
             self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
+        self.level, self.level_chosen, self.level_sample = self._choose_level(ahead)
         self._start_count()
         entries = EntryTable()
         # Big jobs to a target with local files: worker processes write volumes of their own
@@ -287,7 +292,8 @@ class _Run:
             finished=finished, files=len(entries), stored=stored[0],
             bytes_in=stored[1], bytes_out=sum(v["bytes"] for v in volumes),
             volumes=[v["name"] for v in volumes], skipped=self.skipped,
-            unreadable=self.unreadable, note=self.note)
+            unreadable=self.unreadable, note=self.note, compression_level=self.level,
+            compression_chosen=self.level_chosen)
         log.info("backup %s committed: %d files, %d stored, %d bytes in, %d bytes out, %d volumes, "
                  "%d skipped", name, result.files, result.stored, result.bytes_in,
                  result.bytes_out, len(volumes), len(self.skipped))
@@ -511,20 +517,51 @@ class _Run:
                 [hows[i] for i in changed] if hows and any(hows.values()) else None)
 
     def _look_ahead(self, runs):
-        """``(runs, big)``: the walk's *runs* (the first ones read ahead), and whether the job
-        is big enough for worker processes (archive.pack.wants_processes): the walk goes on
-        until it has listed that many files or bytes, or the store is listed. A differential
-        stores few files but walks the whole store: in threads, compressing would slow the walk
-        down (every stat gives up the GIL), so what it walks is what counts."""
+        """``(runs, big, ahead)``: the walk's *runs* (the first ones read ahead, *ahead*), and
+        whether the job is big enough for worker processes (archive.pack.wants_processes): the
+        walk goes on until it has listed that many files or bytes, or the store is listed. A
+        differential stores few files but walks the whole store: in threads, compressing would
+        slow the walk down (every stat gives up the GIL), so what it walks is what counts.
+        When the compression level is to be measured on *ahead*, it holds at least
+        SAMPLE_SPAN bytes, unless the store is smaller."""
         from .archive.pack import wants_processes
         ahead, count, nbytes = [], 0, 0
+        span = SAMPLE_SPAN if self.cfg.compression_level is None else 0
         for run in runs:
             ahead.append(run)
             count += len(run.names)
             nbytes += sum(run.sizes)
-            if wants_processes(count, nbytes):
-                return chain(ahead, runs), True
-        return ahead, False
+            if wants_processes(count, nbytes) and nbytes >= span:
+                return chain(ahead, runs), True, ahead
+        return ahead, wants_processes(count, nbytes), ahead  # the whole store, listed
+
+    def _choose_level(self, ahead):
+        """``(compression_level, chosen, sample)``: the config's (*chosen* ``"config"``); else a
+        differential's full's, as its manifest records it (``"base"``: a chain deflates alike);
+        else measured (``"measured"``) on a sample of the files of *ahead* (the walk's first
+        runs) by archive.compress.choose_level, *sample* then saying what was measured, before
+        any file is stored. The sample is at most compress.SAMPLE_BYTES, whatever the store."""
+        if self.cfg.compression_level is not None:
+            return self.cfg.compression_level, "config", None
+        header = self.base.header if self.base is not None else None
+        level = (header or {}).get("compression_level")
+        if isinstance(level, int) and not isinstance(level, bool) and 1 <= level <= 9:
+            log.info("compression_level %d (%s), as in the full backup %s", level,
+                     level_text(level), self.base.name)
+            return level, "base", None
+        root, total = self.cfg.store, sum(sum(run.sizes) for run in ahead)
+        files = ((os.path.join(root, run.path(i)), size) for run in ahead
+                 for i, size in enumerate(run.sizes))
+        started = time.perf_counter()
+        sample = sample_files(files, total)
+        level, ratios = choose_level(sample)
+        spent = time.perf_counter() - started
+        read = sum(len(data) for _, data in sample)
+        log.info("compression_level %d (%s) chosen on a sample of %d bytes from %d files in "
+                 "%.3f s; deflated size over zlib 6's: %s", level, level_text(level), read,
+                 len(sample), spent, ", ".join(f"level {k} {v:.4f}" for k, v in ratios.items()))
+        return level, "measured", {"files": len(sample), "bytes": read,
+                                   "ratios": {str(k): round(v, 4) for k, v in ratios.items()}}
 
     def _store_in_workers(self, storers, entries, todo):
         """Have the worker processes store the files of *todo* (see _plan) in volumes of their
@@ -532,7 +569,7 @@ class _Run:
         ``stored_in`` ""."""
         name, path_of = str(self.name), entries.path
         done_files = done_bytes = 0
-        for rows, stored in storers.store(self.cfg.store, todo, self.cfg.compression_level):
+        for rows, stored in storers.store(self.cfg.store, todo, self.level):
             failed = stored.failed
             entries.fill(rows, stored.columns, name, [i for i, _, _ in failed])
             for i, reason, error in failed:
@@ -549,7 +586,7 @@ class _Run:
         *writer*'s volumes and fill in their rows of *entries*; rows that could not be stored
         keep ``stored_in`` ""."""
         from .archive.pack import ALONE, PACK, Failed, pack_files  # subprocess, pickle
-        level = self.cfg.compression_level
+        level = self.level
         done_files = done_bytes = 0
         name = str(self.name)
         hows = {}
@@ -667,6 +704,9 @@ class _Run:
             "host": socket.gethostname(), "store": os.path.abspath(self.cfg.store),
             "volume_size": self.cfg.volume_size, "oversize": self.cfg.oversize,
             "differentials": self.cfg.differentials, "volumes": volumes, "skipped": self.skipped,
+            # How the members were deflated (a differential without a level set reuses it).
+            "compression_level": self.level, "compression_chosen": self.level_chosen,
+            **({"compression_sample": self.level_sample} if self.level_sample else {}),
             "unreadable": self.unreadable,
             # The messages block holds the headers of the messages this set stores; those of a
             # differential's unchanged messages are in its full's manifest.

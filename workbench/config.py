@@ -4,7 +4,8 @@ Keys (all optional): ``store`` (the server directory, holding ``store/``, ``mail
 ``users.cfg``), ``target`` (default ``<store>/store/backup``), ``volume_size`` (default 2GiB), ``keep``
 (complete backups kept: a full with its differentials, default 7), ``keep_copies`` ("Start now"
 copies kept, default 3: copies are not counted by ``keep``), ``min_free`` (default 4GiB), ``differentials`` (``latest`` or
-``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9),
+``all``), ``oversize`` (``skip`` or ``own-volume``), ``enabled`` (bool), ``compression_level`` (1-9;
+unset, each full backup chooses it by measuring a sample of the store: archive.compress.choose_level),
 ``smb_user_env`` and ``smb_password_env`` (names of the environment variables holding an SMB
 target's credentials; the password itself is never a config key, nor part of the ``target`` URL),
 ``network_timeout`` (seconds one SMB operation may take, retries included, default 60),
@@ -399,7 +400,7 @@ DEFAULTS = {
     "differentials": "latest",
     "oversize": "skip",
     "enabled": True,
-    "compression_level": 3,
+    "compression_level": None,              # None: measured on the store (archive/compress.py)
     "smb_user_env": "WORKBENCH_SMB_USER",
     "smb_password_env": "WORKBENCH_SMB_PASSWORD",
     "network_timeout": 60.0,                # seconds an SMB operation may take, retries included

@@ -61,11 +61,12 @@ class BackupResult(Record):
 
     _fields = ("set_name", "kind", "requested", "base", "target", "started", "finished", "files",
                "stored", "bytes_in", "bytes_out", "volumes", "skipped", "unreadable", "removed",
-               "postponed", "note")
+               "postponed", "note", "compression_level", "compression_chosen")
 
     def __init__(self, set_name, kind, requested, base, target, started, finished, files=0,
                  stored=0, bytes_in=0, bytes_out=0, volumes=None, skipped=None, unreadable=None,
-                 removed=None, postponed=None, note=""):
+                 removed=None, postponed=None, note="",
+                 compression_level=None, compression_chosen=""):
         self.set_name = set_name    # str
         self.kind = kind            # str
         self.requested = requested  # str
@@ -84,6 +85,10 @@ class BackupResult(Record):
         self.removed = [] if removed is None else removed
         self.postponed = [] if postponed is None else postponed
         self.note = note
+        # the compression_level the members were deflated at, and how it was chosen: "config",
+        # "measured" (on a sample of the store) or "base" (its full's)
+        self.compression_level = compression_level
+        self.compression_chosen = compression_chosen
 
     @property
     def duration(self):

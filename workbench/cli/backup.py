@@ -118,7 +118,8 @@ def _result_json(r):
             "files": r.files, "stored": r.stored, "bytes_in": r.bytes_in,
             "bytes_out": r.bytes_out, "volumes": r.volumes, "skipped": r.skipped,
             "unreadable": r.unreadable, "removed": r.removed, "postponed": r.postponed,
-            "note": r.note}
+            "note": r.note, "compression_level": r.compression_level,
+            "compression_chosen": r.compression_chosen}
 
 
 def set_record(s):
