@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -376,3 +377,37 @@ def test_a_differential_reads_its_fulls_columns_in_step_with_the_walk(order):
         assert gone == [e.path for e in full if e.path not in walked]
     else:
         assert set(gone) >= {e.path for e in full if e.path not in walked}
+
+
+def test_a_differential_walking_in_a_process_of_its_own_writes_the_same_set(store, tmp_path,
+                                                                             monkeypatch):
+    # A differential of a big full walks the store in a child process (walker.py): its set is
+    # the one the walk in the backup's own process gives, byte for byte, walk errors included.
+    from workbench import walker
+    backup_module = importlib.import_module("workbench.backup")
+    os.symlink("/etc/passwd", os.path.join(store, "store", "mail", "link.eml"))
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    samples.mutate(store, seed=5)
+    shutil.copytree(target, tmp_path / "bk2")
+    apart = []
+    real = walker.walk_store_runs_apart
+    monkeypatch.setattr(walker, "walk_store_runs_apart",
+                        lambda *a, **k: apart.append(1) or real(*a, **k))
+    when = T0 + timedelta(days=1)
+    monkeypatch.setattr(backup_module, "_WALK_APART_MIN_FILES", 10**9)
+    here = run("differential", store, target, now=when)
+    assert apart == []
+    monkeypatch.setattr(backup_module, "_WALK_APART_MIN_FILES", 0)
+    there = run("differential", store, tmp_path / "bk2", now=when)
+    assert apart == [1]
+    assert (there.set_name, there.files, there.stored, there.unreadable) == \
+        (here.set_name, here.files, here.stored, here.unreadable)
+
+    def body(target, name):
+        data = mf.plain((target / manifest_name(name)).read_bytes())
+        return data[data.index(b"\n") + 1:]  # the header line holds the times of the run
+
+    assert body(tmp_path / "bk2", there.set_name) == body(target, here.set_name)
+    assert (tmp_path / "bk2" / index_name(there.set_name)).read_bytes() == \
+        (target / index_name(here.set_name)).read_bytes()

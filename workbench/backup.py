@@ -55,6 +55,9 @@ log = logging.getLogger("workbench.backup")
 _BASE_COLUMNS = ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize", "method")
 _SPOOLED = ("path",) + _BASE_COLUMNS
 _UNUSED = tuple(c for c in mf.COLUMNS if c not in _SPOOLED)
+# From how many files of its full on a differential walks the store in a process of its own
+# (starting it costs some 40 ms).
+_WALK_APART_MIN_FILES = 10000
 
 def _kind_letter(kind):
     letter = kind_letter(kind)
@@ -243,8 +246,7 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files, self.big = self._look_ahead(walk_store_runs(
-            self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
+        files, self.big = self._look_ahead(self._walk())
         self._start_count()
         entries = EntryTable()
         # Big jobs to a target with local files: worker processes write volumes of their own
@@ -428,6 +430,19 @@ class _Run:
         # Paths of the full that the store no longer holds: deleted from the differential's index.
         self.base_gone = base.finish() if base is not None else []
         self.walked = True
+
+    def _walk(self):
+        """The store's runs (store.walk_store_runs). A differential of a big store walks in a
+        process of its own (walker.py): it stores few files, and the walk of all of them was
+        half of this process's time while the workers waited."""
+        exclude, report = [self.target.local_root or ""], self._walk_error
+        files = (self.base.header or {}).get("stats", {}).get("files", 0) if self.base else 0
+        if files < _WALK_APART_MIN_FILES:
+            return walk_store_runs(self.cfg.store, exclude=exclude, on_error=report)
+        from .walker import walk_store_runs_apart  # subprocess, pickle: only when backing up
+        env = None if self.key is None else {k: v for k, v in os.environ.items()
+                                             if not self.key.is_password(v)}
+        return walk_store_runs_apart(self.cfg.store, exclude=exclude, on_error=report, env=env)
 
     def _new_files(self, run):
         """``(names, sizes, mtimes, modes, hows)`` of the files of *run* to store (oversize ones

@@ -156,6 +156,13 @@ def walk_store(server_dir, exclude=(), on_error=None):
 def walk_store_runs(server_dir, exclude=(), on_error=None):
     """The walk of walk_store, as StoreRun objects: the same files in the same order, without an
     object per file (a backup of a million files appends them to its table a run at a time)."""
+    return _walk_runs(server_dir, walk_excluded(server_dir, exclude),
+                      on_error or (lambda path, message: None))
+
+
+def walk_excluded(server_dir, exclude):
+    """The directories of *exclude* that a walk of *server_dir* leaves out (those that exist);
+    StoreNotFound unless *server_dir* is a server directory."""
     if not os.path.isdir(server_dir):
         raise StoreNotFound(f"store directory {server_dir} does not exist; set 'store' to the "
                             "server directory (the one holding store/ and mailserver.cfg)")
@@ -163,8 +170,7 @@ def walk_store_runs(server_dir, exclude=(), on_error=None):
             os.path.join(server_dir, "mailserver.cfg")):
         raise StoreNotFound(f"{server_dir} holds neither store/ nor mailserver.cfg; set 'store' to "
                             "the server directory (Kerio's installation directory)")
-    return _walk_runs(server_dir, [e for e in exclude if e and os.path.isdir(e)],
-                      on_error or (lambda path, message: None))
+    return [e for e in exclude if e and os.path.isdir(e)]
 
 
 def _walk_runs(server_dir, excluded, report):
