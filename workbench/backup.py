@@ -776,7 +776,11 @@ class _Base:
             self._first = 0
 
     def find(self, path):
-        """The full's row of *path*, or None."""
+        """The full's row of *path*, or None (its data may be read until the next find)."""
+        self._keep = self._row
+        return self._find(path)
+
+    def _find(self, path):
         if self._by_path is None:
             # Depth first by name is the order of the paths' parts: "/" sorts before all.
             key = path.replace("/", "\0")
@@ -817,7 +821,7 @@ class _Base:
             n *= 2
         keys = [p.replace("/", "\0") for p in window]
         if not all(map(lt, keys, keys[1:])):  # not in the walk's order: path by path
-            return [self.find(path) for path in paths]
+            return [self._find(path) for path in paths]
         taken = bisect_right(keys, last)
         row = self._row
         rows = dict(zip(window[:taken], range(row, row + taken)))
