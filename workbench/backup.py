@@ -18,10 +18,10 @@ import tempfile
 import threading
 import time
 from array import array
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timezone
-from bisect import bisect_right
 from itertools import chain, islice, repeat
 from operator import lt
 

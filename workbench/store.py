@@ -9,8 +9,8 @@ backup target, ``store/backup`` (the manual's default target), or any directory 
 import os
 import re
 import stat
-from operator import attrgetter
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Optional
 
 from .errors import StoreNotFound

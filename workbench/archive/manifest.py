@@ -544,8 +544,8 @@ def read_manifest(f, stop_after=None, spool=(), skip=()):
     *stop_after* if given (``"entries"`` skips inflating the messages).
 
     Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it; past
-    MAX_BYTES inflated it stops with ValueError. The text of the columns named in *spool* is
-    kept in temporary files (see read_column): a million paths take 60 MB. The columns named in
+    MAX_BYTES inflated it stops with ValueError. The bytes of the columns named in *spool*
+    are kept in temporary files (see read_column): a million paths take 60 MB. The columns named in
     *skip* are read past (None).
     """
     magic = f.read(2)
