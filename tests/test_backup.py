@@ -3,6 +3,7 @@
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -304,3 +305,109 @@ def _check_matches(order, found, gone, walk, row_of):
     else:
         assert all(f is None or f == row_of[p] for f, p in zip(found, walk))
         assert sorted(gone) == sorted(set(row_of) - {p for f, p in zip(found, walk) if f is not None})
+
+
+@pytest.mark.parametrize("order", ["walk", "shuffled"])
+def test_a_differential_reads_its_fulls_columns_in_step_with_the_walk(order):
+    # The full's columns are read from temporary files a window at a time: across many
+    # windows, runs that match the full, runs with files added, deleted and changed, and whole
+    # directories new or gone, every file gets the full's row, its data and its change as a
+    # dictionary of the full's paths gives them. A manifest in another order (none of ours)
+    # falls back to the columns whole, and gives no wrong row.
+    import io
+    import random
+    from workbench.archive import manifest as mf
+    from workbench.archive.table import EntryTable
+    from workbench.model import Entry
+    backup_module = importlib.import_module("workbench.backup")
+    rnd = random.Random(5)
+    dirs = [f"store/mail/d/u{i:03d}/#msgs" for i in range(60)]
+    full_paths = [f"{d}/{j:08x}.eml" for d in dirs for j in range(rnd.randrange(0, 400))]
+    full = [Entry(p, "message", "d", None, None, i, 10 * i, i + 1, "F1" if i % 97 else "F0",
+                  i % 3, 2 * i, i % 50, 8, 0o600) for i, p in enumerate(full_paths)]
+    assert len(full) > 2 * 4096
+    if order == "shuffled":
+        rnd.shuffle(full)
+    by_path = {e.path: (i, e) for i, e in enumerate(full)}
+    walk = []  # (path, size, mtime)
+    for d in dirs[5:] + ["store/mail/d/v/#msgs"]:  # five directories gone, one new
+        names = sorted({p.rsplit("/", 1)[1] for p in by_path if p.startswith(d + "/")})
+        if rnd.random() < 0.5:  # some deleted, some added, some changed
+            names = [n for n in names if rnd.random() > 0.05]
+            names = sorted(set(names) | {f"{rnd.randrange(500):08x}.eml" for _ in range(5)})
+        for n in names:
+            e = by_path.get(f"{d}/{n}", (None, None))[1]
+            changed = e is None or rnd.random() < 0.02
+            walk.append((f"{d}/{n}", e.size if e else 1, (e.mtime_ns + changed) if e else 1))
+    body = io.BytesIO()
+    mf.write_body(body, full)
+    body.seek(0)
+    columns = dict(mf.read_blocks(body, spool=backup_module._SPOOLED,
+                                  skip=backup_module._UNUSED))["entries"]
+    base = backup_module._Base(columns)
+    table = EntryTable()
+    for directory, names in _runs([p for p, _, _ in walk]):
+        first = len(table)
+        part = walk[first:first + len(names)]
+        sizes, mtimes = [s for _, s, _ in part], [m for _, _, m in part]
+        found = base.find_run(directory, names)
+        changed = base.changed(found, sizes, mtimes)
+        table.append_run(directory, "message", "d", None, None, names, sizes, mtimes,
+                         [0] * len(names))
+        if len(changed) < len(names):
+            base.copy_rows(table, first, found, changed)
+        if order == "walk":  # bounded: a window of the full's columns, never all of them
+            assert max(map(len, base._cols.values())) <= 4096 + 2 * 400
+        for i, (path, size, mtime) in enumerate(part):
+            row, e = by_path.get(path, (None, None))
+            if order == "walk":
+                assert found[i] == row
+            assert found[i] is None or found[i] == row
+            expect_changed = found[i] is None or e.size != size or e.mtime_ns != mtime
+            assert (i in changed) == expect_changed
+            if not expect_changed:
+                assert (table.get(first + i, "crc32"), table.get(first + i, "stored_in"),
+                        table.get(first + i, "offset"), table.get(first + i, "csize")) == \
+                    (e.crc32, e.stored_in, e.offset, e.csize)
+            else:
+                assert table.get(first + i, "stored_in") == ""
+    gone = base.finish()
+    walked = {p for p, _, _ in walk}
+    if order == "walk":
+        assert gone == [e.path for e in full if e.path not in walked]
+    else:
+        assert set(gone) >= {e.path for e in full if e.path not in walked}
+
+
+def test_a_differential_walking_in_a_process_of_its_own_writes_the_same_set(store, tmp_path,
+                                                                             monkeypatch):
+    # A differential of a big full walks the store in a child process (walker.py): its set is
+    # the one the walk in the backup's own process gives, byte for byte, walk errors included.
+    from workbench import walker
+    backup_module = importlib.import_module("workbench.backup")
+    os.symlink("/etc/passwd", os.path.join(store, "store", "mail", "link.eml"))
+    target = tmp_path / "bk"
+    run("full", store, target, now=T0)
+    samples.mutate(store, seed=5)
+    shutil.copytree(target, tmp_path / "bk2")
+    apart = []
+    real = walker.walk_store_runs_apart
+    monkeypatch.setattr(walker, "walk_store_runs_apart",
+                        lambda *a, **k: apart.append(1) or real(*a, **k))
+    when = T0 + timedelta(days=1)
+    monkeypatch.setattr(backup_module, "_WALK_APART_MIN_FILES", 10**9)
+    here = run("differential", store, target, now=when)
+    assert apart == []
+    monkeypatch.setattr(backup_module, "_WALK_APART_MIN_FILES", 0)
+    there = run("differential", store, tmp_path / "bk2", now=when)
+    assert apart == [1]
+    assert (there.set_name, there.files, there.stored, there.unreadable) == \
+        (here.set_name, here.files, here.stored, here.unreadable)
+
+    def body(target, name):
+        data = mf.plain((target / manifest_name(name)).read_bytes())
+        return data[data.index(b"\n") + 1:]  # the header line holds the times of the run
+
+    assert body(tmp_path / "bk2", there.set_name) == body(target, here.set_name)
+    assert (tmp_path / "bk2" / index_name(there.set_name)).read_bytes() == \
+        (target / index_name(here.set_name)).read_bytes()

@@ -74,3 +74,24 @@ def test_names_that_are_not_utf8_are_reported_not_fatal(tmp_path):
     assert u["path"].startswith("store/mail/example.com/caf")
     workbench.restore(str(tmp_path / "out"), target=str(tmp_path / "bk"))
     assert len(list(walk_store(str(tmp_path / "out")))) == r.files
+
+
+def test_a_directory_holding_volumes_is_skipped_and_other_zips_are_files(tmp_path):
+    # Names are checked for ".zip" all at once: a volume's name anywhere in a directory skips
+    # it (its volumes are a backup, not data), and other zip files are backed up as files.
+    store = make_store(tmp_path / "server", messages=5, seed=1)
+    kept = os.path.join(store, "store", "mail", "attachments")
+    skipped = os.path.join(store, "store", "mail", "old-target")
+    os.makedirs(kept)
+    os.makedirs(skipped)
+    for name in ("a.zip", "F20260101T000000Z.zip.txt", "zip", "b.zipx"):
+        open(os.path.join(kept, name), "wb").close()
+    for name in ("a.txt", "D20260101T000000Z.3.zip", "z.txt"):
+        open(os.path.join(skipped, name), "wb").close()
+    errors = []
+    paths = [f.path for f in walk_store(store, on_error=lambda p, m: errors.append((p, m)))]
+    assert [p for p in paths if "/attachments/" in p] == [
+        f"store/mail/attachments/{n}" for n in ("F20260101T000000Z.zip.txt", "a.zip", "b.zipx",
+                                                "zip")]
+    assert not [p for p in paths if "/old-target/" in p]
+    assert errors == [("store/mail/old-target", "skipped: holds backup volumes")]

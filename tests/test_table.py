@@ -90,3 +90,25 @@ def test_a_table_writes_the_manifest_its_entries_write():
     columns = [dict(mf.read_blocks(f))["entries"] for f in (a, b)]
     assert mf.from_columns(columns[0]) == mf.from_columns(columns[1]) == list(t.entries())
     assert columns[0]["path"] == columns[1]["path"]  # the same bytes, made without a list
+
+
+def test_path_chunks_of_many_directories_and_rows_are_the_paths_end_to_end():
+    # Rows of a directory are joined a run at a time: runs of one row, top-level files between
+    # them, non-UTF-8 and non-ASCII names, and more rows than one chunk holds.
+    t, paths = EntryTable(), []
+    for d in range(40):
+        directory = f"store/mail/d{d % 3}/ü{d}/#msgs" if d % 5 else ""
+        names = [f"{i:08x}.eml" if d % 5 else f"top{d}-{i}.cfg" for i in range(d * 61 % 900)]
+        if d == 7:
+            names[1:1] = ["\udce9.eml", "é.eml"]
+        if names:
+            t.append_run(directory, "message", None, None, None, names, [0] * len(names),
+                         [0] * len(names), [0] * len(names))
+            paths += [f"{directory}/{n}" if directory else n for n in names]
+        t.append("mailserver.cfg", "config", None, None, None, 1, 1)
+        paths.append("mailserver.cfg")
+    assert len(paths) > 8192
+    encoded = [p.encode("utf-8", "surrogateescape") for p in paths]
+    assert b"".join(t.path_chunks()) == b"".join(encoded)
+    assert list(t.path_lengths()) == [len(p) for p in encoded]
+    assert list(t.paths()) == paths

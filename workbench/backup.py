@@ -18,10 +18,12 @@ import tempfile
 import threading
 import time
 from array import array
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import datetime, timezone
-from itertools import chain, islice
+from itertools import chain, islice, repeat
+from operator import lt
 
 from .archive import manifest as mf
 from .archive.crypt import Sealer, keyring, open_plain, set_key_of, zip_key
@@ -52,8 +54,15 @@ log = logging.getLogger("workbench.backup")
 # walk's first files (archive.compress.sample_files), or the whole store when smaller.
 SAMPLE_SPAN = 32 * 1024 * 1024
 
-# What a differential takes from its full's manifest for the files that did not change.
+# What a differential takes from its full's manifest for the files that did not change; it
+# reads them in step with the paths from temporary files (_Base), and reads past the others.
 _BASE_COLUMNS = ("size", "mtime_ns", "crc32", "stored_in", "volume", "offset", "csize", "method")
+_SPOOLED = ("path",) + _BASE_COLUMNS
+_UNUSED = tuple(c for c in mf.COLUMNS if c not in _SPOOLED)
+# From how many files of its full on a differential walks the store in a process of its own
+# (starting it costs some 40 ms).
+_WALK_APART_MIN_FILES = 10000
+
 
 def _kind_letter(kind):
     letter = kind_letter(kind)
@@ -242,8 +251,7 @@ class _Run:
         name = str(self.name)
         log.info("backup %s started (%s) from %s to %s", name, self.kind, self.cfg.store,
                  self.target.url)
-        files, self.big, ahead = self._look_ahead(walk_store_runs(
-            self.cfg.store, exclude=[self.target.local_root or ""], on_error=self._walk_error))
+        files, self.big, ahead = self._look_ahead(self._walk())
         self.level, self.level_chosen, self.level_sample = self._choose_level(ahead)
         self._start_count()
         entries = EntryTable()
@@ -400,12 +408,14 @@ class _Run:
         base = None
         if self.base is not None:
             # Read here rather than through SetInfo.manifest, which would keep it for the run;
-            # its paths wait in a temporary file, read once, in order, by the walk.
+            # the columns it takes wait in temporary files, read once, in order, by the walk.
             base_name = str(self.base.name)
             with open_plain(self.target, manifest_name(base_name),
                             f"the manifest of {base_name}") as f:
-                columns = mf.read_manifest(f, stop_after="entries", spool=("path",))["entries"]
+                columns = mf.read_manifest(f, stop_after="entries", spool=_SPOOLED,
+                                           skip=_UNUSED)["entries"]
             base = _Base(columns)
+            del columns
         planned = self.planned
         for run in runs:
             message = run.kind in MESSAGE_KINDS
@@ -427,6 +437,19 @@ class _Run:
         # Paths of the full that the store no longer holds: deleted from the differential's index.
         self.base_gone = base.finish() if base is not None else []
         self.walked = True
+
+    def _walk(self):
+        """The store's runs (store.walk_store_runs). A differential of a big store walks in a
+        process of its own (walker.py): it stores few files, and the walk of all of them was
+        half of this process's time while the workers waited."""
+        exclude, report = [self.target.local_root or ""], self._walk_error
+        files = (self.base.header or {}).get("stats", {}).get("files", 0) if self.base else 0
+        if files < _WALK_APART_MIN_FILES:
+            return walk_store_runs(self.cfg.store, exclude=exclude, on_error=report)
+        from .walker import walk_store_runs_apart  # subprocess, pickle: only when backing up
+        env = None if self.key is None else {k: v for k, v in os.environ.items()
+                                             if not self.key.is_password(v)}
+        return walk_store_runs_apart(self.cfg.store, exclude=exclude, on_error=report, env=env)
 
     def _new_files(self, run):
         """``(names, sizes, mtimes, modes, hows)`` of the files of *run* to store (oversize ones
@@ -473,13 +496,7 @@ class _Run:
         from .archive.pack import ALONE, PACK, STREAM
         names, sizes, mtimes, modes = run.names, run.sizes, run.mtimes, run.modes
         found = base.find_run(run.directory, names)
-        base_size, base_mtime = base.size, base.mtime_ns
-        if (isinstance(found, range) and base_size[found.start:found.stop] == array("q", sizes)
-                and base_mtime[found.start:found.stop] == array("q", mtimes)):
-            changed = []  # the whole run as in the full: compared as arrays
-        else:
-            changed = [i for i, b in enumerate(found)
-                       if b is None or base_size[b] != sizes[i] or base_mtime[b] != mtimes[i]]
+        changed = base.changed(found, sizes, mtimes)
         hows = None
         if changed:
             hows, skipped, limit = {}, [], self.cfg.volume_size
@@ -740,15 +757,22 @@ class _Base:
     its paths (a million of them took 200 MB): the walk and the full's manifest list the store
     in the same order (depth first, by name), so one pass over both finds every path.
 
-    ``find`` must be asked in the walk's order. Should the manifest not be in that order (no
-    manifest of ours is), its paths are looked up in a dictionary from there on.
+    Its columns are read in step with its paths, a window of a few thousand rows at a time
+    from the temporary files read_manifest spooled them to (``_SPOOLED``): holding them whole
+    took some 60 bytes a file. ``find`` and ``find_run`` must be asked in the walk's order, and
+    the rows they give are read (``changed``, ``copy_rows``) before the next ``find_run``.
+    Should the manifest not be in that order (no manifest of ours is), its paths are looked up
+    in a dictionary from there on, and its columns held whole.
     """
 
     def __init__(self, columns):
-        for c in _BASE_COLUMNS:
-            setattr(self, c, mf.decode_column(columns.pop(c)))
+        self._sources = {c: _Column(c, columns.pop(c)) for c in _BASE_COLUMNS}
+        self._stored_values = self._sources["stored_in"].values
+        self._cols = {c: src.empty() for c, src in self._sources.items()}
         self._paths = mf.iter_text(columns.pop("path"))
         self._ahead, self._at = [], 0  # the full's paths read ahead of _path, and where
+        self._first = 0  # the full's row of _ahead[0] and of each column's first value
+        self._keep = 0  # the first row the caller may still ask for (see find_run)
         self._passed = []  # (path, row) of the full that the walk went past: gone, so far
         self._by_path = None
         self._path, self._key, self._row = None, "", -1
@@ -757,8 +781,16 @@ class _Base:
     def _peek(self, n):
         """The full's next *n* paths after _path (fewer at its end), not taken yet."""
         if len(self._ahead) - self._at < n:
-            self._ahead = self._ahead[self._at:] + list(islice(self._paths, max(n, 4096)))
-            self._at = 0
+            # Keep the rows from the current one (or the run's first) on; read as many more.
+            drop = max(0, min(self._at - 1, self._keep - self._first))
+            more = list(islice(self._paths, max(n, 4096)))
+            self._ahead = self._ahead[drop:] + more
+            self._at -= drop
+            self._first += drop
+            for c, src in self._sources.items():
+                column = self._cols[c]
+                del column[:drop]
+                column.extend(src.read(len(more)))
         return self._ahead[self._at:self._at + n]
 
     def _next(self):
@@ -780,9 +812,16 @@ class _Base:
                 self._by_path[path] = row
             self._passed, self._path, self._key = [], None, None
             self._ahead, self._at = [], 0
+            # Rows are asked for in any order from here on: every column whole.
+            self._cols = {c: src.whole() for c, src in self._sources.items()}
+            self._first = 0
 
     def find(self, path):
-        """The full's row of *path*, or None."""
+        """The full's row of *path*, or None (its data may be read until the next find)."""
+        self._keep = self._row
+        return self._find(path)
+
+    def _find(self, path):
         if self._by_path is None:
             # Depth first by name is the order of the paths' parts: "/" sorts before all.
             key = path.replace("/", "\0")
@@ -800,44 +839,87 @@ class _Base:
     def find_run(self, directory, names):
         """The full's row of each file *names* of *directory* (None for a new file), as find
         gives them; a range when the full lists the same files next, as it nearly always
-        does (compared as one list, not path by path)."""
+        does (compared as one list, not path by path). Otherwise the full's paths up to the
+        run's last one are matched against the run at once."""
         paths = [f"{directory}/{name}" for name in names] if directory else names
-        if self._by_path is None and self._path == paths[0]:
+        if self._by_path is not None:
+            return [self._by_path.pop(path, None) for path in paths]
+        self._keep = self._row
+        if self._path == paths[0]:
             if self._peek(len(paths) - 1) == paths[1:]:
                 first = self._row
-                self._at += len(paths) - 1
-                self._row += len(paths) - 1
-                self._key = paths[-1].replace("/", "\0")
-                self._next()
+                self._take(len(paths), paths[-1].replace("/", "\0"))
                 return range(first, first + len(paths))
-        return [self.find(path) for path in paths]
+        if self._path is None:  # past the full's end: every file is new
+            return [None] * len(paths)
+        # The full's paths from _path on that sort before the run's last one (by key), read
+        # ahead until one sorts after it or the full ends.
+        last, n = paths[-1].replace("/", "\0"), len(paths)
+        while True:
+            window = [self._path] + self._peek(n)
+            if len(window) <= n or window[-1].replace("/", "\0") > last:
+                break
+            n *= 2
+        keys = [p.replace("/", "\0") for p in window]
+        if not all(map(lt, keys, keys[1:])):  # not in the walk's order: path by path
+            return [self._find(path) for path in paths]
+        taken = bisect_right(keys, last)
+        row = self._row
+        rows = dict(zip(window[:taken], range(row, row + taken)))
+        found = list(map(rows.pop, paths, repeat(None)))
+        self._passed.extend(rows.items())  # the full's files the walk did not list: gone
+        if taken:
+            self._take(taken, keys[taken - 1])
+        return found
+
+    def _take(self, count, key):
+        """Move past the current path and the *count* - 1 after it (the last one's key *key*)."""
+        self._at += count - 1
+        self._row += count - 1
+        self._key = key
+        self._next()
+
+    def changed(self, found, sizes, mtimes):
+        """The positions of *found* (find_run's) whose file is new, or whose size or mtime is
+        not the full's (*sizes*, *mtimes*: the walk's)."""
+        first, size, mtime = self._first, self._cols["size"], self._cols["mtime_ns"]
+        if isinstance(found, range):
+            lo, hi = found.start - first, found.stop - first
+            if size[lo:hi] == array("q", sizes) and mtime[lo:hi] == array("q", mtimes):
+                return []  # the whole run as in the full: compared as arrays
+            found = range(lo, hi)
+            return [i for i, b in enumerate(found) if size[b] != sizes[i] or
+                    mtime[b] != mtimes[i]]
+        return [i for i, b in enumerate(found)
+                if b is None or size[b - first] != sizes[i] or mtime[b - first] != mtimes[i]]
 
     def copy_rows(self, entries, first, found, changed):
         """Give the rows ``first + i`` of *entries* the full's data of row ``found[i]``
         (crc32, where it is stored), except the positions *changed*: those are stored again
         and keep ``stored_in`` "" until they are."""
         count = len(found)
+        start, cols = self._first, self._cols
         if isinstance(found, range):  # the full's rows in one piece
-            lo, hi = found.start, found.stop
+            lo, hi = found.start - start, found.stop - start
             pick = lambda column: column[lo:hi]  # noqa: E731
         else:
-            rows = [0 if b is None else b for b in found]
+            rows = [0 if b is None else b - start for b in found]
             pick = lambda column: [column[b] for b in rows]  # noqa: E731
-        columns = {c: array(INT_TYPES[c], pick(getattr(self, c)))
+        columns = {c: array(INT_TYPES[c], pick(cols[c]))
                    for c in ("crc32", "volume", "offset", "csize", "method")}
-        stored_in = pick(self.stored_in)
+        codes = pick(cols["stored_in"])
         skip = set(changed)
-        sets = {s for i, s in enumerate(stored_in) if i not in skip} if changed else \
-            set(stored_in)
+        used = {c for i, c in enumerate(codes) if i not in skip} if changed else set(codes)
         rows = range(first, first + count)
-        one = sets.pop()
-        entries.fill(rows, columns, one, changed)
+        values = self._stored_values
+        entries.fill(rows, columns, values[min(used)], changed)
+        used.discard(min(used))
         for i in changed:  # as a new row has them until it is stored
             entries.update(first + i, crc32=0, volume=0, offset=0, csize=0, method=8)
-        for other in sets:  # a full's files are all stored in it: never, in practice
-            for i, s in enumerate(stored_in):
-                if s == other and i not in skip:
-                    entries.update(first + i, stored_in=other)
+        for other in used:  # a full's files are all stored in it: never, in practice
+            for i, c in enumerate(codes):
+                if c == other and i not in skip:
+                    entries.update(first + i, stored_in=values[other])
 
     def finish(self):
         """The full's paths that the walk did not find (it is done)."""
@@ -848,3 +930,46 @@ class _Base:
         if self._by_path is not None:
             gone.extend(self._by_path)
         return gone
+
+
+class _Column:
+    """One of a full's columns (as read_manifest read it: spooled, or whole for older
+    manifests), read in row order; a coded one (``stored_in``) as codes into ``values``."""
+
+    def __init__(self, name, value):
+        self.values = None  # a coded column's distinct values
+        if isinstance(value, dict) and "spool" in value:
+            self._spooled, self._whole = value, None
+            self.values = value.get("values")
+            self.typecode = mf.typecode(value["type"])
+            return
+        self._spooled, self._pos = None, 0
+        if isinstance(value, dict) and "values" in value:  # coded, held in memory
+            self.values = value["values"]
+            self._whole = mf.decode_column({"uint32": value["codes"]})
+        elif name == "stored_in":  # a list of set names (version 1)
+            self.values = list(dict.fromkeys(value))
+            code_of = {v: i for i, v in enumerate(self.values)}
+            self._whole = array("I", map(code_of.__getitem__, value))
+        else:
+            column = mf.decode_column(value)
+            self._whole = column if isinstance(column, array) else array("q", column)
+        self.typecode = self._whole.typecode
+
+    def empty(self):
+        return array(self.typecode)
+
+    def read(self, count):
+        """The next *count* values (fewer at the end), as an array."""
+        if self._spooled is not None:
+            return mf.spooled_array(self._spooled, count)
+        out = self._whole[self._pos:self._pos + count]
+        self._pos += len(out)
+        return out
+
+    def whole(self):
+        """Every value, from the first row."""
+        if self._spooled is None:
+            return array(self.typecode, self._whole)
+        self._spooled["spool"].seek(0)
+        return mf.spooled_array(self._spooled)

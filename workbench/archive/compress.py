@@ -200,6 +200,9 @@ def gzip_reader(f, limit):
     return io.BufferedReader(_Capped(gzip.GzipFile(fileobj=f), limit))
 
 
+_READ_CHUNK = 1024 * 1024
+
+
 class _Capped(io.RawIOBase):
     """A stream that stops with ValueError once more than *limit* bytes came through it."""
 
@@ -210,7 +213,12 @@ class _Capped(io.RawIOBase):
         return True
 
     def readinto(self, buffer):
-        n = self._stream.readinto(buffer)
+        # At most a megabyte a call (the reader above calls again until it has what it asked
+        # for): gzip inflates a call's whole request into a temporary bytes object and copies
+        # it, and a column of a million rows asked at once took a fresh, page-faulted 70 MB
+        # for that copy every time.
+        with memoryview(buffer) as view:
+            n = self._stream.readinto(view[:_READ_CHUNK])
         self._left -= n
         if self._left < 0:
             raise ValueError(f"inflates beyond {self._limit} bytes")

@@ -76,6 +76,11 @@ _TEXT_COLUMNS = ("path", "message_id", "from", "to", "cc", "subject", "date_raw"
 _TYPECODES = {"int64": "q", "uint32": "I", "uint16": "H"}
 
 
+def typecode(kind):
+    """The array typecode of a manifest's integer type (``int64``, ``uint32``, ``uint16``)."""
+    return _TYPECODES[kind]
+
+
 def _packed(values, kind):
     """Little-endian bytes of *values* as the integer type *kind*."""
     code = _TYPECODES[kind]
@@ -227,16 +232,41 @@ def _spooled(f, n):
     return spool
 
 
-def read_column(f, spool=()):
+def _skip(f, n):
+    """Read past the next *n* bytes of *f* (a column nobody asked for), a megabyte at a time."""
+    if not 0 <= n <= MAX_BYTES:
+        raise ValueError(f"manifest damaged: a column of {n} bytes")
+    while n:
+        chunk = f.read(min(n, 1 << 20))
+        if not chunk:
+            raise ValueError("manifest truncated")
+        n -= len(chunk)
+
+
+def read_column(f, spool=(), skip=()):
     """``(name, value)`` of the column starting at the current line of *f*. *value* is a list,
     or a dict of the version 2 shape with bytes in place of base64 (see decode_column). The
-    text of a column named in *spool* goes to a temporary file instead of memory (``"spool"``
-    in the dict: read it with iter_text, once)."""
+    bytes of a column named in *spool* go to a temporary file instead of memory (``"spool"``
+    in the dict: read a text column with iter_text, once, any column with spooled_array); a
+    column named in *skip* is read past, its value None."""
     desc = json.loads(f.readline())
     name = desc.pop("column")
     if "list" in desc:
         return name, desc["list"]
+    if name in skip:
+        desc.pop("values", None)
+        for key in ("codes", "text", "valid"):
+            if key in desc:
+                _skip(f, desc.pop(key))
+        if "lengths" in desc:
+            _skip(f, desc.pop("lengths")[1])
+        for n in desc.values():  # an integer column: {type: bytes}
+            _skip(f, n)
+        return name, None
     if "values" in desc:
+        if name in spool:
+            return name, {"values": desc["values"], "spool": _spooled(f, desc["codes"]),
+                          "type": "uint32"}
         return name, {"values": desc["values"], "codes": _exact(f, desc["codes"])}
     if "text" in desc:
         value = ({"spool": _spooled(f, desc["text"])} if name in spool else
@@ -247,19 +277,34 @@ def read_column(f, spool=()):
             value["valid"] = _exact(f, desc["valid"])
         return name, value
     (kind, n), = desc.items()
+    if name in spool:
+        return name, {"spool": _spooled(f, n), "type": kind}
     return name, {kind: _exact(f, n)}
 
 
-def read_blocks(f, stop_after=None, spool=()):
+def spooled_array(value, count=None):
+    """The next *count* values (all that are left if None) of a spooled integer or coded
+    column (read_column's *spool*) as an array; the codes of a coded one."""
+    a = array.array(_TYPECODES[value["type"]])
+    data = value["spool"].read(-1 if count is None else count * a.itemsize)
+    if len(data) % a.itemsize:
+        raise ValueError("manifest damaged: a column cut in a value")
+    a.frombytes(data)
+    if sys.byteorder == "big":
+        a.byteswap()
+    return a
+
+
+def read_blocks(f, stop_after=None, spool=(), skip=()):
     """Yield ``(block name, {column: value})`` for each block from the current position of *f*
     (a version 3 body), stopping after the block named *stop_after* (see read_column for
-    *spool*)."""
+    *spool* and *skip*)."""
     while line := f.readline():
         if not line.strip():
             continue
         opening = json.loads(line)
         block = opening["block"]
-        yield block, dict(read_column(f, spool) for _ in range(opening["columns"]))
+        yield block, dict(read_column(f, spool, skip) for _ in range(opening["columns"]))
         if block == stop_after:
             return
 
@@ -269,7 +314,13 @@ def decode_column(value):
     if isinstance(value, list):
         return value
     if "spool" in value:
-        return list(iter_text(value))
+        if "type" not in value:  # text
+            return list(iter_text(value))
+        value["spool"].seek(0)
+        codes = spooled_array(value)
+        if "values" not in value:
+            return codes
+        return [value["values"][c] for c in codes]
     if "lengths" in value:
         return _decode_text(value)
     if "values" in value:
@@ -447,12 +498,12 @@ def _check(header):
     return header
 
 
-def read_body(f, doc, stop_after=None, spool=()):
+def read_body(f, doc, stop_after=None, spool=(), skip=()):
     """Add the column blocks after the header line in *f* to *doc* (any version; see
-    read_column for *spool*)."""
+    read_column for *spool* and *skip*, which only version 3 heeds)."""
     if doc.get("version", 1) >= 3:
         try:
-            doc.update(read_blocks(f, stop_after, spool))
+            doc.update(read_blocks(f, stop_after, spool, skip))
         except (KeyError, TypeError, json.JSONDecodeError) as e:
             raise ValueError(f"manifest damaged: {e!r}") from None
         return doc
@@ -484,19 +535,20 @@ def decode(data):
     return read_body(f, _check(json.loads(f.readline())))
 
 
-def read_manifest(f, stop_after=None, spool=()):
+def read_manifest(f, stop_after=None, spool=(), skip=()):
     """The manifest from the open binary file *f*, read a column at a time, up to the block
     *stop_after* if given (``"entries"`` skips inflating the messages).
 
     Unlike ``decode(f.read())`` it never holds the whole inflated stream, nor a copy of it; past
-    MAX_BYTES inflated it stops with ValueError. The text of the columns named in *spool* is
-    kept in temporary files (see read_column): a million paths take 60 MB.
+    MAX_BYTES inflated it stops with ValueError. The bytes of the columns named in *spool*
+    are kept in temporary files (see read_column): a million paths take 60 MB. The columns named in
+    *skip* are read past (None).
     """
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         f = gzip_reader(f, MAX_BYTES)
-    return read_body(f, _check(json.loads(f.readline())), stop_after, spool)
+    return read_body(f, _check(json.loads(f.readline())), stop_after, spool, skip)
 
 
 def iter_text(value):

@@ -8,7 +8,8 @@ manifest writes them.
 """
 
 from array import array
-from itertools import accumulate, compress, islice
+from itertools import accumulate, chain, compress, groupby, islice
+from operator import add, sub
 
 from ..model import Entry
 
@@ -150,30 +151,49 @@ class EntryTable:
 
     def path_lengths(self):
         """The UTF-8 length of every row's path (an array)."""
-        out = array("I")
-        for _, lengths in self._path_chunks():
-            out.extend(lengths)
-        return out
+        # A directory's length (with its "/") plus the name's, by C-level maps over the columns:
+        # this runs for every row of every manifest.
+        ends = self._ends
+        dir_lengths = list(map(len, self._dir_bytes))
+        return array("I", map(add, map(dir_lengths.__getitem__, self._dirs.codes),
+                              map(sub, ends, chain((0,), ends))))
 
     def path_chunks(self):
         """The UTF-8 of the paths end to end, a few thousand rows a chunk (bytes)."""
-        for chunk, _ in self._path_chunks():
-            yield chunk
+        names, ends, dirs = self._names, self._ends, self._dir_bytes
+        parts, rows, first = [], 0, 0
+        # Rows of one directory follow one another: each such run is joined at once, its
+        # directory's bytes put before every name by a join (no Python work per row).
+        for code, group in groupby(self._dirs.codes):
+            count = len(list(group))
+            last = first + count
+            start = ends[first - 1] if first else 0
+            d = dirs[code]
+            if d:
+                starts = chain((start,), ends[first:last - 1])
+                parts.append(d + d.join(map(names.__getitem__,
+                                            map(slice, starts, ends[first:last]))))
+            else:
+                parts.append(bytes(names[start:ends[last - 1]]))
+            first = last
+            rows += count
+            if rows >= _CHUNK_ROWS:
+                yield b"".join(parts)
+                parts, rows = [], 0
+        if parts:
+            yield b"".join(parts)
 
     def _path_chunks(self):
-        names, ends, codes, dirs = self._names, self._ends, self._dirs.codes, self._dir_bytes
-        for first in range(0, len(ends), _CHUNK_ROWS):
-            last = min(first + _CHUNK_ROWS, len(ends))
-            start = ends[first - 1] if first else 0
-            parts, lengths = [], array("I")
-            for row in range(first, last):
-                d = dirs[codes[row]]
-                name = names[start:ends[row]]
-                start = ends[row]
-                parts.append(d)
-                parts.append(name)
-                lengths.append(len(d) + len(name))
-            yield b"".join(parts), lengths
+        """``(chunk, lengths)``: path_chunks' chunks, each with its paths' lengths (an array)."""
+        lengths = self.path_lengths()
+        pos = 0
+        for chunk in self.path_chunks():
+            out, size = array("I"), 0
+            while size < len(chunk):
+                size += lengths[pos]
+                out.append(lengths[pos])
+                pos += 1
+            yield chunk, out
 
     def get(self, row, name):
         if name in _PLACE:
