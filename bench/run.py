@@ -579,17 +579,30 @@ class Bench:
                 stdout=subprocess.PIPE, sync=False)
         self.mutated = True
         self.warm()
-        log("workbench backup differential")
-        wb = run(WB + ["backup", "differential"] + self.wb_engine() + ["-q", "--json"],
-                 stdout=subprocess.PIPE)
-        res = json.loads(wb["stdout"].strip().splitlines()[-1])
-        self.diff_set = res["set"]
+        # The same differential of the same mutated store, --repeat times, each beside zip -DF:
+        # the set made is removed before the next run (the last one stays for the catalog).
+        # Best of each, as for the full backups: one run of about 1.5 s moved by 30 % with the
+        # machine's other work.
         diff_zip = self.zip_dir / "diff.zip"
-        if diff_zip.exists():
-            diff_zip.unlink()
-        log("zip -DF differential")
-        zr = run(["zip", "-r", "-q", self.full_zip] + self.present_entries()
-                 + ["-DF", "--out", diff_zip], cwd=self.server)
+        before = set(os.listdir(self.wb_target))
+        wb = zr = None
+        for i in range(self.repeat):
+            for name in set(os.listdir(self.wb_target)) - before:
+                os.unlink(self.wb_target / name)
+            log(f"workbench backup differential ({i + 1}/{self.repeat})")
+            w = run(WB + ["backup", "differential"] + self.wb_engine() + ["-q", "--json"],
+                    stdout=subprocess.PIPE)
+            if wb is None or w["wall"] < wb["wall"]:
+                wb = w
+            res = json.loads(w["stdout"].strip().splitlines()[-1])
+            if diff_zip.exists():
+                diff_zip.unlink()
+            log(f"zip -DF differential ({i + 1}/{self.repeat})")
+            z = run(["zip", "-r", "-q", self.full_zip] + self.present_entries()
+                    + ["-DF", "--out", diff_zip], cwd=self.server)
+            if zr is None or z["wall"] < zr["wall"]:
+                zr = z
+        self.diff_set = res["set"]
         EXTRA["backup_differential"] = {
             "workbench_s": wb["wall"], "workbench_rss_mb": wb["rss_mb"],
             "workbench_bytes": res["bytes_out"], "stored": res["stored"],
