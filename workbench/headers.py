@@ -36,6 +36,11 @@ FIELDS = ("message_id", "from", "to", "cc", "subject", "date", "date_raw", "has_
 _WANTED = {b"message-id": "message_id", b"from": "from", b"to": "to", b"cc": "cc",
            b"subject": "subject", b"date": "date", b"content-type": "content-type",
            b"content-disposition": "content-disposition"}
+# The same for the names as mail programs spell them, so most lines need no lower().
+_WANTED_AS_WRITTEN = {b"Message-ID": "message_id", b"Message-Id": "message_id", b"From": "from",
+                      b"To": "to", b"Cc": "cc", b"CC": "cc", b"Subject": "subject",
+                      b"Date": "date", b"Content-Type": "content-type",
+                      b"Content-Disposition": "content-disposition"}
 # A header line we keep, with its folded continuation lines. Names are ASCII (RFC 5322 3.6.8),
 # matched without regard to case; whitespace before the colon is the obsolete syntax of RFC 5322
 # 4.5. The scan runs over the raw bytes once: each match starts at a line end, and is either a
@@ -202,9 +207,16 @@ def _parse(raw):
         # Bare CR line ends (classic Mac OS), as the email package reads them; CRs stay
         # elsewhere: the values' whitespace is collapsed below, which takes them.
         found = _scan(raw[:end].replace(b"\r", b"\n"), end)[0]
-    texts = {key: _text(value) for key, value in found.items()}
+    # (text, escaped) by key: UTF-8, else with surrogate escapes (a loop, not a call a value)
+    texts, escapes = {}, False
+    for key, value in found.items():
+        try:
+            texts[key] = value.decode("utf-8"), False
+        except UnicodeDecodeError:
+            texts[key] = value.decode("utf-8", "surrogateescape"), True
+            escapes = True
     charset = None
-    if any(escaped for _, escaped in texts.values()):
+    if escapes:
         # Bytes that are not UTF-8 became surrogate escapes: each header that holds some is
         # read again from its own bytes (_redecode), the others stay as they are.
         ctype = texts.get("content-type", (None,))[0]
@@ -248,23 +260,18 @@ def _scan(raw, limit):
     m = _FIRST_LINE_RE.match(raw, 0, limit)
     if m is not None:
         found[_WANTED[m.group(1).lower()]] = m.group(2)
+    wanted = _WANTED_AS_WRITTEN
     for m in _NEXT_LINE_RE.finditer(raw, m.end() if m is not None else 0, limit):
-        name = m.group(1)
+        name, value = m.groups()
         if name is None:  # the blank line
             return found, m.start() + 1, m.end()
-        key = _WANTED[name.lower()]
+        key = wanted.get(name)
+        if key is None:
+            key = _WANTED[name.lower()]
         if key not in found:
-            found[key] = m.group(2)
+            found[key] = value
     end = min(len(raw), limit)
     return found, end, end
-
-
-def _text(value):
-    """``(text, escaped)`` of a header value's bytes: UTF-8, else with surrogate escapes."""
-    try:
-        return value.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return value.decode("utf-8", "surrogateescape"), True
 
 
 def _blank_line(raw, start, limit):
@@ -429,7 +436,12 @@ def _decode_words(text):
         charset = _CODECS.get(label)
         if charset is None:
             charset = _codec(label)
-        data = _word_bytes(encoding, payload)
+        if encoding in "bB" and len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
+            # well-formed base64, nearly every B word: no stripping or padding to do, and no
+            # call of _word_bytes (a long To or Cc holds dozens of words)
+            data = binascii.a2b_base64(payload)
+        else:
+            data = _word_bytes(encoding, payload)
         if data is None:  # undecodable word: keep it as written
             if pending_charset is not None:
                 decoded.append(_to_text(pending, pending_charset))
@@ -462,9 +474,8 @@ def _decode_words(text):
 
 def _word_bytes(encoding, payload):
     """The bytes an encoded word's payload stands for; raw 8-bit bytes in it (surrogate
-    escapes, or UTF-8 text) are taken as they are."""
-    if encoding in "bB" and len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
-        return binascii.a2b_base64(payload)  # well-formed: no stripping or padding to do
+    escapes, or UTF-8 text) are taken as they are. (_decode_words decodes well-formed base64
+    itself.)"""
     data = payload.encode("ascii") if payload.isascii() else _unescape(payload)
     try:
         if encoding in "bB":
