@@ -431,15 +431,20 @@ def _decode_words(text):
     out = [parts[0]]
     decoded = []
     pending, pending_charset = b"", None
-    for i in range(1, len(parts), 4):
-        label, encoding, payload, gap = parts[i], parts[i + 1], parts[i + 2], parts[i + 3]
+    for label, encoding, payload, gap in zip(parts[1::4], parts[2::4], parts[3::4], parts[4::4]):
         charset = _CODECS.get(label)
         if charset is None:
             charset = _codec(label)
-        if encoding in "bB" and len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
-            # well-formed base64, nearly every B word: no stripping or padding to do, and no
-            # call of _word_bytes (a long To or Cc holds dozens of words)
-            data = binascii.a2b_base64(payload)
+        # Nearly every word is well-formed base64 or plain-ASCII Q: decoded here, without a
+        # call of _word_bytes (a long To or Cc holds dozens of words); binascii takes the
+        # ASCII text as it is.
+        if encoding in "bB":
+            if len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
+                data = binascii.a2b_base64(payload)  # no stripping or padding to do
+            else:
+                data = _word_bytes(encoding, payload)
+        elif payload.isascii():
+            data = binascii.a2b_qp(payload, header=True)
         else:
             data = _word_bytes(encoding, payload)
         if data is None:  # undecodable word: keep it as written
@@ -455,7 +460,7 @@ def _decode_words(text):
             decoded.append(_to_text(pending, pending_charset))
             out.append(decoded[-1])
             pending, pending_charset = data, charset
-        if pending_charset is not None and (i + 4 == len(parts) or gap.strip()):
+        if pending_charset is not None and gap.strip():
             # the run of words ends: whitespace between two encoded words is dropped
             # (RFC 2047 6.2), any other gap is kept
             decoded.append(_to_text(pending, pending_charset))
@@ -463,6 +468,10 @@ def _decode_words(text):
             pending, pending_charset = b"", None
         if pending_charset is None:
             out.append(gap)
+    if pending_charset is not None:  # the text ends with a run of words
+        decoded.append(_to_text(pending, pending_charset))
+        out.append(decoded[-1])
+        out.append(parts[-1])
     result = "".join(out)
     # Only decoded text can bring whitespace runs, line breaks, spaces at either end, or lone
     # surrogates (UTF-7 makes them).
@@ -475,7 +484,7 @@ def _decode_words(text):
 def _word_bytes(encoding, payload):
     """The bytes an encoded word's payload stands for; raw 8-bit bytes in it (surrogate
     escapes, or UTF-8 text) are taken as they are. (_decode_words decodes well-formed base64
-    itself.)"""
+    and plain-ASCII Q words itself.)"""
     data = payload.encode("ascii") if payload.isascii() else _unescape(payload)
     try:
         if encoding in "bB":
