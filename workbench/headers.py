@@ -431,7 +431,8 @@ def _decode_words(text):
     out = [parts[0]]
     decoded = []
     pending, pending_charset = b"", None
-    for label, encoding, payload, gap in zip(parts[1::4], parts[2::4], parts[3::4], parts[4::4]):
+    for i in range(1, len(parts), 4):
+        label, encoding, payload, gap = parts[i:i + 4]
         charset = _CODECS.get(label)
         if charset is None:
             charset = _codec(label)
