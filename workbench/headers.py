@@ -36,6 +36,11 @@ FIELDS = ("message_id", "from", "to", "cc", "subject", "date", "date_raw", "has_
 _WANTED = {b"message-id": "message_id", b"from": "from", b"to": "to", b"cc": "cc",
            b"subject": "subject", b"date": "date", b"content-type": "content-type",
            b"content-disposition": "content-disposition"}
+# The same for the names as mail programs spell them, so most lines need no lower().
+_WANTED_AS_WRITTEN = {b"Message-ID": "message_id", b"Message-Id": "message_id", b"From": "from",
+                      b"To": "to", b"Cc": "cc", b"CC": "cc", b"Subject": "subject",
+                      b"Date": "date", b"Content-Type": "content-type",
+                      b"Content-Disposition": "content-disposition"}
 # A header line we keep, with its folded continuation lines. Names are ASCII (RFC 5322 3.6.8),
 # matched without regard to case; whitespace before the colon is the obsolete syntax of RFC 5322
 # 4.5. The scan runs over the raw bytes once: each match starts at a line end, and is either a
@@ -112,6 +117,7 @@ _ALIASES.update({"x-mac-cyrillic": "mac-cyrillic", "x-mac-roman": "mac-roman",
 # Codecs Python has that are no charsets: escapes, and punycode's decoding is quadratic.
 _NOT_CHARSETS = {"punycode", "idna", "unicode_escape", "raw_unicode_escape", "undefined"}
 _CODECS = {}  # label as written -> _codec's answer
+_OFFSETS = {}  # a Date's zone as written -> _zone_offset's answer (its ints cost a sixth of a date)
 # windows-1252 leaves five bytes undefined; WHATWG (and every browser) reads them as Latin-1.
 _CP1252_HOLES = {0xDC00 + b: b for b in (0x81, 0x8D, 0x8F, 0x90, 0x9D)}
 # Deletion tables: what remains is the bytes 0xC0-0xFF, the bytes 0x80-0xBF, ASCII letters.
@@ -202,9 +208,16 @@ def _parse(raw):
         # Bare CR line ends (classic Mac OS), as the email package reads them; CRs stay
         # elsewhere: the values' whitespace is collapsed below, which takes them.
         found = _scan(raw[:end].replace(b"\r", b"\n"), end)[0]
-    texts = {key: _text(value) for key, value in found.items()}
+    # (text, escaped) by key: UTF-8, else with surrogate escapes (a loop, not a call a value)
+    texts, escapes = {}, False
+    for key, value in found.items():
+        try:
+            texts[key] = value.decode("utf-8"), False
+        except UnicodeDecodeError:
+            texts[key] = value.decode("utf-8", "surrogateescape"), True
+            escapes = True
     charset = None
-    if any(escaped for _, escaped in texts.values()):
+    if escapes:
         # Bytes that are not UTF-8 became surrogate escapes: each header that holds some is
         # read again from its own bytes (_redecode), the others stay as they are.
         ctype = texts.get("content-type", (None,))[0]
@@ -248,23 +261,18 @@ def _scan(raw, limit):
     m = _FIRST_LINE_RE.match(raw, 0, limit)
     if m is not None:
         found[_WANTED[m.group(1).lower()]] = m.group(2)
+    wanted = _WANTED_AS_WRITTEN
     for m in _NEXT_LINE_RE.finditer(raw, m.end() if m is not None else 0, limit):
-        name = m.group(1)
+        name, value = m.groups()
         if name is None:  # the blank line
             return found, m.start() + 1, m.end()
-        key = _WANTED[name.lower()]
+        key = wanted.get(name)
+        if key is None:
+            key = _WANTED[name.lower()]
         if key not in found:
-            found[key] = m.group(2)
+            found[key] = value
     end = min(len(raw), limit)
     return found, end, end
-
-
-def _text(value):
-    """``(text, escaped)`` of a header value's bytes: UTF-8, else with surrogate escapes."""
-    try:
-        return value.decode("utf-8"), False
-    except UnicodeDecodeError:
-        return value.decode("utf-8", "surrogateescape"), True
 
 
 def _blank_line(raw, start, limit):
@@ -425,11 +433,22 @@ def _decode_words(text):
     decoded = []
     pending, pending_charset = b"", None
     for i in range(1, len(parts), 4):
-        label, encoding, payload, gap = parts[i], parts[i + 1], parts[i + 2], parts[i + 3]
+        label, encoding, payload, gap = parts[i:i + 4]
         charset = _CODECS.get(label)
         if charset is None:
             charset = _codec(label)
-        data = _word_bytes(encoding, payload)
+        # Nearly every word is well-formed base64 or plain-ASCII Q: decoded here, without a
+        # call of _word_bytes (a long To or Cc holds dozens of words); binascii takes the
+        # ASCII text as it is.
+        if encoding in "bB":
+            if len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
+                data = binascii.a2b_base64(payload)  # no stripping or padding to do
+            else:
+                data = _word_bytes(encoding, payload)
+        elif payload.isascii():
+            data = binascii.a2b_qp(payload, header=True)
+        else:
+            data = _word_bytes(encoding, payload)
         if data is None:  # undecodable word: keep it as written
             if pending_charset is not None:
                 decoded.append(_to_text(pending, pending_charset))
@@ -443,7 +462,7 @@ def _decode_words(text):
             decoded.append(_to_text(pending, pending_charset))
             out.append(decoded[-1])
             pending, pending_charset = data, charset
-        if pending_charset is not None and (i + 4 == len(parts) or gap.strip()):
+        if pending_charset is not None and gap.strip():
             # the run of words ends: whitespace between two encoded words is dropped
             # (RFC 2047 6.2), any other gap is kept
             decoded.append(_to_text(pending, pending_charset))
@@ -451,6 +470,10 @@ def _decode_words(text):
             pending, pending_charset = b"", None
         if pending_charset is None:
             out.append(gap)
+    if pending_charset is not None:  # the text ends with a run of words
+        decoded.append(_to_text(pending, pending_charset))
+        out.append(decoded[-1])
+        out.append(parts[-1])
     result = "".join(out)
     # Only decoded text can bring whitespace runs, line breaks, spaces at either end, or lone
     # surrogates (UTF-7 makes them).
@@ -462,9 +485,8 @@ def _decode_words(text):
 
 def _word_bytes(encoding, payload):
     """The bytes an encoded word's payload stands for; raw 8-bit bytes in it (surrogate
-    escapes, or UTF-8 text) are taken as they are."""
-    if encoding in "bB" and len(payload) % 4 == 0 and _CLEAN_BASE64_RE.fullmatch(payload):
-        return binascii.a2b_base64(payload)  # well-formed: no stripping or padding to do
+    escapes, or UTF-8 text) are taken as they are. (_decode_words decodes well-formed base64
+    and plain-ASCII Q words itself.)"""
     data = payload.encode("ascii") if payload.isascii() else _unescape(payload)
     try:
         if encoding in "bB":
@@ -520,18 +542,30 @@ def parse_date(value):
         return None
     if zone is None:
         offset = 0
-    elif zone[0] in "+-":
+    else:
+        offset = _OFFSETS.get(zone)
+        if offset is None:
+            offset = _zone_offset(zone)
+            if len(_OFFSETS) < 512:  # a few dozen zones in real mail; hostile mail cannot grow it
+                _OFFSETS[zone] = offset
+        if offset is False:
+            return None
+    seconds = (_days(year, month, day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
+               - offset * 60)
+    return seconds if _MIN_EPOCH <= seconds <= _MAX_EPOCH else None
+
+
+def _zone_offset(zone):
+    """Minutes east of UTC of a zone as _DATE_RE reads it (``+hhmm``, ``+hh:mm`` or a name);
+    False if it is no zone (minutes past 59)."""
+    if zone[0] in "+-":
         if len(zone) == 6:  # +hh:mm
             zone = zone[:3] + zone[4:]
         hours, minutes = int(zone[1:3]), int(zone[3:5])
         if minutes > 59:
-            return None
-        offset = (hours * 60 + minutes) * (-1 if zone[0] == "-" else 1)
-    else:
-        offset = _ZONES.get(zone.lower(), 0)  # unknown zone names count as UTC (RFC 5322 4.3)
-    seconds = (_days(year, month, day) * 86400 + hour * 3600 + minute * 60 + min(second, 59)
-               - offset * 60)
-    return seconds if _MIN_EPOCH <= seconds <= _MAX_EPOCH else None
+            return False
+        return (hours * 60 + minutes) * (-1 if zone[0] == "-" else 1)
+    return _ZONES.get(zone.lower(), 0)  # unknown zone names count as UTC (RFC 5322 4.3)
 
 
 def _leap(year):

@@ -35,8 +35,12 @@ def prepare(path, headers):
     *headers* is a manifest.header_row tuple.
     """
     message_id, sender, to, cc, subject, date, attachments, date_raw = headers
-    return (tuple(map(_field, (path, message_id, sender, to, cc, subject, date_raw))), date,
-            attachments)
+    values = (path, message_id, sender, to, cc, subject, date_raw)
+    try:  # one expression for the row, not a _field call a value
+        fields = tuple([None if v is None else v.encode("utf-8") for v in values])
+    except UnicodeEncodeError:
+        fields = tuple(map(_field, values))
+    return fields, date, attachments
 
 
 class MessageRows:
