@@ -12,19 +12,15 @@ import os
 import pickle
 import signal
 import subprocess
-import sys
 
+from .children import child_command, widen_pipe
 from .store import StoreRun, _walk_runs, walk_excluded
 
 # Runs (and errors) sent per pickle, and the files they may hold.
 _BATCH_ITEMS = 64
 _BATCH_FILES = 4096
 
-_CHILD = ("import sys, types\n"
-          "pkg = types.ModuleType('workbench')\n"
-          "pkg.__path__ = [sys.argv[1]]\n"
-          "sys.modules['workbench'] = pkg\n"
-          "from workbench.walker import serve\n"
+_CHILD = ("from workbench.walker import serve\n"
           "serve(sys.argv[2], sys.argv[3:], sys.stdout.buffer)\n")
 
 
@@ -40,12 +36,10 @@ def walk_store_runs_apart(server_dir, exclude=(), on_error=None, env=None):
 
 
 def _runs_from_child(server_dir, excluded, report, env):
-    package = os.path.dirname(os.path.abspath(__file__))
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, package,
-                             server_dir, *excluded], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(child_command(_CHILD, server_dir, *excluded),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env)
     try:
-        _widen_pipe(proc.stdout)
+        widen_pipe(proc.stdout)
         while True:
             try:
                 items = pickle.load(proc.stdout)
@@ -100,11 +94,3 @@ def serve(server_dir, excluded, out):
     except (BrokenPipeError, ConnectionResetError):  # the parent stopped reading: done
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
 
-
-def _widen_pipe(f):
-    """Let the child run up to a megabyte ahead where Linux allows it (default 64 KiB)."""
-    try:
-        import fcntl
-        fcntl.fcntl(f.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
-    except (ImportError, AttributeError, OSError):
-        pass

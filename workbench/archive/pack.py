@@ -29,13 +29,13 @@ import os
 import pickle
 import queue
 import subprocess
-import sys
 import threading
 from array import array
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple, Optional
 
+from ..children import child_command, widen_pipe
 from ..durable import SyncedFile
 from ..headers import parse_headers
 from . import zipformat as zf
@@ -277,10 +277,6 @@ def _file_batches(todo):
 
 # ----------------------------------------------------------------------------- worker processes
 
-# The worker registers a bare ``workbench`` package before importing this module, so that it loads
-# only what packing needs (archive, headers, durable) and not the whole package's API: a third of
-# the start-up time and of the memory of each worker.
-#
 # Workers run at a lower priority than the process that walks the store: with every core
 # compressing, that process lost its turns and the pipeline stalled behind it (a differential's
 # walk took 1.0 s instead of 0.5 s). The mail server keeps its priority too.
@@ -288,11 +284,9 @@ _WORKER_NICE = 10
 #
 # A worker ignores SIGINT: Ctrl-C reaches the whole process group, and the run that started it
 # stops it (closing its stdin, or killing it); a worker whose run is gone ends quietly (serve).
-_WORKER = (f"import os, signal, sys, types\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
+# (children.child_command registers a bare package first: a worker loads only what packing needs.)
+_WORKER = (f"import os, signal\nif hasattr(os, 'nice'): os.nice({_WORKER_NICE})\n"
            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-           "pkg = types.ModuleType('workbench')\n"
-           "pkg.__path__ = [sys.argv[1]]\n"
-           "sys.modules['workbench'] = pkg\n"
            "from workbench.archive.pack import serve\n"
            "serve(sys.stdin.buffer, sys.stdout.buffer, int(sys.argv[2]))\n")
 
@@ -308,7 +302,6 @@ class _ProcessPool:
     """
 
     def __init__(self, count, allocate=None, key=None):
-        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.allocate = allocate
         self.procs, self.replies = [], []
         # An encrypted set's workers get the key through their pipe: the variable that holds
@@ -319,7 +312,7 @@ class _ProcessPool:
             for _ in range(count):
                 reply_r, reply_w = os.pipe()
                 try:
-                    proc = subprocess.Popen([sys.executable, "-c", _WORKER, package, str(reply_r)],
+                    proc = subprocess.Popen(child_command(_WORKER, reply_r),
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             pass_fds=(reply_r,), env=env)
                 finally:
@@ -334,7 +327,7 @@ class _ProcessPool:
                                          name="backup-worker-reader")
                         for i in range(len(self.procs))]
         for proc, reader in zip(self.procs, self.readers):
-            _widen_pipe(proc.stdin)
+            widen_pipe(proc.stdin)
             reader.start()
         self.turn = 0
         # Batches sent ahead per worker: their paths must fit in the stdin pipe, which a worker
@@ -411,15 +404,6 @@ class _ProcessPool:
                 f.close()
             except OSError:
                 pass
-
-
-def _widen_pipe(f):
-    """Make the pipe hold a whole megabyte where Linux allows it (default 64 KiB)."""
-    try:
-        import fcntl
-        fcntl.fcntl(f.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
-    except (ImportError, AttributeError, OSError):
-        pass
 
 
 class _Answer:
