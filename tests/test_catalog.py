@@ -538,6 +538,13 @@ def growing(tmp_path_factory):
     """Three weekly fulls, each with a differential, of a store that grows every day."""
     root = tmp_path_factory.mktemp("growth")
     store = copy_sample(root / "server")
+    # mutate's choices follow the store's newest mtime, and a checkout's files have the time of
+    # the checkout: fixed mtimes make the store grow the same way in every clone (one clone's
+    # weeks deleted more mail than they added, and its fulls shrank).
+    fixed = (T0 - timedelta(days=30)).timestamp()
+    for dirpath, _, files in os.walk(store):
+        for name in files:
+            os.utime(os.path.join(dirpath, name), (fixed, fixed))
     target = root / "backup"
     for week in range(3):
         samples.mutate(store, seed=10 * week)
