@@ -66,12 +66,12 @@ def level_text(level):
 
 
 def _deflated_size(data, level, reference=False):
-    if reference or _fast is None:
-        c = zlib.compressobj(REFERENCE_LEVEL if reference else level, zlib.DEFLATED, -15)
-        n = len(c.compress(data)) + len(c.flush())
-    else:
-        n = len(_fast.compress(data, _isal_level(level), -15))
-    return min(n, len(data))  # what compress_member stores
+    """Bytes of *data*'s member at *level* (compress_member's, stored when not smaller), or
+    with *reference* at zlib's REFERENCE_LEVEL, ISA-L or not."""
+    if not reference:
+        return len(compress_member(data, level)[1])
+    c = zlib.compressobj(REFERENCE_LEVEL, zlib.DEFLATED, -15)
+    return min(len(c.compress(data)) + len(c.flush()), len(data))
 
 
 def sample_files(files, total, budget=SAMPLE_BYTES, points=SAMPLE_POINTS):
