@@ -53,3 +53,37 @@ def test_workers_run_at_a_lower_priority():
         pool.submit(None, "/", [], 1).result()  # the worker has started and answered
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, proc.pid) == min(19, mine + pack._WORKER_NICE)
+
+
+def test_a_worker_whose_answers_cannot_be_read_fails_the_run_rather_than_hang(tmp_path):
+    # Bytes that are no pickle on a worker's answer pipe (seen with a profiler attached to the
+    # workers) stop its reader thread. The worker lives on, waiting for its next request, or
+    # blocked on a pipe nobody reads: waiting for it to exit hung the backup for good.
+    import threading
+    store = make_store(tmp_path / "server", messages=5, seed=3)
+    path = sorted(store_snapshot(store))[0]
+    st = os.stat(os.path.join(store, path))
+    outcome = []
+    with pack._ProcessPool(1) as pool:
+        [proc] = pool.procs
+        pool.submit(None, "/", [], 1).result()  # started and answering
+        with open(f"/proc/{proc.pid}/fd/1", "wb") as answers:
+            answers.write(b">not a pickle\n")
+
+        def ask():
+            try:
+                pool.submit(None, store, [(path, False, st.st_size, st.st_mtime_ns)], 1).result()
+            except Exception as e:
+                outcome.append(e)
+
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        asker.join(60)
+        hung = asker.is_alive()
+        if hung:
+            proc.kill()
+    assert not hung, "the answer of a worker whose pipe carried garbage never came"
+    [error] = outcome
+    assert type(error) is RuntimeError
+    assert f"backup worker process {proc.pid}" in str(error)
+    assert "answers could not be read" in str(error) and "invalid load key" in str(error)

@@ -3,6 +3,7 @@ work left on a store that does not change, and one ETA for the terminal, `status
 notebook."""
 
 import io
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -61,6 +62,45 @@ def test_no_report_claims_less_than_the_work_left(tmp_path, every_event):
     assert all(e.files_estimate in (None, r.stored) for e in guessed)
     r3, events3 = _record("differential", store, bk, now=T0 + timedelta(days=2))
     _claims_hold(r3, events3)
+
+
+def test_a_followed_full_walks_the_store_once_and_knows_its_total_early(tmp_path, monkeypatch,
+                                                                       every_event):
+    # The total used to come from a second walk of the whole store beside the run's own.
+    from workbench import store as store_module
+    store = make_store(tmp_path / "server", messages=2000, seed=8)
+    os.symlink("/etc/passwd", os.path.join(store, "store", "link.eml"))
+    walks = []
+    real = store_module._walk_runs
+
+    def counted(*args):
+        walks.append(args[0])
+        yield from real(*args)
+
+    monkeypatch.setattr(store_module, "_walk_runs", counted)
+    r, events = _record("full", store, tmp_path / "bk", now=T0)
+    assert walks == [store]
+    _claims_hold(r, events)
+    known = [i for i, e in enumerate(events) if e.total_known]
+    assert known and known[0] < len(events) - 1  # before the last file is stored
+    assert events[known[0]].files_total == r.stored
+    plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
+                             now=T0)
+    assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)
+
+
+def test_what_the_walk_ahead_raises_fails_the_run(tmp_path, monkeypatch):
+    from workbench import store as store_module
+    store = make_store(tmp_path / "server", messages=50, seed=8)
+
+    def broken(*args):
+        yield from ()
+        raise PermissionError(13, "no way")
+
+    monkeypatch.setattr(store_module, "_walk_runs", broken)
+    with pytest.raises(PermissionError, match="no way"):
+        _record("full", store, tmp_path / "bk", now=T0)
+    assert not list((tmp_path / "bk").glob("*.zip"))
 
 
 def test_a_meter_gives_an_eta_only_with_a_known_total(monkeypatch, every_event):

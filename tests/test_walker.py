@@ -87,3 +87,27 @@ def test_stopping_early_ends_the_walk_process(tmp_path, monkeypatch):
     next(runs)
     runs.close()
     assert started[0].returncode is not None  # waited for: no process left behind
+
+
+def test_a_walk_process_whose_output_is_garbage_is_stopped_and_an_error(tmp_path, monkeypatch):
+    # A child that writes what is no pickle and then waits (here: for ever) must not hang the
+    # backup in waiting for its exit.
+    import threading
+    store = make_store(tmp_path / "server", messages=5, seed=1)
+    monkeypatch.setattr(walker, "_CHILD", "import sys, time\nsys.stdout.buffer.write(b'>no')\n"
+                                          "sys.stdout.flush()\ntime.sleep(3600)\n")
+    outcome = []
+
+    def walk():
+        try:
+            list(walker.walk_store_runs_apart(store))
+        except Exception as e:
+            outcome.append(e)
+
+    walking = threading.Thread(target=walk, daemon=True)
+    walking.start()
+    walking.join(60)
+    assert not walking.is_alive(), "the walk never ended"
+    [error] = outcome
+    assert type(error) is RuntimeError
+    assert "could not be read" in str(error) and "invalid load key" in str(error)

@@ -43,9 +43,13 @@ def _runs_from_child(server_dir, excluded, report, env):
         while True:
             try:
                 items = pickle.load(proc.stdout)
-            except (EOFError, pickle.UnpicklingError):
-                raise RuntimeError(f"store walk process {proc.pid} died (exit status "
-                                   f"{proc.wait()})") from None
+            except (EOFError, ValueError, pickle.UnpicklingError) as e:
+                if isinstance(e, EOFError) or proc.poll() is not None:  # or half-written
+                    raise RuntimeError(f"store walk process {proc.pid} died (exit status "
+                                       f"{proc.wait()})") from None
+                # It lives on, maybe blocked on this pipe: the finally below stops it.
+                raise RuntimeError(f"store walk process {proc.pid} stopped: its output could "
+                                   f"not be read ({e})") from None
             for item in items:
                 what = item[0]
                 if what == "run":

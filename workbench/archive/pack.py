@@ -363,8 +363,12 @@ class _ProcessPool:
                     self._give_volume(i)
                 else:
                     answers.put(answer)
-        except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+        except EOFError:
             answers.put(None)
+        except (OSError, ValueError, pickle.UnpicklingError) as e:
+            # Its stream is lost, and the worker may be alive (waiting for work, or blocked on
+            # this pipe): the one waiting for its answer stops it (_Answer.result).
+            answers.put(("unreadable", e))
 
     def _give_volume(self, i):
         try:
@@ -414,10 +418,15 @@ class _Answer:
 
     def result(self):
         answer = self.answers.get()
-        if answer is None:
-            self.answers.put(None)  # later requests of this worker fail the same way
-            raise RuntimeError(f"backup worker process {self.proc.pid} died "
-                               f"(exit status {self.proc.wait()})")
+        if answer is None or answer[0] == "unreadable":
+            self.answers.put(answer)  # later requests of this worker fail the same way
+            if answer is None or self.proc.poll() is not None:  # a half-written answer
+                raise RuntimeError(f"backup worker process {self.proc.pid} died "
+                                   f"(exit status {self.proc.wait()})")
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"backup worker process {self.proc.pid} stopped: its answers "
+                               f"could not be read ({answer[1]})")
         if answer[0] == "error":
             raise answer[1]
         return answer[1]
