@@ -470,8 +470,9 @@ class Bench:
     # ------------------------------------------------------------------------------ issue 2
 
     def best_full(self, what="workbench backup full"):
-        """The fastest of ``--big-repeat`` full backups into an empty target: ``(run, result)``,
-        kept as the full the later phases use."""
+        """The fastest of ``--big-repeat`` full backups into an empty target: ``(run, result)``.
+        The later phases use the last one's set, the one the target holds (each run empties it
+        first; the runs store the same bytes)."""
         best = None
         for i in range(self.args.big_repeat):
             rmtree(self.wb_target)
@@ -479,7 +480,7 @@ class Bench:
             r, res = self.wb_full()
             if best is None or r["wall"] < best[0]["wall"]:
                 best = (r, res)
-        wb, res = best
+        wb, _ = best
         self.full_set, self.full_res, self.full_run = res["set"], res, wb
         return wb, res
 
