@@ -4,6 +4,7 @@ notebook."""
 
 import io
 import os
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -84,6 +85,31 @@ def test_a_followed_full_walks_the_store_once_and_knows_its_total_early(tmp_path
     known = [i for i, e in enumerate(events) if e.total_known]
     assert known and known[0] < len(events) - 1  # before the last file is stored
     assert events[known[0]].files_total == r.stored
+    plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
+                             now=T0)
+    assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)
+
+
+def test_a_walk_too_far_ahead_waits_and_a_second_walk_counts(tmp_path, monkeypatch,
+                                                            every_event):
+    # What the walk is ahead by is held in memory: a store too big to hold is counted apart.
+    from workbench import store as store_module
+    backup_module = sys.modules["workbench.backup"]  # workbench.backup is also a function
+    store = make_store(tmp_path / "server", messages=2000, seed=8)
+    monkeypatch.setattr(backup_module, "_AHEAD_FILES", 50)
+    walks = []
+    real = store_module._walk_runs
+
+    def counted(*args):
+        walks.append(args[0])
+        yield from real(*args)
+
+    monkeypatch.setattr(store_module, "_walk_runs", counted)
+    r, events = _record("full", store, tmp_path / "bk", now=T0)
+    assert walks == [store, store]
+    _claims_hold(r, events)
+    known = [e for e in events if e.total_known]
+    assert known[0].files_total == r.stored and known[0].files_done < r.stored
     plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
                              now=T0)
     assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)

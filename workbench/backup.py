@@ -63,6 +63,9 @@ _UNUSED = tuple(c for c in mf.COLUMNS if c not in _SPOOLED)
 # From how many files of its full on a differential walks the store in a process of its own
 # (starting it costs some 40 ms).
 _WALK_APART_MIN_FILES = 10000
+# Files the walk may run ahead of the compressors (_walk_ahead): about 8 MB of names and
+# numbers. Holding a million files' took 30 MB, a tenth of what the whole backup may use.
+_AHEAD_FILES = 256 * 1024
 
 
 def _kind_letter(kind):
@@ -676,29 +679,33 @@ class _Run:
         and the walk that feeds the compressors keeps pace with them, so it ends only near the
         end of the run and its counts are no total. One walk gives both: a second walk to
         count cost about 0.6 CPU-s per 100k files. The runs the thread is ahead by wait
-        compactly (names joined, numbers in arrays: about 30 bytes a file, not 170). A
-        differential's total (the files changed) is known when its walk ends; it does not walk
-        ahead."""
-        name, limit, encrypted = str(self.name), self.cfg.volume_size, self.key is not None
-        skip, stop, ahead = self.cfg.oversize == "skip", self._stop, queue.SimpleQueue()
+        compactly (names joined, numbers in arrays: about 30 bytes a file, not 170), at most
+        _AHEAD_FILES of them; a walk that gets further ahead waits, and a second walk counts
+        the store (_count). A differential's total (the files changed) is known when its walk
+        ends; it does not walk ahead."""
+        stop, ahead, room, held = self._stop, queue.SimpleQueue(), threading.Condition(), [0]
 
         def walk():
             files = nbytes = 0
+            counting = False
             try:
                 for run in runs:
                     if stop.is_set():
                         return
-                    sizes = run.sizes
-                    files += len(sizes)
-                    nbytes += sum(sizes)
-                    if skip and sizes and max(sizes) > limit // 2:
-                        for i, size in enumerate(sizes):
-                            if not fits_alone(name, limit, run.path(i), size, encrypted):
-                                files -= 1  # the rule of _plan: skipped files are not stored
-                                nbytes -= size
-                    ahead.put((run.directory, run.kind, run.domain, run.user, run.folder,
-                               "\0".join(run.names), array("q", sizes), array("q", run.mtimes),
-                               array("H", run.modes)))
+                    stored = self._stored_count(run)
+                    files, nbytes = files + stored[0], nbytes + stored[1]
+                    count = len(run.names)
+                    with room:
+                        while held[0] >= _AHEAD_FILES and not stop.is_set():
+                            if not counting:  # too big to hold until the walk is done
+                                counting = True
+                                threading.Thread(target=self._count, name="backup-count",
+                                                 daemon=True).start()
+                            room.wait(1.0)
+                        held[0] += count
+                    ahead.put((count, run.directory, run.kind, run.domain, run.user,
+                               run.folder, "\0".join(run.names), array("q", run.sizes),
+                               array("q", run.mtimes), array("H", run.modes)))
                 self.counted = (files, nbytes)
                 ahead.put(None)
             except BaseException as e:  # raised where the runs are taken, as a walk raises
@@ -712,11 +719,46 @@ class _Run:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                directory, kind, domain, user, folder, names, sizes, mtimes, modes = item
+                count, directory, kind, domain, user, folder, names, sizes, mtimes, modes = item
+                with room:
+                    held[0] -= count
+                    room.notify()
                 yield StoreRun(directory, kind, domain, user, folder, names.split("\0"),
                                sizes.tolist(), mtimes.tolist(), modes.tolist())
         finally:
             stop.set()  # a run that stops early stops its walk
+            with room:
+                room.notify_all()
+
+    def _stored_count(self, run):
+        """``(files, bytes)`` of *run* that a full or copy stores: oversize files are not, with
+        ``oversize = "skip"`` (the rule of _new_files)."""
+        sizes = run.sizes
+        files, nbytes = len(sizes), sum(sizes)
+        limit = self.cfg.volume_size
+        if self.cfg.oversize == "skip" and sizes and max(sizes) > limit // 2:
+            name, encrypted = str(self.name), self.key is not None
+            for i, size in enumerate(sizes):
+                if not fits_alone(name, limit, run.path(i), size, encrypted):
+                    files -= 1
+                    nbytes -= size
+        return files, nbytes
+
+    def _count(self):
+        """Count what a full or copy stores, by a walk of its own (for a store the run's walk
+        cannot hold until it is listed: see _walk_ahead)."""
+        files = nbytes = 0
+        try:
+            for run in walk_store_runs(self.cfg.store, exclude=[self.target.local_root or ""]):
+                if self._stop.is_set():
+                    return
+                stored = self._stored_count(run)
+                files, nbytes = files + stored[0], nbytes + stored[1]
+        except (OSError, WorkbenchError) as e:  # the run's own walk reports what matters
+            log.debug("counting the store for the progress total failed: %s", e)
+            return
+        if not self.walked:
+            self.counted = (files, nbytes)
 
     def _report(self, files, nbytes, path, force=False):
         m = self.meter
