@@ -65,54 +65,54 @@ def test_no_report_claims_less_than_the_work_left(tmp_path, every_event):
     _claims_hold(r3, events3)
 
 
-def test_a_followed_full_walks_the_store_once_and_knows_its_total_early(tmp_path, monkeypatch,
-                                                                       every_event):
-    # The total used to come from a second walk of the whole store beside the run's own.
+@pytest.fixture
+def walks(monkeypatch):
+    """The server directory of every store walk started, in order."""
     from workbench import store as store_module
-    store = make_store(tmp_path / "server", messages=2000, seed=8)
-    os.symlink("/etc/passwd", os.path.join(store, "store", "link.eml"))
-    walks = []
+    started = []
     real = store_module._walk_runs
 
     def counted(*args):
-        walks.append(args[0])
+        started.append(args[0])
         yield from real(*args)
 
     monkeypatch.setattr(store_module, "_walk_runs", counted)
+    return started
+
+
+def _stores_as_unfollowed(r, store, tmp_path):
+    """The followed run *r* stored what a run nobody follows stores."""
+    plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
+                             now=T0)
+    assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)
+
+
+def test_a_followed_full_walks_the_store_once_and_knows_its_total_early(tmp_path, walks,
+                                                                       every_event):
+    # The total used to come from a second walk of the whole store beside the run's own.
+    store = make_store(tmp_path / "server", messages=2000, seed=8)
+    os.symlink("/etc/passwd", os.path.join(store, "store", "link.eml"))
     r, events = _record("full", store, tmp_path / "bk", now=T0)
     assert walks == [store]
     _claims_hold(r, events)
     known = [i for i, e in enumerate(events) if e.total_known]
     assert known and known[0] < len(events) - 1  # before the last file is stored
     assert events[known[0]].files_total == r.stored
-    plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
-                             now=T0)
-    assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)
+    _stores_as_unfollowed(r, store, tmp_path)
 
 
-def test_a_walk_too_far_ahead_waits_and_a_second_walk_counts(tmp_path, monkeypatch,
+def test_a_walk_too_far_ahead_waits_and_a_second_walk_counts(tmp_path, monkeypatch, walks,
                                                             every_event):
     # What the walk is ahead by is held in memory: a store too big to hold is counted apart.
-    from workbench import store as store_module
     backup_module = sys.modules["workbench.backup"]  # workbench.backup is also a function
     store = make_store(tmp_path / "server", messages=2000, seed=8)
     monkeypatch.setattr(backup_module, "_AHEAD_FILES", 50)
-    walks = []
-    real = store_module._walk_runs
-
-    def counted(*args):
-        walks.append(args[0])
-        yield from real(*args)
-
-    monkeypatch.setattr(store_module, "_walk_runs", counted)
     r, events = _record("full", store, tmp_path / "bk", now=T0)
     assert walks == [store, store]
     _claims_hold(r, events)
     known = [e for e in events if e.total_known]
     assert known[0].files_total == r.stored and known[0].files_done < r.stored
-    plain = workbench.backup("full", store=store, target=str(tmp_path / "plain"), min_free=0,
-                             now=T0)
-    assert (r.files, r.stored, r.bytes_in) == (plain.files, plain.stored, plain.bytes_in)
+    _stores_as_unfollowed(r, store, tmp_path)
 
 
 def test_what_the_walk_ahead_raises_fails_the_run(tmp_path, monkeypatch):
